@@ -1,0 +1,26 @@
+"""mlplab — multi-layer perceptrons trained the way the lecture teaches it.
+
+The engine (this package's top level) depends on NumPy and SciPy only::
+
+    import mlplab
+    X, y = mlplab.datasets.lecture()
+    net = mlplab.MLP([2, 1], activation="sigmoid", bias=False, init="zeros")
+    result = mlplab.train(net, X, y, loss="squared", optimizer=mlplab.optim.GD("exact"), max_iter=50)
+"""
+
+from mlplab import datasets, optim
+from mlplab.activations import ACTIVATIONS, get_activation
+from mlplab.gradcheck import GradCheck, gradcheck
+from mlplab.losses import LOSSES, get_loss
+from mlplab.network import MLP, LayerTrace, Trace
+from mlplab.objective import Problem
+from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum
+from mlplab.train import DivergenceError, History, TrainResult, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP", "Trace", "LayerTrace", "Problem", "gradcheck", "GradCheck", "train", "TrainResult",
+    "History", "DivergenceError", "GD", "SGD", "MiniBatchSGD", "Momentum", "Adam",
+    "ACTIVATIONS", "LOSSES", "get_activation", "get_loss", "datasets", "optim", "__version__",
+]

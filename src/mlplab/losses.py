@@ -1,0 +1,326 @@
+"""Sample-wise errors e(y, ŷ) and their gradients δ^L = ∂e/∂ŷ, side by side.
+
+Shapes: targets ``y`` and predictions ``yhat`` are (S, N_L); ``value`` returns
+the per-sample errors e^s, shape (S,); ``grad`` returns δ^L = ∂e/∂a^L, shape
+(S, N_L).
+
+Losses and the targets each accepts (see :meth:`Loss.prepare_targets`):
+
+============================ ================================================== ==========================
+loss                         e(y, ŷ)                                            targets Y
+============================ ================================================== ==========================
+``squared``                  Σ_i (y_i − ŷ_i)²  (the lecture's; no ½)             real values, (S,) when
+                                                                                N_L = 1 or (S, N_L); or
+                                                                                class labels 0..N_L−1 as
+                                                                                (S,) (one-hot encoded)
+``absolute``                 Σ_i |y_i − ŷ_i|                                     as ``squared``
+``binary_cross_entropy``     −Σ_i [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)]          labels in {0, 1} or {−1, +1}
+                             (sigmoid output)                                   (or probabilities in [0, 1]):
+                                                                                (S,) when N_L = 1, (S, N_L)
+                                                                                for multi-label
+``cross_entropy``            −Σ_i y_i log ŷ_i  (softmax output)                  class labels 0..K−1 as (S,),
+                                                                                or one-hot / probability
+                                                                                rows (S, K)
+``perceptron``               Σ_i max(0, −y_i ŷ_i); with an identity output        labels in {−1, +1} or {0, 1}
+                             ŷ = z, so SGD on it is the perceptron rule          (0 is read as −1)
+============================ ================================================== ==========================
+
+Cross-entropies are computed from the logits z^L of their output activation
+(``log_expit``, log-softmax): the pair's value and its ∂e/∂z^L are exact closed
+forms of the chain rule (σ′ = σ(1 − σ) cancels the 1/ŷ terms), finite even when
+ŷ rounds to 0 or 1. They are declared per pair in ``logit_forms`` — never used
+for other pairs. Every other pair goes through the general chain rule
+δ^L = ∂e/∂ŷ followed by the activation's own backward, exact for non-canonical
+pairs such as the lecture's sigmoid + squared error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy.special import log_expit, xlogy
+
+from mlplab.activations import log_softmax
+
+
+@dataclass(frozen=True)
+class LogitForm:
+    """Closed forms of e and ∂e/∂z^L for one (loss, output activation) pair.
+
+    value(y, z) -> (S,) per-sample e; grad_z(y, z, a) -> (S, N_L) ∂e/∂z^L.
+    """
+
+    value: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grad_z: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A sample-wise error e(y, ŷ) with its gradient ∂e/∂ŷ.
+
+    Attributes:
+        name: registry name.
+        value: (y, yhat) -> (S,) per-sample errors e^s.
+        grad: (y, yhat) -> (S, N_L) δ^L = ∂e/∂ŷ (the lecture's δ^L).
+        prepare: (Y, n_out) -> (S, n_out) float targets; raises ValueError.
+        output_activations: output activations this loss is defined for
+            (``None``: any except softmax-only restrictions below).
+        logit_forms: stable closed forms keyed by output activation name.
+    """
+
+    name: str
+    value: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    prepare: Callable[[np.ndarray, int], np.ndarray]
+    output_activations: frozenset[str] | None = None
+    logit_forms: dict[str, LogitForm] = field(default_factory=dict)
+
+    def check_output_activation(self, activation_name: str) -> None:
+        """Raise ValueError if e(y, φ(z)) is not defined for this output activation."""
+        allowed = self.output_activations
+        if allowed is not None and activation_name not in allowed:
+            raise ValueError(
+                f"loss {self.name!r} is not defined for output activation "
+                f"{activation_name!r}; use output_activation="
+                f"{' or '.join(repr(a) for a in sorted(allowed))}"
+            )
+
+    def prepare_targets(self, Y, n_out: int, dtype=np.float64) -> np.ndarray:
+        """Validate targets Y and return them as a (S, n_out) array of ``dtype``."""
+        arr = np.asarray(Y)
+        if arr.dtype == bool:
+            arr = arr.astype(np.int64)
+        if not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(
+                f"targets Y must be numeric, got dtype {arr.dtype}; "
+                "map string class labels to integers 0..K-1 first"
+            )
+        if arr.ndim not in (1, 2):
+            raise ValueError(f"targets Y must be 1-D or 2-D, got shape {arr.shape}")
+        if arr.shape[0] == 0:
+            raise ValueError("targets Y are empty; give at least one sample")
+        if not np.all(np.isfinite(arr)):
+            row = int(np.argwhere(~np.isfinite(arr))[0][0])
+            raise ValueError(f"targets Y contain NaN or inf (first at sample {row}); remove or impute them")
+        return np.ascontiguousarray(self.prepare(arr, n_out), dtype=dtype)
+
+
+# --- target preparation --------------------------------------------------------
+
+
+def _as_column_or_matrix(Y: np.ndarray, n_out: int, loss: str) -> np.ndarray:
+    if Y.ndim == 1:
+        if n_out != 1:
+            raise ValueError(
+                f"loss {loss!r}: 1-D targets need one output unit, but the network has "
+                f"{n_out}; give Y as a ({len(Y)}, {n_out}) array"
+            )
+        return Y.reshape(-1, 1)
+    if Y.shape[1] != n_out:
+        raise ValueError(
+            f"loss {loss!r}: targets have {Y.shape[1]} columns but the network has {n_out} "
+            f"output units; give Y with shape ({Y.shape[0]}, {n_out})"
+        )
+    return Y
+
+
+def _one_hot(labels: np.ndarray, n_classes: int, loss: str) -> np.ndarray:
+    as_int = labels.astype(np.int64)
+    bad = (as_int != labels) | (as_int < 0) | (as_int >= n_classes)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"loss {loss!r}: 1-D targets for {n_classes} output units are read as class labels "
+            f"0..{n_classes - 1}, but sample {i} has label {labels[i]!r}; give labels in that "
+            f"range or one-hot rows of shape ({len(labels)}, {n_classes})"
+        )
+    out = np.zeros((len(labels), n_classes))
+    out[np.arange(len(labels)), as_int] = 1.0
+    return out
+
+
+def _prepare_real(loss: str):
+    def prepare(Y: np.ndarray, n_out: int) -> np.ndarray:
+        if Y.ndim == 1 and n_out > 1:
+            return _one_hot(Y, n_out, loss)
+        return _as_column_or_matrix(Y, n_out, loss)
+
+    return prepare
+
+
+def _binary01(Y: np.ndarray, loss: str, allow_probabilities: bool) -> np.ndarray:
+    values = np.unique(Y)
+    if np.all(np.isin(values, (-1, 1))) and np.any(values == -1):
+        return (Y > 0).astype(np.float64)  # {−1, +1} → {0, 1}
+    if allow_probabilities and values.min() >= 0 and values.max() <= 1:
+        return Y.astype(np.float64)
+    if np.all(np.isin(values, (0, 1))):
+        return Y.astype(np.float64)
+    raise ValueError(
+        f"loss {loss!r} needs binary labels in {{0, 1}} or {{-1, +1}}"
+        + (" (or probabilities in [0, 1])" if allow_probabilities else "")
+        + f"; got values {values[:5].tolist()}"
+    )
+
+
+def _prepare_bce(Y: np.ndarray, n_out: int) -> np.ndarray:
+    return _as_column_or_matrix(_binary01(Y, "binary_cross_entropy", True), n_out, "binary_cross_entropy")
+
+
+def _prepare_ce(Y: np.ndarray, n_out: int) -> np.ndarray:
+    if n_out < 2:
+        raise ValueError(
+            "loss 'cross_entropy' needs a softmax output with at least 2 units; "
+            "for one sigmoid output use loss='binary_cross_entropy'"
+        )
+    if Y.ndim == 1:
+        return _one_hot(Y, n_out, "cross_entropy")
+    Y = _as_column_or_matrix(Y, n_out, "cross_entropy")
+    sums = Y.sum(axis=1)
+    if np.any(Y < 0) or not np.allclose(sums, 1.0, atol=1e-6):
+        i = int(np.argmax((Y < 0).any(axis=1) | ~np.isclose(sums, 1.0, atol=1e-6)))
+        raise ValueError(
+            f"loss 'cross_entropy': 2-D targets must be one-hot or probability rows "
+            f"(non-negative, summing to 1), but row {i} is {Y[i].tolist()}"
+        )
+    return Y
+
+
+def _prepare_perceptron(Y: np.ndarray, n_out: int) -> np.ndarray:
+    values = np.unique(Y)
+    if not (np.all(np.isin(values, (-1, 1))) or np.all(np.isin(values, (0, 1)))):
+        raise ValueError(
+            f"loss 'perceptron' needs labels in {{-1, +1}} (or {{0, 1}}, read as -1/+1); "
+            f"got values {values[:5].tolist()}"
+        )
+    return _as_column_or_matrix(np.where(Y > 0, 1.0, -1.0), n_out, "perceptron")
+
+
+# --- the losses, each value next to its gradient --------------------------------
+
+
+def _squared(y, yhat):
+    r = y - yhat
+    return np.sum(r * r, axis=1)  # e = Σ_i (y_i − ŷ_i)²
+
+
+def _dsquared(y, yhat):
+    return 2 * (yhat - y)  # ∂e/∂ŷ = 2(ŷ − y)
+
+
+def _absolute(y, yhat):
+    return np.sum(np.abs(y - yhat), axis=1)
+
+
+def _dabsolute(y, yhat):
+    return np.sign(yhat - y)  # subgradient 0 where ŷ = y
+
+
+def _bce(y, yhat):
+    return -np.sum(xlogy(y, yhat) + xlogy(1 - y, 1 - yhat), axis=1)
+
+
+def _dbce(y, yhat):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -y / yhat + (1 - y) / (1 - yhat)  # infinite when ŷ rounds to 0 or 1
+
+
+def _bce_sigmoid(y, z):
+    # log σ(z) and log(1 − σ(z)) = log σ(−z), from the logits: finite for any z
+    return -np.sum(y * log_expit(z) + (1 - y) * log_expit(-z), axis=1)
+
+
+def _bce_sigmoid_grad_z(y, z, a):
+    # ∂e/∂z = (−y/a + (1−y)/(1−a)) · a(1−a) = a − y   (exact chain rule, simplified)
+    return a - y
+
+
+def _ce(y, yhat):
+    return -np.sum(xlogy(y, yhat), axis=1)
+
+
+def _dce(y, yhat):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -y / yhat
+
+
+def _ce_softmax(y, z):
+    return -np.sum(y * log_softmax(z), axis=1)  # −Σ_i y_i log softmax(z)_i
+
+
+def _ce_softmax_grad_z(y, z, a):
+    # ∂e/∂z = J (−y/a) = a Σ_i y_i − y = a − y for rows summing to 1 (exact chain rule)
+    return a * np.sum(y, axis=1, keepdims=True) - y
+
+
+def _perceptron(y, yhat):
+    return np.sum(np.maximum(-y * yhat, 0), axis=1)  # e = Σ max(0, −y ŷ)
+
+
+def _dperceptron(y, yhat):
+    # subgradient −y wherever y ŷ ≤ 0 (a mistake or on the boundary), 0 elsewhere:
+    # with w = 0 and γ = 1 this reproduces the classical perceptron update w ← w + y x
+    return np.where(y * yhat <= 0, -y, 0 * y)
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss("squared", _squared, _dsquared, _prepare_real("squared")),
+        Loss("absolute", _absolute, _dabsolute, _prepare_real("absolute")),
+        Loss(
+            "binary_cross_entropy",
+            _bce,
+            _dbce,
+            _prepare_bce,
+            output_activations=frozenset({"sigmoid"}),
+            logit_forms={"sigmoid": LogitForm(_bce_sigmoid, _bce_sigmoid_grad_z)},
+        ),
+        Loss(
+            "cross_entropy",
+            _ce,
+            _dce,
+            _prepare_ce,
+            output_activations=frozenset({"softmax"}),
+            logit_forms={"softmax": LogitForm(_ce_softmax, _ce_softmax_grad_z)},
+        ),
+        Loss(
+            "perceptron",
+            _perceptron,
+            _dperceptron,
+            _prepare_perceptron,
+            # needs an output whose sign is the prediction: z itself, or tanh(z)
+            output_activations=frozenset({"identity", "tanh"}),
+        ),
+    )
+}
+
+
+def get_loss(name: str | Loss) -> Loss:
+    """Look up a loss by name; unknown names raise ValueError listing the valid ones."""
+    if isinstance(name, Loss):
+        return name
+    if not isinstance(name, str) or name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; valid losses are: {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def output_error(loss: Loss, activation, y: np.ndarray, z: np.ndarray, a: np.ndarray):
+    """Per-sample errors e^s and ∂e/∂z^L at the output layer.
+
+    Args:
+        loss: the loss.
+        activation: the output layer's :class:`~mlplab.activations.Activation`.
+        y: targets (S, N_L); z: z^L (S, N_L); a: a^L = ŷ (S, N_L).
+
+    Returns:
+        (e, dz): e of shape (S,), dz = ∂e/∂z^L of shape (S, N_L). Uses the pair's
+        closed logit form when one is declared, otherwise the general chain rule
+        ∂e/∂z^L = Diag(φ′(z^L)) δ^L with δ^L = ∂e/∂ŷ.
+    """
+    form = loss.logit_forms.get(activation.name)
+    if form is not None:
+        return form.value(y, z), form.grad_z(y, z, a)
+    return loss.value(y, a), activation.backward(z, a, loss.grad(y, a))

@@ -1,0 +1,160 @@
+"""The training objective E(w) = Σ_s e^s(w) (+ regulariser) on fixed data.
+
+:class:`Problem` binds a network, data (X, Y), a loss, an optional L2
+regulariser and a reduction, and evaluates at any flat parameter vector w:
+
+    E(w)   = R( Σ_{s∈B} c_s e(y^s, MLP(x^s; w)) ) + ρ_B (λ/2) Σ_ℓ ‖W^ℓ‖²_F
+    ∇E(w)  by backpropagation, in the ``params`` layout
+
+over all samples (B = {1..S}, the lecture's E) or over a block B of them (the
+stochastic methods' e^{j_k} and Σ_{j∈B_k} e^j). R is the identity for
+``reduction="sum"`` (the lecture) or division by |B| for ``"mean"``; c_s are
+optional sample weights (default 1). Biases are not regularised. The
+regulariser is split evenly over samples so that block gradients are unbiased
+and a block equal to the whole data set gives exactly ∇E: ρ_B = |B|/S with
+``"sum"``, ρ_B = 1 with ``"mean"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlplab.losses import get_loss, output_error
+
+REDUCTIONS = ("sum", "mean")
+
+
+class Problem:
+    """E(w) and its gradients for one network, data set and loss.
+
+    Args:
+        net: an :class:`mlplab.MLP` (only its architecture is used; w is passed in).
+        X: inputs (S, N_0).
+        Y: targets, as accepted by the loss (see :mod:`mlplab.losses`).
+        loss: loss name.
+        l2: λ ≥ 0 of the regulariser (λ/2) Σ_ℓ ‖W^ℓ‖²_F (weights only).
+        reduction: "sum" (default, the lecture) or "mean".
+        sample_weight: optional (S,) non-negative weights c_s.
+    """
+
+    def __init__(self, net, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weight=None):
+        self.net = net
+        self.loss = get_loss(loss)
+        self.loss.check_output_activation(net.activations[-1].name)
+        self.X, _ = net.check_X(X)
+        if np.ndim(Y) == 0:
+            Y = np.reshape(Y, 1)
+        self.Y = self.loss.prepare_targets(Y, net.n_outputs, net.dtype)
+        if self.Y.shape[0] != self.X.shape[0]:
+            raise ValueError(
+                f"X has {self.X.shape[0]} samples but Y has {self.Y.shape[0]}; give one target per row of X"
+            )
+        if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating, np.integer)) \
+                or not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+        self.l2 = float(l2)
+        self.reduction = reduction
+        self.S = self.X.shape[0]
+        self.sample_weight = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            if sw.shape != (self.S,):
+                raise ValueError(f"sample_weight must have shape ({self.S},), got {sw.shape}")
+            if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+                raise ValueError("sample_weight must be finite and >= 0")
+            self.sample_weight = sw.astype(net.dtype)
+
+    @property
+    def d(self) -> int:
+        return self.net.n_params
+
+    # --- pieces ---------------------------------------------------------------
+
+    def _block(self, idx):
+        """(X_B, Y_B, c_B, |B|) for idx None (all), an int j, or an index array."""
+        if idx is None:
+            X, Y, c = self.X, self.Y, self.sample_weight
+        elif isinstance(idx, (int, np.integer)):
+            j = int(idx)
+            X, Y = self.X[j:j + 1], self.Y[j:j + 1]  # views: no copy for a single sample
+            c = None if self.sample_weight is None else self.sample_weight[j:j + 1]
+        else:
+            X, Y = self.X[idx], self.Y[idx]
+            c = None if self.sample_weight is None else self.sample_weight[idx]
+        return X, Y, c, X.shape[0]
+
+    def _scale(self, c, n):
+        """Row weights c_s (times 1/|B| for "mean"), or a scalar when all are equal."""
+        if self.reduction == "mean":
+            return 1.0 / n if c is None else c / n
+        return 1.0 if c is None else c
+
+    def _reg_weight(self, n) -> float:
+        return n / self.S if self.reduction == "sum" else 1.0  # ρ_B
+
+    def _l2_value(self, w, n) -> float:
+        if self.l2 == 0.0:
+            return 0.0
+        sq = sum(float(np.dot(w[s.W], w[s.W])) for s in self.net.slices)
+        return self._reg_weight(n) * 0.5 * self.l2 * sq  # ρ_B (λ/2) Σ‖W^ℓ‖²
+
+    def _l2_grad(self, w, g, n) -> None:
+        if self.l2 == 0.0:
+            return
+        coef = self._reg_weight(n) * self.l2
+        for s in self.net.slices:
+            g[s.W] += coef * w[s.W]  # ∇ (λ/2)‖W‖² = λ W
+
+    # --- the objective ---------------------------------------------------------
+
+    def value(self, w: np.ndarray, idx=None) -> float:
+        """E(w) over all samples, or over the block idx (forward pass only)."""
+        X, Y, c, n = self._block(idx)
+        Zs, As = self.net.forward_cache(X, w)
+        e, _ = self._output(Y, Zs[-1], As[-1], need_grad=False)
+        scale = self._scale(c, n)
+        total = float(np.sum(e * scale)) if not np.isscalar(scale) else float(np.sum(e)) * scale
+        return total + self._l2_value(w, n)
+
+    def value_and_grad(self, w: np.ndarray, idx=None, out=None):
+        """(E(w), ∇E(w)) over all samples, or over the block idx.
+
+        Returns E as a Python float and ∇E as a (d,) array in the params layout
+        (written into ``out`` when given).
+        """
+        X, Y, c, n = self._block(idx)
+        cache = self.net.forward_cache(X, w)
+        e, dz = self._output(Y, cache[0][-1], cache[1][-1], need_grad=True)
+        scale = self._scale(c, n)
+        if np.isscalar(scale):
+            E = float(np.sum(e)) * scale
+            if scale != 1.0:
+                dz *= scale
+        else:
+            E = float(np.dot(e, scale))
+            dz *= scale[:, None]
+        g = self.net.backward(cache, dz, w, out=out)
+        self._l2_grad(w, g, n)
+        return E + self._l2_value(w, n), g
+
+    def per_sample_values(self, w: np.ndarray, idx=None) -> np.ndarray:
+        """e^s(w) for each sample (no weights, no reduction, no regulariser), shape (|B|,)."""
+        X, Y, _, _ = self._block(idx)
+        Zs, As = self.net.forward_cache(X, w)
+        return self._output(Y, Zs[-1], As[-1], need_grad=False)[0]
+
+    def per_sample_grads(self, w: np.ndarray, idx=None) -> np.ndarray:
+        """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser)."""
+        X, Y, _, _ = self._block(idx)
+        cache = self.net.forward_cache(X, w)
+        _, dz = self._output(Y, cache[0][-1], cache[1][-1], need_grad=True)
+        return self.net.backward_per_sample(cache, dz, w)
+
+    def _output(self, Y, Z, A, need_grad):
+        act = self.net.activations[-1]
+        if not need_grad:
+            form = self.loss.logit_forms.get(act.name)
+            return (form.value(Y, Z) if form else self.loss.value(Y, A)), None
+        return output_error(self.loss, act, Y, Z, A)

@@ -1,0 +1,323 @@
+"""Optimizers on the flat parameter vector w, as ``init`` / ``update`` pairs.
+
+Every optimizer computes w^{k+1} = w^k + α_k d^k from a gradient g^k that the
+training loop evaluates on the samples the optimizer asks for:
+
+=====================  ==================  ===========================  ==========================
+optimizer              samples B_k         direction d^k                step size α_k
+=====================  ==================  ===========================  ==========================
+:class:`GD`            all S               −∇E(w^k)                     exact line search, Armijo
+                                                                        or a constant
+:class:`SGD`           one sample j_k      −∇e^{j_k}(w^k)               schedule γ_k
+:class:`MiniBatchSGD`  a block B_k         −Σ_{j∈B_k} ∇e^j(w^k)         schedule γ_k
+                                           (or the block mean)
+:class:`Momentum`      as its base         −v^k, v^k = β v^{k−1} + g^k   as its base
+                                           (Nesterov: −(g^k + β v^k))
+:class:`Adam`          as its base         −m̂^k / (√v̂^k + ε)            as its base
+=====================  ==================  ===========================  ==========================
+
+State is explicit (optax style)::
+
+    state = opt.init(w)
+    step, state, info = opt.update(g, state, w, value_fn=E_on_the_batch)
+    w += step
+
+``value_fn(w) -> float`` evaluates the objective on the same samples as g; only
+line searches call it. ``info`` holds the step size used and line-search
+details. Momentum and Adam are built by composition around a base optimizer,
+whose sampling and step-size rule they keep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from mlplab.optim.linesearch import Armijo, ExactLineSearch
+from mlplab.optim.schedules import Schedule, as_schedule, inverse
+
+SAMPLINGS = ("uniform", "shuffle", "cyclic")
+
+
+@dataclass(frozen=True)
+class OptState:
+    """Explicit optimizer state.
+
+    Attributes:
+        k: number of updates done so far (the next step is step k).
+        alpha: the last step size (a line search's warm start).
+        slots: per-parameter buffers of composed optimizers (momentum v; Adam m, v).
+    """
+
+    k: int = 0
+    alpha: float | None = None
+    slots: dict = field(default_factory=dict)
+
+
+@dataclass
+class StepInfo:
+    """What one update did: the step size and, for line searches, their details."""
+
+    step_size: float
+    n_evals: int = 0  # line-search evaluations of E (each a pass over the batch)
+    capped: bool = False
+    failed: bool = False
+    restarted: bool = False  # momentum reset because its direction was not a descent direction
+
+
+class Optimizer:
+    """Common machinery: ``update`` = direction, then step size, then the step.
+
+    Subclasses define ``batch_size`` (None: all samples), ``sampling``,
+    ``average``, :meth:`direction` and :meth:`step_size`.
+    """
+
+    batch_size: int | None = None
+    sampling: str = "uniform"
+    average: bool = False
+    uses_line_search: bool = False
+
+    def init(self, params: np.ndarray) -> OptState:
+        return OptState()
+
+    def direction(self, grad: np.ndarray, state: OptState) -> tuple[np.ndarray, OptState]:
+        return -grad, state  # d^k = −g^k, the steepest-descent direction
+
+    def step_size(self, d, grad, state, params, loss, value_fn) -> StepInfo:  # pragma: no cover
+        raise NotImplementedError
+
+    def restart(self, state: OptState) -> OptState:
+        return state
+
+    def update(self, grad: np.ndarray, state: OptState, params: np.ndarray, *,
+               loss: float | None = None, value_fn=None):
+        """One step: returns (step = α_k d^k, new state, StepInfo)."""
+        d, state = self.direction(grad, state)
+        restarted = False
+        if self.uses_line_search and float(np.dot(grad, d)) >= 0:
+            d, state, restarted = -grad, self.restart(state), True  # not a descent direction
+        info = self.step_size(d, grad, state, params, loss, value_fn)
+        info.restarted = restarted
+        d *= d.dtype.type(info.step_size)  # α_k d^k, in place
+        return d, replace(state, k=state.k + 1, alpha=info.step_size), info
+
+
+class GD(Optimizer):
+    """Gradient descent on all S samples: w^{k+1} = w^k + α^k d^k, d^k = −∇E(w^k).
+
+    Args:
+        step: ``"exact"`` (the lecture's α^k = argmin_{α>0} E(w^k + α d^k)),
+            ``"armijo"`` (backtracking), a positive number (constant α), or a
+            line-search object (:class:`ExactLineSearch`, :class:`Armijo`).
+        alpha_max: cap of the exact line search (see :class:`ExactLineSearch`).
+    """
+
+    batch_size = None
+    sampling = "full"
+
+    def __init__(self, step="exact", alpha_max: float = 1e4):
+        if isinstance(step, str):
+            if step == "exact":
+                step = ExactLineSearch(alpha_max=alpha_max)
+            elif step == "armijo":
+                step = Armijo()
+            else:
+                raise ValueError(f"GD step must be 'exact', 'armijo', a number or a line search; got {step!r}")
+        elif isinstance(step, (int, float)) and not isinstance(step, bool):
+            if not (math.isfinite(step) and step > 0):
+                raise ValueError(f"GD constant step must be a finite number > 0, got {step!r}")
+            step = float(step)
+        elif not isinstance(step, (ExactLineSearch, Armijo)):
+            raise ValueError(f"GD step must be 'exact', 'armijo', a number or a line search; got {step!r}")
+        self.step = step
+        self.uses_line_search = not isinstance(step, float)
+
+    def __repr__(self):
+        return f"GD(step={self.step!r})"
+
+    def step_size(self, d, grad, state, params, loss, value_fn) -> StepInfo:
+        if not self.uses_line_search:
+            return StepInfo(step_size=self.step)
+        if value_fn is None or loss is None:
+            raise ValueError("a line search needs value_fn and loss (E at w^k)")
+        slope = float(np.dot(grad, d))  # φ′(0) = ⟨∇E(w^k), d^k⟩ < 0
+        trial = np.empty_like(params)
+
+        def phi(alpha):  # φ(α) = E(w^k + α d^k)
+            np.multiply(d, d.dtype.type(alpha), out=trial)
+            np.add(trial, params, out=trial)
+            return value_fn(trial)
+
+        alpha_init = state.alpha if state.alpha else (1.0 if isinstance(self.step, ExactLineSearch) else None)
+        alpha, ls = self.step(phi, loss, slope, alpha_init)
+        return StepInfo(step_size=alpha, n_evals=ls.n_evals, capped=ls.capped, failed=ls.failed)
+
+
+class _Scheduled(Optimizer):
+    """Step size γ_k from a schedule (SGD, mini-batch SGD)."""
+
+    schedule: Schedule
+
+    def step_size(self, d, grad, state, params, loss, value_fn) -> StepInfo:
+        return StepInfo(step_size=self.schedule(state.k))
+
+
+def _check_sampling(sampling):
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}")
+    return sampling
+
+
+class SGD(_Scheduled):
+    """Stochastic gradient descent: pick j_k, w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k).
+
+    Args:
+        schedule: γ_k — a :mod:`~mlplab.optim.schedules` object, a number
+            (constant), a name, or a callable k ↦ γ_k. Default: the lecture's
+            γ_k = 1/(k+1).
+        sampling: how j_k is chosen — "uniform" (i.i.d. uniform over the S
+            samples, the lecture's), "shuffle" (a fresh random permutation each
+            epoch), or "cyclic" (1, 2, …, S, 1, …).
+    """
+
+    batch_size = 1
+
+    def __init__(self, schedule=None, sampling: str = "uniform"):
+        self.schedule = as_schedule(schedule, inverse(1.0))
+        self.sampling = _check_sampling(sampling)
+
+    def __repr__(self):
+        return f"SGD(schedule={self.schedule!r}, sampling={self.sampling!r})"
+
+
+class MiniBatchSGD(_Scheduled):
+    """Mini-batch SGD: pick B_k, w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k).
+
+    Args:
+        batch_size: |B_k| (the last block of an epoch may be smaller with
+            "shuffle"/"cyclic" sampling).
+        schedule: γ_k, as for :class:`SGD` (default 1/(k+1)).
+        average: use the block mean (1/|B_k|) Σ_{j∈B_k} ∇e^j instead of the
+            lecture's sum.
+        sampling: "shuffle" (default: disjoint blocks of a fresh permutation
+            each epoch), "uniform" (each block drawn without replacement,
+            independently), or "cyclic" (consecutive blocks in data order).
+    """
+
+    def __init__(self, batch_size: int = 32, schedule=None, average: bool = False, sampling: str = "shuffle"):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        self.batch_size = int(batch_size)
+        self.schedule = as_schedule(schedule, inverse(1.0))
+        self.average = bool(average)
+        self.sampling = _check_sampling(sampling)
+
+    def __repr__(self):
+        return (f"MiniBatchSGD(batch_size={self.batch_size}, schedule={self.schedule!r}, "
+                f"average={self.average}, sampling={self.sampling!r})")
+
+
+class _Composed(Optimizer):
+    """Wraps a base optimizer: keeps its sampling and step-size rule, changes the direction."""
+
+    def __init__(self, base: Optimizer):
+        if not isinstance(base, Optimizer):
+            raise ValueError(f"base must be an optimizer such as SGD(...) or GD(...), got {base!r}")
+        self.base = base
+        self.batch_size = base.batch_size
+        self.sampling = base.sampling
+        self.average = base.average
+        self.uses_line_search = base.uses_line_search
+
+    def step_size(self, d, grad, state, params, loss, value_fn) -> StepInfo:
+        return self.base.step_size(d, grad, state, params, loss, value_fn)
+
+
+class Momentum(_Composed):
+    """Heavy-ball momentum (or Nesterov) around a base optimizer.
+
+    v^k = β v^{k−1} + g^k;  d^k = −v^k, or d^k = −(g^k + β v^k) with ``nesterov``
+    (the form PyTorch uses); w^{k+1} = w^k + α_k d^k with the base's α_k. With a
+    line-searched base, a momentum direction that is not a descent direction
+    restarts the momentum (v ← g).
+
+    Args:
+        base: the optimizer whose samples and step sizes are used
+            (default ``MiniBatchSGD(32, schedule=0.01, average=True)``).
+        beta: momentum coefficient in [0, 1).
+        nesterov: use Nesterov's look-ahead form.
+    """
+
+    def __init__(self, base: Optimizer | None = None, beta: float = 0.9, nesterov: bool = False):
+        super().__init__(base if base is not None else MiniBatchSGD(32, schedule=0.01, average=True))
+        if not (isinstance(beta, (int, float)) and 0 <= beta < 1):
+            raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+        self.beta, self.nesterov = float(beta), bool(nesterov)
+
+    def __repr__(self):
+        return f"Momentum({self.base!r}, beta={self.beta}, nesterov={self.nesterov})"
+
+    def init(self, params):
+        return replace(self.base.init(params), slots={"v": np.zeros_like(params)})
+
+    def restart(self, state):
+        return replace(state, slots={"v": np.zeros_like(state.slots["v"])})
+
+    def direction(self, grad, state):
+        v = state.slots["v"]
+        v *= v.dtype.type(self.beta)
+        v += grad  # v^k = β v^{k−1} + g^k
+        d = -(grad + v.dtype.type(self.beta) * v) if self.nesterov else -v
+        return d, state
+
+    def update(self, grad, state, params, *, loss=None, value_fn=None):
+        step, state, info = super().update(grad, state, params, loss=loss, value_fn=value_fn)
+        if info.restarted:  # the restart zeroed v; the step taken was along −g, so v = g
+            state.slots["v"][...] = grad
+        return step, state, info
+
+
+class Adam(_Composed):
+    """Adam (Kingma & Ba, 2015) around a base optimizer.
+
+    m^k = β₁ m^{k−1} + (1 − β₁) g^k,  v^k = β₂ v^{k−1} + (1 − β₂) (g^k)²,
+    m̂ = m^k / (1 − β₁^{k+1}),  v̂ = v^k / (1 − β₂^{k+1}),
+    d^k = −m̂ / (√v̂ + ε),  w^{k+1} = w^k + α_k d^k with the base's α_k.
+
+    Args:
+        base: default ``MiniBatchSGD(32, schedule=1e-3, average=True)``.
+        b1, b2: moment decay rates in [0, 1).
+        eps: ε > 0.
+    """
+
+    def __init__(self, base: Optimizer | None = None, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
+        super().__init__(base if base is not None else MiniBatchSGD(32, schedule=1e-3, average=True))
+        for name, value in (("b1", b1), ("b2", b2)):
+            if not (isinstance(value, (int, float)) and 0 <= value < 1):
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not (isinstance(eps, (int, float)) and eps > 0):
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
+
+    def __repr__(self):
+        return f"Adam({self.base!r}, b1={self.b1}, b2={self.b2}, eps={self.eps})"
+
+    def init(self, params):
+        return replace(self.base.init(params), slots={"m": np.zeros_like(params), "v": np.zeros_like(params)})
+
+    def restart(self, state):
+        return state
+
+    def direction(self, grad, state):
+        m, v = state.slots["m"], state.slots["v"]
+        t = state.k + 1
+        m *= m.dtype.type(self.b1)
+        m += m.dtype.type(1 - self.b1) * grad  # m^k
+        v *= v.dtype.type(self.b2)
+        v += v.dtype.type(1 - self.b2) * (grad * grad)  # v^k
+        m_hat = m / m.dtype.type(1 - self.b1 ** t)
+        v_hat = v / v.dtype.type(1 - self.b2 ** t)
+        d = -m_hat / (np.sqrt(v_hat) + v.dtype.type(self.eps))
+        return d, state
