@@ -14,7 +14,10 @@ The error reported for layer ℓ (its W^ℓ and b^ℓ together) is
     err_ℓ = max_i |g_i − ĝ_i| / max(max_i |g_i|, max_i |ĝ_i|, floor)
 
 — the largest deviation relative to the layer's gradient scale, which stays
-meaningful for entries that are (nearly) zero.
+meaningful for entries that are (nearly) zero. The floor (default
+1e-5 · max(1, |E(w)|)) sits well above the differences' rounding noise
+(≈ 1e-16 |E| / h): a layer whose true gradient is zero (dead ReLUs) is judged by
+its absolute error, not by the ratio of two noise values.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ class GradCheck:
 
 
 def gradcheck(net, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weight=None,
-              eps: float = 1e-4, order: int = 4, floor: float = 1e-8) -> GradCheck:
+              eps: float = 1e-4, order: int = 4, floor: float | None = None) -> GradCheck:
     """Compare ∇E(w) from backpropagation with central differences, layer by layer.
 
     Runs in float64 on a copy of ``net`` (a float32 network is promoted), so the
@@ -73,7 +76,7 @@ def gradcheck(net, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weig
             :meth:`mlplab.MLP.loss_and_grad`.
         eps: relative finite-difference step.
         order: 4 (default, five-point stencil) or 2 (three-point).
-        floor: lower bound of the error's denominator.
+        floor: lower bound of the error's denominator (default 1e-5 · max(1, |E(w)|)).
 
     Returns:
         :class:`GradCheck` with the max relative error per layer.
@@ -92,8 +95,10 @@ def gradcheck(net, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weig
     problem = Problem(net64, np.asarray(X, dtype=np.float64), Y, loss, l2=l2,
                       reduction=reduction, sample_weight=sample_weight)
     w = net64.params.copy()
-    _, g = problem.value_and_grad(w)
+    E0, g = problem.value_and_grad(w)
     g = g.copy()
+    if floor is None:
+        floor = 1e-5 * max(1.0, abs(E0))
     num = np.empty_like(w)
     trial = w.copy()
     E = problem.value

@@ -133,7 +133,7 @@ def _one_hot(labels: np.ndarray, n_classes: int, loss: str) -> np.ndarray:
         i = int(np.argmax(bad))
         raise ValueError(
             f"loss {loss!r}: 1-D targets for {n_classes} output units are read as class labels "
-            f"0..{n_classes - 1}, but sample {i} has label {labels[i]!r}; give labels in that "
+            f"0..{n_classes - 1}, but sample {i} has label {labels[i].item()!r}; give labels in that "
             f"range or one-hot rows of shape ({len(labels)}, {n_classes})"
         )
     out = np.zeros((len(labels), n_classes))

@@ -1,0 +1,160 @@
+"""Backpropagation against independent oracles: finite differences, per-sample sums, the trace."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import mlplab
+
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity", "softplus"]
+# every (loss, output activation) pair where the maths is defined
+PAIRS = (
+    [("squared", a) for a in HIDDEN + ["softmax"]]
+    + [("absolute", a) for a in HIDDEN + ["softmax"]]
+    + [("binary_cross_entropy", "sigmoid"), ("cross_entropy", "softmax")]
+    + [("perceptron", "identity"), ("perceptron", "tanh")]
+)
+
+
+def make_targets(loss, n_out, S, rng):
+    if loss == "binary_cross_entropy":
+        return rng.integers(0, 2, size=S) if n_out == 1 else rng.integers(0, 2, size=(S, n_out))
+    if loss == "cross_entropy":
+        return rng.integers(0, n_out, size=S)
+    if loss == "perceptron":
+        return rng.choice([-1, 1], size=S) if n_out == 1 else rng.choice([-1, 1], size=(S, n_out))
+    return rng.normal(size=(S, n_out)) if n_out > 1 else rng.normal(size=S)
+
+
+def make_problem(loss, out_act, depth, bias, S, seed):
+    """A random problem whose gradient is non-zero in every layer (no dead ReLU layer,
+    perceptron samples misclassified), so that every check is a real one."""
+    for attempt in range(100):
+        net, X, Y = _random_problem(loss, out_act, depth, bias, S, seed + 1000 * attempt)
+        if loss == "perceptron":  # make every sample a mistake: e = max(0, −y ŷ) > 0
+            Y = -np.sign(net.forward(X)[:, 0])
+        _, g = net.loss_and_grad(X, Y, loss=loss)
+        if all(np.abs(g[s.all]).max() > 1e-6 for s in net.slices):
+            return net, X, Y
+    raise AssertionError("no problem with a non-zero gradient found")
+
+
+def _random_problem(loss, out_act, depth, bias, S, seed):
+    rng = np.random.default_rng(seed)
+    n_out = 3 if out_act == "softmax" else (1 if loss == "perceptron" else 2)
+    sizes = [3] + [4] * (depth - 1) + [n_out]
+    hidden = [HIDDEN[(seed + i) % len(HIDDEN)] for i in range(depth - 1)]  # cycle through them
+    net = mlplab.MLP(sizes, activation=hidden + [out_act], bias=bias, init="normal(0.8)", seed=seed)
+    X = rng.normal(size=(S, 3))
+    Y = make_targets(loss, n_out, S, rng)
+    return net, X, Y
+
+
+CASES = [
+    (loss, act, depth, bias, S)
+    for (loss, act), depth, bias, S in itertools.product(PAIRS, range(1, 6), (True, False), (1, 7))
+]
+
+
+@pytest.mark.parametrize("loss,out_act,depth,bias,S", CASES,
+                         ids=[f"{l}-{a}-L{d}-{'b' if b else 'nob'}-S{s}" for l, a, d, b, s in CASES])
+def test_gradcheck_every_pair(loss, out_act, depth, bias, S):
+    seed = depth * 10 + S + (1 if bias else 0)
+    net, X, Y = make_problem(loss, out_act, depth, bias, S, seed)
+    result = mlplab.gradcheck(net, X, Y, loss=loss)
+    assert len(result.per_layer) == depth
+    assert result.max_error <= 1e-6, str(result)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_gradcheck_with_l2_weights_and_reduction(reduction):
+    net, X, Y = make_problem("squared", "tanh", 3, True, 9, 5)
+    sw = np.random.default_rng(1).uniform(0.1, 2.0, size=9)
+    result = mlplab.gradcheck(net, X, Y, loss="squared", l2=0.3, reduction=reduction, sample_weight=sw)
+    assert result.max_error <= 1e-6
+
+
+def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
+    """The check must be able to fail: corrupt φ′ of tanh and it reports a large error."""
+    from mlplab import activations
+
+    net, X, Y = make_problem("squared", "tanh", 2, True, 5, 3)
+    bad = activations.Activation("tanh", activations._tanh, lambda z, a: 1 - 0.9 * a * a)
+    monkeypatch.setattr(net, "activations", (bad, bad))
+    assert mlplab.gradcheck(net, X, Y).max_error > 1e-2
+
+
+def test_gradcheck_float32_network_is_checked_in_float64():
+    net = mlplab.MLP([3, 4, 2], activation="tanh", seed=0, dtype="float32")
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    Y = np.random.default_rng(1).normal(size=(5, 2))
+    before = net.params.copy()
+    result = mlplab.gradcheck(net, X, Y)
+    assert result.analytic.dtype == np.float64
+    assert result.max_error <= 1e-6
+    assert np.array_equal(net.params, before) and net.params.dtype == np.float32
+
+
+@pytest.mark.parametrize("loss,out_act", PAIRS)
+def test_per_sample_grads_sum_and_rows(loss, out_act):
+    net, X, Y = make_problem(loss, out_act, 3, True, 6, 7)
+    G = net.per_sample_grads(X, Y, loss=loss)
+    E, g = net.loss_and_grad(X, Y, loss=loss)
+    assert G.shape == (6, net.n_params)
+    # rows sum to the batch gradient (relative 1e-10)
+    assert np.linalg.norm(G.sum(axis=0) - g) <= 1e-10 * max(np.linalg.norm(g), 1e-300)
+    # each row is loss_and_grad on that one sample
+    for s in range(6):
+        _, g_s = net.loss_and_grad(X[s:s + 1], np.asarray(Y)[s:s + 1], loss=loss)
+        np.testing.assert_allclose(G[s], g_s, rtol=1e-12, atol=1e-14)
+
+
+def test_per_sample_grads_float32():
+    net = mlplab.MLP([4, 5, 3], activation=["relu", "softmax"], seed=2, dtype="float32")
+    X = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    y = np.arange(8) % 3
+    G = net.per_sample_grads(X, y, loss="cross_entropy")
+    assert G.dtype == np.float32
+    _, g = net.loss_and_grad(X, y, loss="cross_entropy")
+    np.testing.assert_allclose(G.sum(0), g, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss,out_act", PAIRS)
+def test_trace_gradient_equals_backprop(loss, out_act):
+    """The trace is computed with the slides' explicit V^ℓ and Diag(φ′) matrices."""
+    net, X, Y = make_problem(loss, out_act, 4, True, 3, 11)
+    G = net.per_sample_grads(X, Y, loss=loss)
+    for s in range(3):
+        t = net.trace(X[s], np.asarray(Y)[s], loss=loss)
+        np.testing.assert_allclose(t.grad, G[s], rtol=1e-12, atol=1e-14)
+        e_s = net.loss_and_grad(X[s:s + 1], np.asarray(Y)[s:s + 1], loss=loss)[0]
+        assert t.e == pytest.approx(e_s, rel=1e-13)
+
+
+def test_trace_quantities_follow_the_recursion():
+    net = mlplab.MLP([2, 3, 3, 2], activation=["tanh", "sigmoid", "identity"], seed=4)
+    x, y = np.array([0.3, -1.2]), np.array([0.5, -0.5])
+    t = net.trace(x, y)
+    L = net.n_layers
+    a_prev = x
+    for lt in t.layers:
+        W, b = net.weights[lt.layer - 1], net.biases[lt.layer - 1]
+        np.testing.assert_allclose(lt.z, W @ a_prev + b, rtol=1e-14)  # z^ℓ = W^ℓ a^{ℓ−1} + b^ℓ
+        np.testing.assert_allclose(lt.V, W.T @ np.diag(lt.dphi), rtol=1e-14)  # V^ℓ
+        # ∇_{W^ℓ} e = Diag(φ′) δ^ℓ (a^{ℓ−1})ᵀ
+        np.testing.assert_allclose(lt.grad_W, np.outer(lt.dphi * lt.delta, a_prev), rtol=1e-13)
+        a_prev = lt.a
+    np.testing.assert_allclose(t.layers[-1].delta, 2 * (t.yhat - y))  # δ^L = ∂e/∂ŷ = 2(ŷ − y)
+    for ell in range(L, 1, -1):  # δ^{ℓ−1} = V^ℓ δ^ℓ
+        np.testing.assert_allclose(t.layers[ell - 2].delta, t.layers[ell - 1].V @ t.layers[ell - 1].delta,
+                                   rtol=1e-13)
+    text = str(t)
+    assert "δ^3" in text and "V^2" in text and "z^1" in text
+
+
+def test_trace_softmax_shows_the_jacobian():
+    net = mlplab.MLP([2, 3], activation="softmax", seed=0)
+    t = net.trace([0.2, 0.4], 1, loss="cross_entropy")
+    a = t.layers[0].a
+    np.testing.assert_allclose(t.layers[0].dphi, np.diag(a) - np.outer(a, a), rtol=1e-14)
