@@ -16,7 +16,7 @@ optimizer              samples B_k         direction d^k                step siz
 :class:`Adam`          as its base         −m̂^k / (√v̂^k + ε)            as its base
 =====================  ==================  ===========================  ==========================
 
-State is explicit (optax style)::
+State is explicit (optax style) and never mutated: ``update`` returns a new state::
 
     state = opt.init(w)
     step, state, info = opt.update(g, state, w, value_fn=E_on_the_batch)
@@ -48,7 +48,8 @@ class OptState:
     Attributes:
         k: number of updates done so far (the next step is step k).
         alpha: the last step size (a line search's warm start).
-        slots: per-parameter buffers of composed optimizers (momentum v; Adam m, v).
+        slots: per-parameter buffers of composed optimizers (momentum v; Adam m, v);
+            ``update`` puts new arrays here instead of writing into the old ones.
     """
 
     k: int = 0
@@ -88,16 +89,13 @@ class Optimizer:
     def step_size(self, d, grad, state, params, loss, value_fn) -> StepInfo:  # pragma: no cover
         raise NotImplementedError
 
-    def restart(self, state: OptState) -> OptState:
-        return state
-
     def update(self, grad: np.ndarray, state: OptState, params: np.ndarray, *,
                loss: float | None = None, value_fn=None):
         """One step: returns (step = α_k d^k, new state, StepInfo)."""
         d, state = self.direction(grad, state)
         restarted = False
         if self.uses_line_search and float(np.dot(grad, d)) >= 0:
-            d, state, restarted = -grad, self.restart(state), True  # not a descent direction
+            d, restarted = -grad, True  # not a descent direction: fall back to −g
         info = self.step_size(d, grad, state, params, loss, value_fn)
         info.restarted = restarted
         d *= d.dtype.type(info.step_size)  # α_k d^k, in place
@@ -262,20 +260,16 @@ class Momentum(_Composed):
     def init(self, params):
         return replace(self.base.init(params), slots={"v": np.zeros_like(params)})
 
-    def restart(self, state):
-        return replace(state, slots={"v": np.zeros_like(state.slots["v"])})
-
     def direction(self, grad, state):
-        v = state.slots["v"]
-        v *= v.dtype.type(self.beta)
-        v += grad  # v^k = β v^{k−1} + g^k
-        d = -(grad + v.dtype.type(self.beta) * v) if self.nesterov else -v
-        return d, state
+        beta = grad.dtype.type(self.beta)
+        v = beta * state.slots["v"] + grad  # v^k = β v^{k−1} + g^k
+        d = -(grad + beta * v) if self.nesterov else -v
+        return d, replace(state, slots={"v": v})
 
     def update(self, grad, state, params, *, loss=None, value_fn=None):
         step, state, info = super().update(grad, state, params, loss=loss, value_fn=value_fn)
-        if info.restarted:  # the restart zeroed v; the step taken was along −g, so v = g
-            state.slots["v"][...] = grad
+        if info.restarted:  # the step taken was along −g: momentum starts again from v = g
+            state = replace(state, slots={"v": grad.copy()})
         return step, state, info
 
 
@@ -307,17 +301,12 @@ class Adam(_Composed):
     def init(self, params):
         return replace(self.base.init(params), slots={"m": np.zeros_like(params), "v": np.zeros_like(params)})
 
-    def restart(self, state):
-        return state
-
     def direction(self, grad, state):
-        m, v = state.slots["m"], state.slots["v"]
+        f = grad.dtype.type
         t = state.k + 1
-        m *= m.dtype.type(self.b1)
-        m += m.dtype.type(1 - self.b1) * grad  # m^k
-        v *= v.dtype.type(self.b2)
-        v += v.dtype.type(1 - self.b2) * (grad * grad)  # v^k
-        m_hat = m / m.dtype.type(1 - self.b1 ** t)
-        v_hat = v / v.dtype.type(1 - self.b2 ** t)
-        d = -m_hat / (np.sqrt(v_hat) + v.dtype.type(self.eps))
-        return d, state
+        m = f(self.b1) * state.slots["m"] + f(1 - self.b1) * grad  # m^k
+        v = f(self.b2) * state.slots["v"] + f(1 - self.b2) * (grad * grad)  # v^k
+        m_hat = m / f(1 - self.b1 ** t)  # bias corrections
+        v_hat = v / f(1 - self.b2 ** t)
+        d = -m_hat / (np.sqrt(v_hat) + f(self.eps))
+        return d, replace(state, slots={"m": m, "v": v})
