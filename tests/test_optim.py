@@ -177,8 +177,6 @@ def test_schedule_constructors_reject_bad_constants(make, text):
     assert text in str(exc.value)
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: NumPy scalars other than np.float64 (np.float32, "
-                   "np.int64) are rejected by as_schedule/GD although MiniBatchSGD accepts np.integer")
 def test_numpy_scalar_step_sizes_accepted():
     assert as_schedule(np.int64(1))(5) == 1.0  # Constant(1.0), as for a Python int
     assert as_schedule(np.float32(0.25))(0) == 0.25
@@ -487,9 +485,6 @@ def test_bad_arguments_raise_value_error_naming_the_value(make, text):
     assert text in str(exc.value)
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: Armijo.grow / Armijo.max_iter / ExactLineSearch.max_shrink "
-                   "are not validated; Armijo(grow=0) makes every other search 'succeed' with α = 0 and "
-                   "grow < 0 gives negative trial steps")
 @pytest.mark.parametrize(
     "make, text",
     [

@@ -176,8 +176,6 @@ def test_gd_constant_step_cost_is_k_times_S():
     assert h.step_size[:-1] == [0.5] * 10
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: for GD, TrainResult.cost counts the stopping-test "
-                   "gradient at the final w (n_iter*S + S), while history.cost[-1] and the docs say S per step")
 def test_gd_result_cost_agrees_with_history():
     X, y = mlplab.datasets.lecture()
     r = train(lecture_net(), X, y, optimizer=GD(0.5), max_iter=10, tol=None)
@@ -282,8 +280,6 @@ def test_callback_stops_training():
     assert seen[0]["loss"] == pytest.approx(E0_LECTURE, abs=5e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: train stops only when the callback returns the Python "
-                   "object True (`is True`); np.True_ (e.g. from np.all / comparisons of NumPy values) is ignored")
 def test_callback_numpy_true_stops_training():
     X, y = mlplab.datasets.lecture()
     r = train(lecture_net(), X, y, optimizer=GD(0.5), callback=lambda rec: np.bool_(rec["k"] >= 1), max_iter=20)
@@ -503,8 +499,6 @@ def test_train_bad_arguments(kwargs, text):
     assert text in str(exc.value)
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: train(eval_every=0) raises 'eval_every must be >= 1' "
-                   "without quoting the bad value")
 def test_train_eval_every_zero_names_value():
     X, y = mlplab.datasets.lecture()
     with pytest.raises(ValueError, match=r"got 0\b"):
@@ -517,8 +511,6 @@ def test_train_eval_every_zero_rejected():
         train(lecture_net(), X, y, eval_every=0)
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: train accepts time_limit=nan (nan <= 0 is False); "
-                   "the clock test never fires, so without another budget training never stops")
 def test_train_rejects_nan_time_limit():
     X, y = mlplab.datasets.lecture()
     with pytest.raises(ValueError, match="nan"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
 
 REDUCTIONS = ("sum", "mean")
@@ -49,9 +50,7 @@ class Problem:
             raise ValueError(
                 f"X has {self.X.shape[0]} samples but Y has {self.Y.shape[0]}; give one target per row of X"
             )
-        if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating, np.integer)) \
-                or not np.isfinite(l2) or l2 < 0:
-            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+        l2 = check_real("l2", l2, low=0.0)
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
         self.l2 = float(l2)

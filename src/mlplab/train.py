@@ -15,8 +15,10 @@ in the network.
 
 Cost axis: ``history.cost`` counts sample-gradient evaluations — GD costs S per
 step, SGD 1, mini-batch |B_k| — plus, for line searches, one unit per sample
-per evaluation of E. Evaluations made only to record the history of a
-stochastic method (full E and ∇E every ``eval_every`` steps) are not counted.
+per evaluation of E. Evaluations made only to record the history or test the
+stopping rule (full E and ∇E at w^k that no step uses, e.g. at the final w or
+every ``eval_every`` steps of a stochastic method) are not counted, so
+``result.cost == history.cost[-1]``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlplab._checks import check_int, check_real
 from mlplab.objective import Problem
 from mlplab.optim.optimizers import GD, Optimizer
 
@@ -147,14 +150,6 @@ class _Sampler:
         return int(self.order[i]) if b == 1 else self.order[i:self.pos]
 
 
-def _positive_int(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
           max_iter: int | None = None, epochs: int | None = None, tol: float | None = 1e-6,
           time_limit: float | None = None, eval_every: int | None = None, callback=None,
@@ -178,7 +173,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             (whose record costs an extra pass over the data, not counted in cost).
         callback: called as ``callback(record)`` with a dict of the recorded
             values (k, epoch, loss, grad_norm, layer_grad_norms, cost, time)
-            at every record; returning True stops training.
+            at every record; returning a true value stops training.
         seed: seed of the sampling RNG (j_k, B_k). Same seed → bit-identical run.
         l2, reduction, sample_weight: the objective (see :class:`~mlplab.objective.Problem`).
 
@@ -192,15 +187,12 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be an mlplab.optim optimizer such as GD() or SGD(); got {optimizer!r}")
     problem = Problem(net, X, Y, loss, l2=l2, reduction=reduction, sample_weight=sample_weight)
-    max_iter, epochs = _positive_int("max_iter", max_iter), _positive_int("epochs", epochs)
-    eval_every = _positive_int("eval_every", eval_every)
-    if eval_every == 0:
-        raise ValueError("eval_every must be >= 1")
-    if tol is not None and (not isinstance(tol, (int, float)) or isinstance(tol, bool) or tol < 0
-                            or not math.isfinite(tol)):
-        raise ValueError(f"tol must be a finite number >= 0 or None, got {tol!r}")
-    if time_limit is not None and (not isinstance(time_limit, (int, float)) or time_limit <= 0):
-        raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
+    max_iter = None if max_iter is None else check_int("max_iter", max_iter, low=0)
+    epochs = None if epochs is None else check_int("epochs", epochs, low=0)
+    eval_every = None if eval_every is None else check_int("eval_every", eval_every, low=1)
+    tol = None if tol is None else check_real("tol (or None)", tol, low=0.0)
+    if time_limit is not None:
+        time_limit = check_real("time_limit (seconds)", time_limit, low=0.0, low_open=True)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r}")
 
@@ -261,10 +253,8 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
             if is_record:
                 record(E_k, g_full)
-                if callback is not None and callback(_last_record(history)) is True:
+                if callback is not None and callback(_last_record(history)):
                     stop_reason = "callback"
-            if full:
-                cost += S  # GD's gradient at w^k (also its stopping test)
             if stop_reason is None and tol and gnorm_k <= tol:
                 stop_reason = "converged"
         # (2) budgets
@@ -278,6 +268,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         # (3)-(4) sample and differentiate
         if full:
             idx, E_B, n_B = None, E_k, S
+            cost += S  # GD's step uses the gradient computed above
         else:
             idx = sampler.next()
             E_B, _ = problem.value_and_grad(w, idx, out=g)
@@ -291,7 +282,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         value_fn = _block_value(problem, idx, n_B if average else 1)
         # (5) the step
         step, state, info = optimizer.update(g, state, w, loss=E_B, value_fn=value_fn)
-        if not math.isfinite(float(np.sum(step))):
+        if not math.isfinite(float(np.sum(step))) and not np.all(np.isfinite(step)):
             diverged("the step is not finite")
         cost += info.n_evals * n_B
         if recorded_k == k:

@@ -23,6 +23,8 @@ from typing import Callable
 
 from scipy.optimize import minimize_scalar
 
+from mlplab._checks import check_int, check_real
+
 
 @dataclass
 class LineSearchInfo:
@@ -54,9 +56,7 @@ class _Counted:
 
 
 def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return check_real(name, value, low=0.0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ class ExactLineSearch:
     def __post_init__(self):
         _check_positive("alpha_max", self.alpha_max)
         _check_positive("xtol", self.xtol)
-        if not self.grow > 1:
-            raise ValueError(f"grow must be > 1, got {self.grow!r}")
+        check_real("grow", self.grow, low=1.0, low_open=True)
+        check_int("max_shrink", self.max_shrink, low=1)
 
     def __call__(self, phi, phi0: float, slope: float, alpha_init: float = 1.0):
         f = _Counted(phi)
@@ -145,10 +145,10 @@ class Armijo:
 
     def __post_init__(self):
         _check_positive("alpha0", self.alpha0)
-        if not 0 < self.c1 < 1:
-            raise ValueError(f"c1 must be in (0, 1), got {self.c1!r}")
-        if not 0 < self.rho < 1:
-            raise ValueError(f"rho must be in (0, 1), got {self.rho!r}")
+        check_real("c1", self.c1, low=0.0, high=1.0, low_open=True, high_open=True)
+        check_real("rho", self.rho, low=0.0, high=1.0, low_open=True, high_open=True)
+        check_real("grow", self.grow, low=1.0)
+        check_int("max_iter", self.max_iter, low=1)
 
     def __call__(self, phi, phi0: float, slope: float, alpha_init: float | None = None):
         f = _Counted(phi)

@@ -30,11 +30,11 @@ whose sampling and step-size rule they keep.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from mlplab._checks import check_int, check_real, is_real
 from mlplab.optim.linesearch import Armijo, ExactLineSearch
 from mlplab.optim.schedules import Schedule, as_schedule, inverse
 
@@ -123,10 +123,8 @@ class GD(Optimizer):
                 step = Armijo()
             else:
                 raise ValueError(f"GD step must be 'exact', 'armijo', a number or a line search; got {step!r}")
-        elif isinstance(step, (int, float)) and not isinstance(step, bool):
-            if not (math.isfinite(step) and step > 0):
-                raise ValueError(f"GD constant step must be a finite number > 0, got {step!r}")
-            step = float(step)
+        elif is_real(step):
+            step = check_real("GD constant step", step, low=0.0, low_open=True)
         elif not isinstance(step, (ExactLineSearch, Armijo)):
             raise ValueError(f"GD step must be 'exact', 'armijo', a number or a line search; got {step!r}")
         self.step = step
@@ -205,9 +203,7 @@ class MiniBatchSGD(_Scheduled):
     """
 
     def __init__(self, batch_size: int = 32, schedule=None, average: bool = False, sampling: str = "shuffle"):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int("batch_size", batch_size, low=1)
         self.schedule = as_schedule(schedule, inverse(1.0))
         self.average = bool(average)
         self.sampling = _check_sampling(sampling)
@@ -250,9 +246,7 @@ class Momentum(_Composed):
 
     def __init__(self, base: Optimizer | None = None, beta: float = 0.9, nesterov: bool = False):
         super().__init__(base if base is not None else MiniBatchSGD(32, schedule=0.01, average=True))
-        if not (isinstance(beta, (int, float)) and 0 <= beta < 1):
-            raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-        self.beta, self.nesterov = float(beta), bool(nesterov)
+        self.beta, self.nesterov = check_real("beta", beta, low=0.0, high=1.0, high_open=True), bool(nesterov)
 
     def __repr__(self):
         return f"Momentum({self.base!r}, beta={self.beta}, nesterov={self.nesterov})"
@@ -288,12 +282,9 @@ class Adam(_Composed):
 
     def __init__(self, base: Optimizer | None = None, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
         super().__init__(base if base is not None else MiniBatchSGD(32, schedule=1e-3, average=True))
-        for name, value in (("b1", b1), ("b2", b2)):
-            if not (isinstance(value, (int, float)) and 0 <= value < 1):
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        if not (isinstance(eps, (int, float)) and eps > 0):
-            raise ValueError(f"eps must be > 0, got {eps!r}")
-        self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
+        self.b1 = check_real("b1", b1, low=0.0, high=1.0, high_open=True)
+        self.b2 = check_real("b2", b2, low=0.0, high=1.0, high_open=True)
+        self.eps = check_real("eps", eps, low=0.0, low_open=True)
 
     def __repr__(self):
         return f"Adam({self.base!r}, b1={self.b1}, b2={self.b2}, eps={self.eps})"

@@ -15,13 +15,11 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from mlplab._checks import check_int, check_real, is_real
+
 
 def _positive(name: str, value, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
+    return check_real(name, value, low=0.0, low_open=not allow_zero)
 
 
 class Schedule:
@@ -108,10 +106,8 @@ class StepDecay(Schedule):
 
     def __post_init__(self):
         _positive("step decay c", self.c)
-        if not (isinstance(self.factor, (int, float)) and 0 < self.factor <= 1):
-            raise ValueError(f"step decay factor must be in (0, 1], got {self.factor!r}")
-        if not isinstance(self.every, int) or isinstance(self.every, bool) or self.every < 1:
-            raise ValueError(f"step decay 'every' must be an integer >= 1, got {self.every!r}")
+        check_real("step decay factor", self.factor, low=0.0, high=1.0, low_open=True)
+        check_int("step decay 'every'", self.every, low=1)
 
     def __call__(self, k: int) -> float:
         return self.c * self.factor ** (k // self.every)
@@ -171,7 +167,7 @@ def as_schedule(schedule, default: Schedule | None = None) -> Schedule:
         if schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {schedule!r}; valid schedules are: {', '.join(SCHEDULES)}")
         return SCHEDULES[schedule]()
-    if isinstance(schedule, (int, float)) and not isinstance(schedule, bool):
+    if is_real(schedule):
         return Constant(float(schedule))
     if callable(schedule):
         return Custom(schedule)
