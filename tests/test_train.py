@@ -515,3 +515,18 @@ def test_train_rejects_nan_time_limit():
     X, y = mlplab.datasets.lecture()
     with pytest.raises(ValueError, match="nan"):
         train(lecture_net(), X, y, optimizer=SGD(), time_limit=float("nan"), max_iter=5)  # max_iter: no hang
+
+
+def test_opt_state_continues_a_run():
+    """Two calls chained through opt_state equal one call: k, the schedule and Adam's moments go on."""
+    X, y = mlplab.datasets.lecture()
+    one = mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5]))
+    mlplab.train(one, X, y, optimizer=Adam(SGD(Inverse(0.5), sampling="cyclic")), max_iter=12, tol=None)
+    two = mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5]))
+    opt = Adam(SGD(Inverse(0.5), sampling="cyclic"))
+    first = mlplab.train(two, X, y, optimizer=opt, max_iter=4, tol=None)
+    second = mlplab.train(two, X, y, optimizer=opt, max_iter=8, tol=None, opt_state=first.opt_state)
+    assert second.opt_state.k == 12 and second.n_iter == 8
+    np.testing.assert_array_equal(one.params, two.params)
+    with pytest.raises(ValueError, match="opt_state"):
+        mlplab.train(two, X, y, optimizer=opt, max_iter=1, opt_state={"k": 3})

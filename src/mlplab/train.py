@@ -31,7 +31,7 @@ import numpy as np
 
 from mlplab._checks import check_int, check_real
 from mlplab.objective import Problem
-from mlplab.optim.optimizers import GD, Optimizer
+from mlplab.optim.optimizers import GD, Optimizer, OptState
 
 
 class DivergenceError(RuntimeError):
@@ -98,6 +98,9 @@ class TrainResult:
         cost: sample-gradient evaluations (see the module docstring).
         history: :class:`History`.
         elapsed: wall-clock seconds.
+        optimizer: the optimizer used.
+        opt_state: its final state; pass it back as ``train(..., opt_state=...)``
+            to continue where this run stopped (schedule counter, momentum, Adam moments).
     """
 
     params: np.ndarray
@@ -110,6 +113,7 @@ class TrainResult:
     history: History
     elapsed: float
     optimizer: Optimizer
+    opt_state: OptState
 
     @property
     def converged(self) -> bool:
@@ -153,7 +157,8 @@ class _Sampler:
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
           max_iter: int | None = None, epochs: int | None = None, tol: float | None = 1e-6,
           time_limit: float | None = None, eval_every: int | None = None, callback=None,
-          seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None) -> TrainResult:
+          seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None,
+          opt_state: OptState | None = None) -> TrainResult:
     """Minimise E(w) = Σ_s e(y^s, MLP(x^s; w)) (+ regulariser) over w, in place.
 
     Args:
@@ -174,8 +179,12 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         callback: called as ``callback(record)`` with a dict of the recorded
             values (k, epoch, loss, grad_norm, layer_grad_norms, cost, time)
             at every record; returning a true value stops training.
-        seed: seed of the sampling RNG (j_k, B_k). Same seed → bit-identical run.
+        seed: seed of the sampling RNG (j_k, B_k), or a ``np.random.Generator``
+            (continues its stream). Same seed → bit-identical run.
         l2, reduction, sample_weight: the objective (see :class:`~mlplab.objective.Problem`).
+        opt_state: optimizer state from an earlier ``TrainResult.opt_state`` to
+            continue from (its k keeps counting, so schedules go on); the
+            budgets and ``history`` count this call's steps only.
 
     Returns:
         :class:`TrainResult`.
@@ -212,7 +221,12 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
 
     w = net.params
     history = History()
-    state = optimizer.init(w)
+    if opt_state is None:
+        state = optimizer.init(w)
+    elif isinstance(opt_state, OptState):
+        state = opt_state
+    else:
+        raise ValueError(f"opt_state must be a TrainResult.opt_state, got {opt_state!r}")
     g = np.empty_like(w)
     last_good = w.copy()
     cost, seen, k = 0, 0, 0
@@ -304,7 +318,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         record(E_k, g_full)
     return TrainResult(params=w.copy(), stop_reason=stop_reason, n_iter=k, epochs=seen / S,
                        loss=float(E_k), grad_norm=gnorm_k, cost=cost, history=history,
-                       elapsed=time.perf_counter() - t0, optimizer=optimizer)
+                       elapsed=time.perf_counter() - t0, optimizer=optimizer, opt_state=state)
 
 
 def _block_value(problem: Problem, idx, divisor: int):
