@@ -301,3 +301,26 @@ def test_demo_runs():
     assert "GD, exact line search" in out.stdout and "mini-batch SGD" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "mlplab", "--w0", "x"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--w0" in bad.stderr
+
+
+# --- boundary checks found in review ---------------------------------------------------
+
+
+def test_more_bad_arguments_name_the_problem():
+    with pytest.raises(ValueError, match="NaN or inf"):
+        mlplab.MLP([2, 1], bias=False, init=np.array([np.nan, 1.0]))
+    np.testing.assert_array_equal(mlplab.MLP([2, 1], bias=False, init=[0.5, 0.5]).params, [0.5, 0.5])
+    for seed in (1.5, "x", -1):
+        with pytest.raises(ValueError, match="seed"):
+            mlplab.MLP([2, 1], seed=seed)
+    with pytest.raises(ValueError, match="rectangular"):
+        mlplab.MLP([2, 1]).forward([[1.0, 2.0], [3.0]])
+    with pytest.raises(ValueError, match="floor"):
+        mlplab.gradcheck(mlplab.MLP([2, 1]), np.zeros((1, 2)), [0.0], floor=0)
+
+
+def test_trace_accepts_a_label_array_of_one():
+    net = mlplab.MLP([2, 3], activation="softmax", seed=0)
+    a = net.trace([0.1, 0.2], np.array([2]), loss="cross_entropy")
+    b = net.trace([0.1, 0.2], 2, loss="cross_entropy")
+    np.testing.assert_array_equal(a.grad, b.grad)

@@ -405,16 +405,24 @@ def test_divergence_error_keeps_finite_weights():
                          ids=["loss-overflows-first", "step-overflows-first"])
 def test_divergence_stops_at_the_hand_simulated_iteration(gamma, scale):
     # cyclic SGD with a huge γ on e^s = (y_s − wᵀx_s)²: simulate by hand until e^{j_k}(w^k) or
-    # the step −γ∇e^{j_k}(w^k) stops being finite; the error must carry that k and that w^k
+    # the step −γ∇e^{j_k}(w^k) stops being finite; the error must carry that k and w^k when only
+    # the step overflowed, or the last recorded w (E finite there; one record per epoch of 6
+    # steps) when the loss at w^k itself overflowed
     X, y = linear_data(S=6, scale=scale)
     net = linear_net()
     w = net.params.copy()
+    w_recorded = w.copy()
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(10_000):
             j = k % 6
+            if j == 0:
+                w_recorded = w.copy()
             r = y[j] - X[j] @ w
             step = gamma * 2.0 * r * X[j]  # −γ ∇e^j = γ · 2 r x_j
-            if not (math.isfinite(r * r) and np.all(np.isfinite(step))):
+            if not math.isfinite(r * r):
+                w = w_recorded
+                break
+            if not np.all(np.isfinite(step)):
                 break
             w = w + step
         with pytest.raises(DivergenceError) as exc:
@@ -530,3 +538,35 @@ def test_opt_state_continues_a_run():
     np.testing.assert_array_equal(one.params, two.params)
     with pytest.raises(ValueError, match="opt_state"):
         mlplab.train(two, X, y, optimizer=opt, max_iter=1, opt_state={"k": 3})
+
+
+def test_composed_optimizers_do_not_nest():
+    with pytest.raises(ValueError, match="do not nest"):
+        Momentum(Adam(SGD(0.1)))
+
+
+def test_opt_state_must_match_optimizer_and_network():
+    X, y = mlplab.datasets.lecture()
+    net = mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5]))
+    r = mlplab.train(net, X, y, optimizer=SGD(0.1), max_iter=2, tol=None)
+    with pytest.raises(ValueError, match="buffers"):
+        mlplab.train(net, X, y, optimizer=Momentum(SGD(0.1)), max_iter=1, opt_state=r.opt_state)
+    big = mlplab.MLP([2, 3, 1], seed=0)
+    r = mlplab.train(big, X, y, optimizer=Momentum(SGD(0.1)), max_iter=2, tol=None)
+    with pytest.raises(ValueError, match="does not match"):
+        mlplab.train(net, X, y, optimizer=Momentum(SGD(0.1)), max_iter=1, opt_state=r.opt_state)
+
+
+def test_custom_schedule_values_are_checked():
+    X, y = mlplab.datasets.lecture()
+    net = mlplab.MLP([2, 1], bias=False)
+    with pytest.raises(ValueError, match="gamma_0 = -1.0"):
+        mlplab.train(net, X, y, optimizer=SGD(lambda k: -1.0), max_iter=3)
+
+
+def test_epochs_budget_with_uniform_blocks_counts_samples():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 2)), rng.normal(size=50)
+    net = mlplab.MLP([2, 1], activation="identity")
+    r = mlplab.train(net, X, y, optimizer=MiniBatchSGD(7, 0.01, sampling="uniform"), epochs=3, tol=None, seed=0)
+    assert r.n_iter == math.ceil(3 * 50 / 7) and r.stop_reason == "epochs"

@@ -39,3 +39,12 @@ def check_int(name: str, value, *, low: int = 0) -> int:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or _is_np_bool(value) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def make_rng(seed, name: str = "seed"):
+    """np.random.Generator from None, an integer >= 0, or a Generator (used as is)."""
+    import numpy as np
+
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    return np.random.default_rng(check_int(name, seed, low=0))

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlplab._checks import check_real
+
 
 @dataclass
 class GradCheck:
@@ -97,8 +99,7 @@ def gradcheck(net, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weig
     w = net64.params.copy()
     E0, g = problem.value_and_grad(w)
     g = g.copy()
-    if floor is None:
-        floor = 1e-5 * max(1.0, abs(E0))
+    floor = 1e-5 * max(1.0, abs(E0)) if floor is None else check_real("floor", floor, low=0.0, low_open=True)
     num = np.empty_like(w)
     trial = w.copy()
     E = problem.value

@@ -99,12 +99,16 @@ def _fill_layer(name, scale, W, b, rng):
 
 
 def _fill_explicit(init, params, weights, biases):
+    if not isinstance(init, np.ndarray) and all(np.isscalar(v) for v in init):
+        init = np.asarray(init, dtype=np.float64)  # a plain list of numbers is a flat w
     if isinstance(init, np.ndarray) and init.ndim == 1:
         if init.shape != params.shape:
             raise ValueError(
                 f"explicit init: flat parameter vector has length {init.size}, "
                 f"the network needs d = {params.size}"
             )
+        if not np.all(np.isfinite(init)):
+            raise ValueError("explicit init contains NaN or inf")
         params[...] = init
         return
     items = list(init)

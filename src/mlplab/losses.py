@@ -307,7 +307,8 @@ def get_loss(name: str | Loss) -> Loss:
     return LOSSES[name]
 
 
-def output_error(loss: Loss, activation, y: np.ndarray, z: np.ndarray, a: np.ndarray):
+def output_error(loss: Loss, activation, y: np.ndarray, z: np.ndarray, a: np.ndarray,
+                 need_grad: bool = True):
     """Per-sample errors e^s and ∂e/∂z^L at the output layer.
 
     Args:
@@ -316,11 +317,13 @@ def output_error(loss: Loss, activation, y: np.ndarray, z: np.ndarray, a: np.nda
         y: targets (S, N_L); z: z^L (S, N_L); a: a^L = ŷ (S, N_L).
 
     Returns:
-        (e, dz): e of shape (S,), dz = ∂e/∂z^L of shape (S, N_L). Uses the pair's
-        closed logit form when one is declared, otherwise the general chain rule
-        ∂e/∂z^L = Diag(φ′(z^L)) δ^L with δ^L = ∂e/∂ŷ.
+        (e, dz): e of shape (S,), dz = ∂e/∂z^L of shape (S, N_L) (``None`` when
+        not ``need_grad``). Uses the pair's closed logit form when one is
+        declared, otherwise the general chain rule ∂e/∂z^L = Diag(φ′(z^L)) δ^L
+        with δ^L = ∂e/∂ŷ.
     """
     form = loss.logit_forms.get(activation.name)
     if form is not None:
-        return form.value(y, z), form.grad_z(y, z, a)
-    return loss.value(y, a), activation.backward(z, a, loss.grad(y, a))
+        return form.value(y, z), (form.grad_z(y, z, a) if need_grad else None)
+    e = loss.value(y, a)
+    return e, (activation.backward(z, a, loss.grad(y, a)) if need_grad else None)

@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from mlplab._checks import make_rng
 from mlplab.activations import Activation, get_activation
 from mlplab.initializers import initialize
 from mlplab.losses import get_loss, output_error
@@ -120,8 +121,7 @@ class MLP:
         self.weights, self.biases = self.unpack(self.params)
         self.init = init if isinstance(init, str) else "explicit"
         self.seed = seed if isinstance(seed, (int, np.integer)) or seed is None else "generator"
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        initialize(init, self.params, self.weights, self.biases, rng)
+        initialize(init, self.params, self.weights, self.biases, make_rng(seed))
 
     # --- structure -------------------------------------------------------------
 
@@ -163,7 +163,10 @@ class MLP:
 
     def check_X(self, X) -> tuple[np.ndarray, bool]:
         """Validate inputs; returns (X as (S, N_0) array of the net's dtype, was_1d)."""
-        arr = np.asarray(X)
+        try:
+            arr = np.asarray(X)
+        except ValueError:
+            raise ValueError("inputs X must be a rectangular array (samples, features); rows differ in length") from None
         if arr.dtype == bool:
             arr = arr.astype(self.dtype)
         if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
@@ -325,7 +328,9 @@ class MLP:
         lossf = get_loss(loss)
         out_act = self.activations[-1]
         lossf.check_output_activation(out_act.name)
-        Y = lossf.prepare_targets(np.asarray(y).reshape(1, -1) if np.ndim(y) else np.asarray([y]),
+        y_arr = np.asarray(y)
+        # one number is a target (N_L = 1) or a class label; otherwise one row of targets
+        Y = lossf.prepare_targets(y_arr.reshape(1) if y_arr.size == 1 else y_arr.reshape(1, -1),
                                   self.n_outputs, self.dtype)
         if Y.shape[0] != 1:
             raise ValueError("trace takes the target of one sample")

@@ -144,16 +144,20 @@ class Problem:
         Zs, As = self.net.forward_cache(X, w)
         return self._output(Y, Zs[-1], As[-1], need_grad=False)[0]
 
-    def per_sample_grads(self, w: np.ndarray, idx=None) -> np.ndarray:
-        """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser)."""
-        X, Y, _, _ = self._block(idx)
-        cache = self.net.forward_cache(X, w)
-        _, dz = self._output(Y, cache[0][-1], cache[1][-1], need_grad=True)
-        return self.net.backward_per_sample(cache, dz, w)
+    def per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
+        """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser).
+
+        Samples are processed ``chunk_size`` rows at a time, so the forward
+        caches stay bounded; the result itself is written in place.
+        """
+        X, Y, _, n = self._block(idx)
+        G = np.empty((n, self.d), dtype=self.net.dtype)
+        for start in range(0, n, chunk_size):  # a loop over chunks, not samples
+            rows = slice(start, min(start + chunk_size, n))
+            cache = self.net.forward_cache(X[rows], w)
+            _, dz = self._output(Y[rows], cache[0][-1], cache[1][-1], need_grad=True)
+            self.net.backward_per_sample(cache, dz, w, out=G[rows])
+        return G
 
     def _output(self, Y, Z, A, need_grad):
-        act = self.net.activations[-1]
-        if not need_grad:
-            form = self.loss.logit_forms.get(act.name)
-            return (form.value(Y, Z) if form else self.loss.value(Y, A)), None
-        return output_error(self.loss, act, Y, Z, A)
+        return output_error(self.loss, self.net.activations[-1], Y, Z, A, need_grad)

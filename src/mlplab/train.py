@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlplab._checks import check_int, check_real
+from mlplab._checks import check_int, check_real, make_rng
 from mlplab.objective import Problem
 from mlplab.optim.optimizers import GD, Optimizer, OptState
 
@@ -121,7 +121,7 @@ class TrainResult:
 
 
 class _Sampler:
-    """Draws j_k (an int) or B_k (an index array or slice); None means all samples."""
+    """Draws (j_k, 1) or (B_k, |B_k|) with B_k an index array or slice; (None, S) means all samples."""
 
     def __init__(self, S: int, batch_size: int | None, mode: str, rng: np.random.Generator):
         self.S, self.rng, self.mode = S, rng, mode
@@ -133,25 +133,32 @@ class _Sampler:
     def steps_per_epoch(self) -> int:
         return 1 if self.b is None else math.ceil(self.S / self.b)
 
+    def steps_for(self, epochs: int) -> int:
+        """Steps in ``epochs`` passes: whole epochs of blocks, or (uniform) ⌈epochs·S / b⌉ draws."""
+        if self.b is not None and self.mode == "uniform":
+            return math.ceil(epochs * self.S / self.b)
+        return epochs * self.steps_per_epoch
+
     def next(self):
         if self.b is None:
-            return None
+            return None, self.S
         S, b = self.S, self.b
         if self.mode == "uniform":
             if b == 1:
                 if self.pos >= S:  # draw a whole epoch of i.i.d. indices at once
                     self.order, self.pos = self.rng.integers(0, S, size=S), 0
                 self.pos += 1
-                return int(self.order[self.pos - 1])
-            return np.sort(self.rng.choice(S, size=b, replace=False))
+                return int(self.order[self.pos - 1]), 1
+            return np.sort(self.rng.choice(S, size=b, replace=False)), b
         if self.pos >= S:
             self.pos = 0
             if self.mode == "shuffle":
                 self.order = self.rng.permutation(S)
         i, self.pos = self.pos, min(self.pos + b, S)
+        n = self.pos - i
         if self.mode == "cyclic":
-            return i if b == 1 else slice(i, self.pos)
-        return int(self.order[i]) if b == 1 else self.order[i:self.pos]
+            return (i if b == 1 else slice(i, self.pos)), n
+        return (int(self.order[i]) if b == 1 else self.order[i:self.pos]), n
 
 
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
@@ -206,13 +213,13 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         raise ValueError(f"callback must be callable, got {callback!r}")
 
     S = problem.S
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = make_rng(seed)
     sampler = _Sampler(S, optimizer.batch_size, optimizer.sampling, rng)
     full = sampler.b is None
     per_epoch = sampler.steps_per_epoch
     if max_iter is None and epochs is None and time_limit is None:
         epochs = 200
-    budgets = [b for b in (max_iter, None if epochs is None else epochs * per_epoch) if b is not None]
+    budgets = [b for b in (max_iter, None if epochs is None else sampler.steps_for(epochs)) if b is not None]
     max_steps = min(budgets) if budgets else None
     reason_for_budget = "max_iter" if max_iter is not None and max_steps == max_iter else "epochs"
     if eval_every is None:
@@ -221,12 +228,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
 
     w = net.params
     history = History()
-    if opt_state is None:
-        state = optimizer.init(w)
-    elif isinstance(opt_state, OptState):
-        state = opt_state
-    else:
-        raise ValueError(f"opt_state must be a TrainResult.opt_state, got {opt_state!r}")
+    state = optimizer.init(w) if opt_state is None else _check_opt_state(opt_state, optimizer.init(w))
     g = np.empty_like(w)
     last_good = w.copy()
     cost, seen, k = 0, 0, 0
@@ -249,8 +251,10 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         last_good[...] = w
         recorded_k = k
 
-    def diverged(what):
-        good = w.copy() if np.all(np.isfinite(w)) else last_good.copy()
+    def diverged(what, keep_current=True):
+        # w^k itself is kept when its loss was finite (the step was not); otherwise the
+        # last recorded w, whose E was finite
+        good = w.copy() if keep_current and np.all(np.isfinite(w)) else last_good.copy()
         w[...] = good
         raise DivergenceError(
             f"training diverged at iteration {k}: {what}. The last finite weights are kept in the "
@@ -263,7 +267,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if full or is_record:
             E_k, g_full = problem.value_and_grad(w, None, out=g)
             if not math.isfinite(E_k):
-                diverged(f"E(w) = {E_k}")
+                diverged(f"E(w) = {E_k}", keep_current=False)
             gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
             if is_record:
                 record(E_k, g_full)
@@ -284,12 +288,11 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             idx, E_B, n_B = None, E_k, S
             cost += S  # GD's step uses the gradient computed above
         else:
-            idx = sampler.next()
+            idx, n_B = sampler.next()
             E_B, _ = problem.value_and_grad(w, idx, out=g)
-            n_B = 1 if isinstance(idx, int) else (idx.stop - idx.start if isinstance(idx, slice) else len(idx))
             cost += n_B
             if not math.isfinite(E_B):
-                diverged(f"the loss on the sampled block is {E_B}")
+                diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
         if average:  # the block mean (1/|B_k|) Σ_{j∈B_k} ∇e^j instead of the sum
             g /= g.dtype.type(n_B)
             E_B /= n_B
@@ -313,12 +316,27 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     if recorded_k != k:  # make the last record describe the final w
         E_k, g_full = problem.value_and_grad(w, None, out=g)
         if not math.isfinite(E_k):
-            diverged(f"E(w) = {E_k}")
+            diverged(f"E(w) = {E_k}", keep_current=False)
         gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
         record(E_k, g_full)
     return TrainResult(params=w.copy(), stop_reason=stop_reason, n_iter=k, epochs=seen / S,
                        loss=float(E_k), grad_norm=gnorm_k, cost=cost, history=history,
                        elapsed=time.perf_counter() - t0, optimizer=optimizer, opt_state=state)
+
+
+def _check_opt_state(state, fresh: OptState) -> OptState:
+    """A state to continue from must come from this optimizer kind and this network."""
+    if not isinstance(state, OptState):
+        raise ValueError(f"opt_state must be a TrainResult.opt_state, got {state!r}")
+    if set(state.slots) != set(fresh.slots):
+        raise ValueError(f"opt_state holds buffers {sorted(state.slots)} but this optimizer uses "
+                         f"{sorted(fresh.slots)}; pass the state of a run with the same optimizer")
+    for name, buf in state.slots.items():
+        ref = fresh.slots[name]
+        if not isinstance(buf, np.ndarray) or buf.shape != ref.shape or buf.dtype != ref.dtype:
+            raise ValueError(f"opt_state buffer {name!r} does not match the network's parameters "
+                             f"(shape {ref.shape}, dtype {ref.dtype}); pass the state of a run on this network")
+    return state
 
 
 def _block_value(problem: Problem, idx, divisor: int):

@@ -55,10 +55,6 @@ class _Counted:
         return v if math.isfinite(v) else math.inf
 
 
-def _check_positive(name, value):
-    return check_real(name, value, low=0.0, low_open=True)
-
-
 @dataclass(frozen=True)
 class ExactLineSearch:
     """α^k = argmin_{0 < α ≤ alpha_max} E(w^k + α d^k).
@@ -76,8 +72,8 @@ class ExactLineSearch:
     max_shrink: int = 80
 
     def __post_init__(self):
-        _check_positive("alpha_max", self.alpha_max)
-        _check_positive("xtol", self.xtol)
+        check_real("alpha_max", self.alpha_max, low=0.0, low_open=True)
+        check_real("xtol", self.xtol, low=0.0, low_open=True)
         check_real("grow", self.grow, low=1.0, low_open=True)
         check_int("max_shrink", self.max_shrink, low=1)
 
@@ -144,7 +140,7 @@ class Armijo:
     max_iter: int = 60
 
     def __post_init__(self):
-        _check_positive("alpha0", self.alpha0)
+        check_real("alpha0", self.alpha0, low=0.0, low_open=True)
         check_real("c1", self.c1, low=0.0, high=1.0, low_open=True, high_open=True)
         check_real("rho", self.rho, low=0.0, high=1.0, low_open=True, high_open=True)
         check_real("grow", self.grow, low=1.0)

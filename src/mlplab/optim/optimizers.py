@@ -217,8 +217,10 @@ class _Composed(Optimizer):
     """Wraps a base optimizer: keeps its sampling and step-size rule, changes the direction."""
 
     def __init__(self, base: Optimizer):
-        if not isinstance(base, Optimizer):
-            raise ValueError(f"base must be an optimizer such as SGD(...) or GD(...), got {base!r}")
+        if not isinstance(base, Optimizer) or isinstance(base, _Composed):
+            raise ValueError(
+                f"base must be GD(...), SGD(...) or MiniBatchSGD(...), got {base!r}; "
+                "Momentum and Adam each replace the direction, so they do not nest")
         self.base = base
         self.batch_size = base.batch_size
         self.sampling = base.sampling

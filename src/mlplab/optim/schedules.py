@@ -18,10 +18,6 @@ from typing import Callable
 from mlplab._checks import check_int, check_real, is_real
 
 
-def _positive(name: str, value, allow_zero: bool = False) -> float:
-    return check_real(name, value, low=0.0, low_open=not allow_zero)
-
-
 class Schedule:
     """Base class: ``schedule(k) -> γ_k``; subclasses are frozen dataclasses."""
 
@@ -53,7 +49,7 @@ class Constant(Schedule):
     c: float = 0.01
 
     def __post_init__(self):
-        _positive("constant step size c", self.c)
+        check_real("constant step size c", self.c, low=0.0, low_open=True)
 
     def __call__(self, k: int) -> float:
         return self.c
@@ -69,7 +65,7 @@ class Inverse(Schedule):
     c: float = 1.0
 
     def __post_init__(self):
-        _positive("inverse schedule c", self.c)
+        check_real("inverse schedule c", self.c, low=0.0, low_open=True)
 
     def __call__(self, k: int) -> float:
         return self.c / (k + 1)
@@ -86,8 +82,8 @@ class Power(Schedule):
     p: float = 0.75
 
     def __post_init__(self):
-        _positive("power schedule c", self.c)
-        _positive("power schedule p", self.p, allow_zero=True)
+        check_real("power schedule c", self.c, low=0.0, low_open=True)
+        check_real("power schedule p", self.p, low=0.0)
 
     def __call__(self, k: int) -> float:
         return self.c / (k + 1) ** self.p
@@ -105,7 +101,7 @@ class StepDecay(Schedule):
     every: int = 1000
 
     def __post_init__(self):
-        _positive("step decay c", self.c)
+        check_real("step decay c", self.c, low=0.0, low_open=True)
         check_real("step decay factor", self.factor, low=0.0, high=1.0, low_open=True)
         check_int("step decay 'every'", self.every, low=1)
 
@@ -124,8 +120,8 @@ class Exponential(Schedule):
     rate: float = 1e-3
 
     def __post_init__(self):
-        _positive("exponential schedule c", self.c)
-        _positive("exponential schedule rate", self.rate, allow_zero=True)
+        check_real("exponential schedule c", self.c, low=0.0, low_open=True)
+        check_real("exponential schedule rate", self.rate, low=0.0)
 
     def __call__(self, k: int) -> float:
         return self.c * math.exp(-self.rate * k)
@@ -141,7 +137,10 @@ class Custom(Schedule):
     fn: Callable[[int], float]
 
     def __call__(self, k: int) -> float:
-        return float(self.fn(k))
+        gamma = self.fn(k)
+        if not is_real(gamma) or not math.isfinite(gamma) or gamma <= 0:
+            raise ValueError(f"schedule {self.fn!r} gave gamma_{k} = {gamma!r}; step sizes must be finite numbers > 0")
+        return float(gamma)
 
 
 # lower-case constructors, as users write them
