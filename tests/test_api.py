@@ -324,3 +324,12 @@ def test_trace_accepts_a_label_array_of_one():
     a = net.trace([0.1, 0.2], np.array([2]), loss="cross_entropy")
     b = net.trace([0.1, 0.2], 2, loss="cross_entropy")
     np.testing.assert_array_equal(a.grad, b.grad)
+
+
+def test_pickle_keeps_views_into_params():
+    import pickle
+
+    net = pickle.loads(pickle.dumps(mlplab.MLP([2, 3, 1], seed=0)))
+    assert all(np.shares_memory(W, net.params) for W in net.weights)
+    net.weights[0][0, 0] = 42.0
+    assert net.params[0] == 42.0

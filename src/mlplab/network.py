@@ -152,6 +152,16 @@ class MLP:
         new.weights, new.biases = new.unpack(new.params)
         return new
 
+    def __getstate__(self):
+        # weights/biases are views into params; pickle params once and rebuild the views
+        state = self.__dict__.copy()
+        del state["weights"], state["biases"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.weights, self.biases = self.unpack(self.params)
+
     def __repr__(self) -> str:
         acts = ", ".join(a.name for a in self.activations)
         return (
