@@ -1,0 +1,538 @@
+"""scikit-learn estimators: :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+Drop-in where scikit-learn's own MLP goes (Pipeline, GridSearchCV,
+cross_val_score, clone, pickle), trained by mlplab's engine, with what
+scikit-learn's MLP lacks: GD with exact or Armijo line search, the lecture's
+per-sample SGD, per-step schedules γ_k, momentum / Nesterov / Adam around any
+of them, per-layer activations, the lecture's losses, class weights, a
+gradient-norm stopping rule and the engine's full history (‖∇E‖, step sizes,
+cost, per-layer gradient norms) in ``history_``.
+
+The objective minimised is the mean of the per-sample errors over the batch
+plus scikit-learn's L2 penalty: for a block B,
+
+    E_B(w) = (1/|B|) Σ_{s∈B} c_s e(y^s, ŷ^s) + (alpha / (2 n_B)) Σ_ℓ ‖W^ℓ‖²_F
+
+with n_B the nominal batch size (S for full-batch GD), c_s the sample and
+class weights rescaled to mean 1 (so, as in scikit-learn, the data term is the
+weighted mean and a weight of 2 is the same as a repeated row; n_B is then
+scaled by the mean weight too), e the chosen loss (``squared`` is the lecture's Σ_i (y_i − ŷ_i)²,
+twice scikit-learn's ½-scaled squared error). Biases are not penalised.
+
+scikit-learn is imported only by this module: ``import mlplab`` does not load it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from mlplab.activations import ACTIVATIONS
+from mlplab.losses import LOSSES
+from mlplab.network import MLP
+from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum
+from mlplab.optim.schedules import SCHEDULES, Schedule, as_schedule
+from mlplab.train import train
+
+SOLVERS = ("gd", "sgd", "minibatch", "momentum", "adam")
+_HIDDEN_ACTIVATIONS = sorted(a for a in ACTIVATIONS if a != "softmax")
+
+
+def _make_schedule(schedule, lr):
+    """γ_k from the ``schedule`` parameter; names use ``learning_rate_init`` as their constant c."""
+    if schedule is None:
+        return as_schedule(float(lr))
+    if isinstance(schedule, str):
+        cls = SCHEDULES.get(schedule)
+        if cls is None:
+            raise ValueError(f"schedule must be one of {sorted(SCHEDULES)} or a callable, got {schedule!r}")
+        return cls(c=float(lr))
+    return as_schedule(schedule)
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared fitting logic; see :class:`MLPClassifier` for the parameters."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS)), list, tuple],
+        "output_activation": [StrOptions(set(ACTIVATIONS)), None],
+        "loss": [StrOptions(set(LOSSES)), None],
+        "solver": [StrOptions(set(SOLVERS))],
+        "line_search": [StrOptions({"exact", "armijo"}), None],
+        "schedule": [StrOptions(set(SCHEDULES)), callable, Schedule, None],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "tol_grad": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "init": [str, list, tuple, np.ndarray],
+        "dtype": [StrOptions({"float64", "float32"})],
+    }
+
+    # --- configuration ------------------------------------------------------------
+
+    def _hidden(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if any(not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1 for n in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        acts = self.activation
+        if isinstance(acts, str):
+            acts = [acts] * len(sizes)
+        elif len(acts) != len(sizes):
+            raise ValueError(
+                f"activation must be one name or a list of {len(sizes)} names (one per hidden layer), got {acts!r}")
+        for a in acts:
+            if a not in _HIDDEN_ACTIVATIONS:
+                raise ValueError(f"unknown hidden activation {a!r}; valid ones are: {', '.join(_HIDDEN_ACTIVATIONS)}")
+        return [int(n) for n in sizes], list(acts)
+
+    def _batch(self, n_samples):
+        if self.solver == "gd":
+            return n_samples
+        if self.solver == "sgd":
+            return 1
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _optimizer(self, n_samples):
+        """The engine optimizer for ``solver`` (its batch size, schedule, line search)."""
+        sampling = "shuffle" if self.shuffle else "cyclic"
+        lr = self.learning_rate_init
+        if self.solver == "gd":
+            return GD(self.line_search if self.line_search is not None else float(lr))
+        schedule = _make_schedule(self.schedule, lr)
+        if self.solver == "sgd":
+            return SGD(schedule=schedule, sampling=sampling)
+        base = MiniBatchSGD(self._batch(n_samples), schedule=schedule, average=True, sampling=sampling)
+        if self.solver == "minibatch":
+            return base
+        if self.solver == "momentum":
+            return Momentum(base, beta=self.momentum, nesterov=self.nesterovs_momentum)
+        return Adam(base, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
+
+    # --- fitting ------------------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight, incremental):
+        first = not (incremental or self.warm_start) or not hasattr(self, "net_")
+        X, y = self._validate_input(X, y, reset=first, incremental=incremental)
+        Y = self._encode(y)
+        dtype = np.dtype(self.dtype)
+        sw = _check_sample_weight(sample_weight, X, dtype=dtype)
+        cw = self._class_weight(y)
+        if cw is not None:
+            sw = sw * cw
+
+        X_val = Y_val = y_val = sw_val = None
+        early = self.early_stopping and not incremental
+        if early:
+            stratify = y if (self._is_classifier and type_of_target(y) in ("binary", "multiclass")) else None
+            X, X_val, Y, Y_val, y, y_val, sw, sw_val = train_test_split(
+                X, Y, y, sw, test_size=self.validation_fraction, stratify=stratify,
+                random_state=check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            if X.shape[0] < 2 or X_val.shape[0] < 1:
+                raise ValueError("early_stopping leaves too few samples; give more data or a different "
+                                 "validation_fraction")
+
+        n, n_out = X.shape[0], Y.shape[1]
+        # weighted means as scikit-learn's MLP: data term (1/Σc) Σ c_s e^s and penalty alpha/(2 Σc) ‖W‖²,
+        # so that a weight of 2 equals a repeated row; the engine's "mean" divides by n, hence c/mean(c)
+        mean_w = float(np.mean(sw))
+        if not mean_w > 0:
+            raise ValueError("sample_weight (times class_weight) must have a positive sum")
+        sw = sw / sw.dtype.type(mean_w)
+        if first:
+            self._rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            sizes, acts = self._hidden()
+            out_act = self.output_activation or self._default_output_activation(n_out)
+            self.net_ = MLP([X.shape[1], *sizes, n_out], activation=acts + [out_act], init=self.init,
+                            seed=self._rng, dtype=self.dtype)
+            self._opt_state = self._optimizer_kind = None
+            self.loss_curve_ = []
+            self.t_ = 0
+            self.best_loss_ = np.inf
+            self._no_improvement_count = 0
+            self.validation_scores_ = [] if early else None
+            self.best_validation_score_ = -np.inf if early else None
+        self.out_activation_ = self.net_.activations[-1].name
+        loss = self.loss or self._default_loss(self.out_activation_)
+        optimizer = self._optimizer(n)
+        if self._opt_state is not None and type(self._optimizer_kind) is not type(optimizer):
+            self._opt_state = None  # the solver changed between warm starts: start its state afresh
+        self._optimizer_kind = optimizer
+        best = {"params": None}
+
+        def per_epoch(record):
+            if record["k"] == 0:
+                return False
+            self.loss_curve_.append(record["loss"])
+            if self.verbose:
+                print(f"Iteration {len(self.loss_curve_)}, loss = {record['loss']:.8f}, "
+                      f"||grad E|| = {record['grad_norm']:.3e}")
+            if early:
+                score = self._score_encoded(X_val, y_val, sw_val)
+                self.validation_scores_.append(score)
+                if self.verbose:
+                    print(f"Validation score: {score:f}")
+                improved = score >= self.best_validation_score_ + self.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best["params"] = self.net_.params.copy()
+            else:
+                improved = record["loss"] <= self.best_loss_ - self.tol
+                self.best_loss_ = min(self.best_loss_, record["loss"])
+            self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+            return self._no_improvement_count > self.n_iter_no_change
+
+        epochs = 1 if incremental else self.max_iter
+        steps_per_epoch = 1 if self.solver == "gd" else -(-n // self._batch(n))
+        result = train(self.net_, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
+                       tol=self.tol_grad, eval_every=steps_per_epoch, callback=None if incremental else per_epoch,
+                       seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
+                       sample_weight=sw, opt_state=self._opt_state)
+        self._opt_state = result.opt_state
+        self.history_ = result.history
+        self.n_iter_ = (getattr(self, "n_iter_", 0) if incremental else 0) + (
+            result.n_iter if self.solver == "gd" else -(-result.n_iter // steps_per_epoch))
+        self.t_ += int(round(result.epochs * n))
+        self.loss_ = result.loss
+        if incremental:
+            self.loss_curve_.append(result.loss)
+            self.best_loss_ = min(self.best_loss_, result.loss)
+        if early:
+            self.best_loss_ = None
+            if best["params"] is not None:
+                self.net_.params[...] = best["params"]
+        if not incremental and result.stop_reason in ("max_iter", "epochs", "time_limit"):
+            warnings.warn(f"{type(self).__name__}: the budget of max_iter={self.max_iter} "
+                          f"{'iterations' if self.solver == 'gd' else 'epochs'} ran out before convergence "
+                          f"(||grad E|| = {result.grad_norm:.3g}); raise max_iter or check the step size",
+                          ConvergenceWarning)
+        return self
+
+    def _validate_input(self, X, y, reset, incremental):
+        X, y = validate_data(self, X, y, reset=reset, multi_output=True, dtype=np.dtype(self.dtype),
+                             y_numeric=not self._is_classifier)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    # --- the fitted network in scikit-learn's orientation ---------------------------------
+
+    @property
+    def coefs_(self):
+        """Weight matrices in scikit-learn's (n_in, n_out) orientation: coefs_[ℓ−1] = (W^ℓ)ᵀ (views)."""
+        check_is_fitted(self, "net_")
+        return [W.T for W in self.net_.weights]
+
+    @property
+    def intercepts_(self):
+        """Bias vectors b^ℓ (views into the flat parameters)."""
+        check_is_fitted(self, "net_")
+        return list(self.net_.biases)
+
+    @property
+    def n_layers_(self):
+        return self.net_.n_layers + 1
+
+    @property
+    def n_outputs_(self):
+        return self.net_.n_outputs
+
+    def _forward(self, X):
+        check_is_fitted(self, "net_")
+        X = validate_data(self, X, reset=False, dtype=np.dtype(self.dtype))
+        return self.net_.forward_cache(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier trained by mlplab's engine.
+
+    Binary targets get one sigmoid output unit (thresholded at 0.5) and
+    binary cross-entropy; multiclass targets a softmax layer and cross-entropy;
+    multilabel indicator targets one sigmoid unit per label. Labels may be
+    strings or integers.
+
+    Parameters (scikit-learn's names where the meaning is the same):
+        hidden_layer_sizes: sizes N_1..N_{L−1} of the hidden layers (default (100,)).
+        activation: one hidden activation or a list, one per hidden layer
+            (sigmoid, tanh, relu, leaky_relu, identity, softplus).
+        output_activation: override the output activation (default from the targets).
+        loss: any mlplab loss defined for the output activation (default: the
+            cross-entropy matching the output).
+        solver: "gd" (full batch, ``line_search``), "sgd" (the lecture's
+            per-sample SGD), "minibatch" (mini-batch SGD, block mean),
+            "momentum" (heavy ball / Nesterov on mini-batches), "adam" (default).
+        line_search: for "gd": "exact" (default), "armijo", or None for a
+            constant step ``learning_rate_init``.
+        schedule: γ_k for the stochastic solvers, applied at every step: None
+            (constant ``learning_rate_init``), a name (constant, inverse, power,
+            step, exponential — with c = ``learning_rate_init``), a callable
+            k ↦ γ_k, or an :mod:`mlplab.optim.schedules` object.
+        alpha: L2 penalty, as scikit-learn's (see the module docstring).
+        batch_size: mini-batch size for minibatch/momentum/adam ("auto": min(200, n)).
+        learning_rate_init: the step size (or the schedule's c).
+        max_iter: epochs for stochastic solvers, iterations for "gd".
+        tol, n_iter_no_change: stop when the loss (or, with early_stopping, the
+            validation score) has not improved by tol for n_iter_no_change epochs.
+        tol_grad: also stop when ‖∇E(w)‖ ≤ tol_grad (the lecture's criterion).
+        momentum, nesterovs_momentum: for solver "momentum".
+        beta_1, beta_2, epsilon: for solver "adam".
+        random_state: seeds the initial weights, the sampling and the validation split.
+        early_stopping, validation_fraction: hold out data and keep the best weights.
+        warm_start: continue from the previous fit (weights and optimizer state).
+        shuffle: shuffle the samples each epoch (otherwise cyclic order).
+        verbose: print the loss each epoch.
+        class_weight: None, "balanced" or {class: weight}, multiplying sample weights.
+        init: initial weights (see :mod:`mlplab.initializers`; default "glorot").
+        dtype: "float64" or "float32".
+
+    Attributes:
+        classes_, coefs_ (= (W^ℓ)ᵀ), intercepts_ (= b^ℓ), n_iter_, loss_,
+        loss_curve_, best_loss_, validation_scores_, best_validation_score_,
+        n_features_in_, feature_names_in_, n_layers_, n_outputs_,
+        out_activation_ (mlplab's name), t_, history_ (:class:`mlplab.History`),
+        net_ (the :class:`mlplab.MLP`).
+    """
+
+    _is_classifier = True
+    _parameter_constraints = {
+        **_BaseMLP._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, output_activation=None, loss=None,
+                 solver="adam", line_search="exact", schedule=None, alpha=0.0001, batch_size="auto",
+                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, momentum=0.9,
+                 nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
+                 shuffle=True, verbose=False, class_weight=None, init="glorot", dtype="float64"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.solver = solver
+        self.line_search = line_search
+        self.schedule = schedule
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.tol_grad = tol_grad
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.class_weight = class_weight
+        self.init = init
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to (X, y); returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of the solver on (X, y), continuing the previous state.
+
+        ``classes`` (all labels that will ever appear) is required on the first call.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._binarizer = None
+            for name in ("net_",):
+                if hasattr(self, name):
+                    delattr(self, name)
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _validate_input(self, X, y, reset, incremental):
+        X, y = super()._validate_input(X, y, reset, incremental)
+        check_classification_targets(y)
+        if reset and not incremental:
+            self._binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._binarizer.classes_
+        elif getattr(self, "_binarizer", None) is None:  # first partial_fit: classes_ set by the caller's list
+            self._binarizer = LabelBinarizer().fit(self.classes_)
+            if type_of_target(y) == "multilabel-indicator":
+                self._binarizer = LabelBinarizer().fit(y)
+        if self._binarizer.y_type_ != "multilabel-indicator":
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(f"y contains labels {unseen.tolist()} not in classes_ {self.classes_.tolist()}; "
+                                 "pass every class in `classes` on the first partial_fit call")
+        if len(self.classes_) < 2 and self._binarizer.y_type_ != "multilabel-indicator":
+            raise ValueError(f"MLPClassifier needs samples of at least 2 classes in the data, but the data "
+                             f"contain only one class: {self.classes_[0]!r}")
+        return X, y
+
+    def _encode(self, y):
+        # binary: (n, 1) 0/1; multiclass: one-hot (n, K); multilabel: the indicator matrix
+        return self._binarizer.transform(y).astype(self.dtype)
+
+    def _class_weight(self, y):
+        if self.class_weight is None:
+            return None
+        return compute_sample_weight(self.class_weight, y).astype(self.dtype)
+
+    def _default_output_activation(self, n_out):
+        return "softmax" if self._binarizer.y_type_ == "multiclass" else "sigmoid"
+
+    @staticmethod
+    def _default_loss(out_act):
+        return {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(out_act, "squared")
+
+    def _score_encoded(self, X, y, sample_weight):
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    def decision_function(self, X):
+        """The output layer's pre-activations z^L (logits): (n,) for binary, else (n, n_outputs)."""
+        z = self._forward(X)[0][-1]
+        return z[:, 0] if z.shape[1] == 1 and self._binarizer.y_type_ == "binary" else z
+
+    def predict_proba(self, X):
+        """Class probabilities: (n, n_classes); multilabel: (n, n_labels) per-label probabilities."""
+        a = self._forward(X)[1][-1]
+        if self._binarizer.y_type_ == "binary" and a.shape[1] == 1:
+            return np.hstack([1 - a, a])
+        return a
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        a = self._forward(X)[1][-1]
+        kind = self._binarizer.y_type_
+        if kind == "multiclass":
+            return self.classes_[np.argmax(a, axis=1)]
+        if kind == "binary":
+            return self.classes_[(a[:, 0] > 0.5).astype(int)]
+        return (a > 0.5).astype(int)  # multilabel indicator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor trained by mlplab's engine.
+
+    Identity output and the lecture's squared error by default; multi-output
+    targets get one output unit each. Parameters and attributes as for
+    :class:`MLPClassifier` (no ``class_weight``, no ``classes_``).
+    """
+
+    _is_classifier = False
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, output_activation=None, loss=None,
+                 solver="adam", line_search="exact", schedule=None, alpha=0.0001, batch_size="auto",
+                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, momentum=0.9,
+                 nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
+                 shuffle=True, verbose=False, init="glorot", dtype="float64"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.solver = solver
+        self.line_search = line_search
+        self.schedule = schedule
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.tol_grad = tol_grad
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.init = init
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to (X, y); returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of the solver on (X, y), continuing the previous state."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _encode(self, y):
+        self._y_1d = y.ndim == 1
+        return (y.reshape(-1, 1) if y.ndim == 1 else y).astype(self.dtype)
+
+    def _class_weight(self, y):
+        return None
+
+    def _default_output_activation(self, n_out):
+        return "identity"
+
+    @staticmethod
+    def _default_loss(out_act):
+        return "squared"
+
+    def _score_encoded(self, X, y, sample_weight):
+        return r2_score(y, self.predict(X), sample_weight=sample_weight)
+
+    def predict(self, X):
+        a = self._forward(X)[1][-1]
+        return a[:, 0] if self._y_1d else a
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
