@@ -11,6 +11,7 @@ The engine (this package's top level) depends on NumPy and SciPy only::
 from mlplab import datasets, optim
 from mlplab.activations import ACTIVATIONS, get_activation
 from mlplab.gradcheck import GradCheck, gradcheck
+from mlplab.io import ModelFileError, load, save
 from mlplab.losses import LOSSES, get_loss
 from mlplab.network import MLP, LayerTrace, Trace
 from mlplab.objective import Problem
@@ -22,5 +23,5 @@ __version__ = "0.1.0"
 __all__ = [
     "MLP", "Trace", "LayerTrace", "Problem", "gradcheck", "GradCheck", "train", "TrainResult",
     "History", "DivergenceError", "GD", "SGD", "MiniBatchSGD", "Momentum", "Adam",
-    "ACTIVATIONS", "LOSSES", "get_activation", "get_loss", "datasets", "optim", "__version__",
+    "save", "load", "ModelFileError", "ACTIVATIONS", "LOSSES", "get_activation", "get_loss", "datasets", "optim", "__version__",
 ]

@@ -1,0 +1,243 @@
+"""Model files: one ``.safetensors`` file, weights plus JSON metadata, no pickle.
+
+Layout of a file written by :func:`save`:
+
+* tensors ``layers.<ℓ>.weight`` = W^ℓ, shape (N_ℓ, N_{ℓ−1}), and
+  ``layers.<ℓ>.bias`` = b^ℓ (when the network has biases), in the network's dtype;
+* metadata key ``mlplab``: a JSON object with ``format_version``,
+  ``mlplab_version``, ``kind`` ("MLP", "MLPClassifier" or "MLPRegressor"),
+  ``architecture`` (layer_sizes, activations, bias, dtype) and, for
+  estimators, ``estimator`` (its parameters, classes, fitted scalars and
+  loss curve); callers may add their own JSON-able ``extra`` (training
+  configuration, metrics, scalers).
+
+Writes are atomic: the file is written to a temporary file in the same folder,
+flushed and fsynced, then moved over the target with ``os.replace``, so an
+interruption never leaves a half-written or destroyed model. Loading validates
+everything before use — header, metadata, format version, tensor names,
+shapes against the architecture, dtypes, finite values — and raises
+:class:`ModelFileError` (a ``ValueError``) naming the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+_KINDS = ("MLP", "MLPClassifier", "MLPRegressor")
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, unreadable, corrupt, tampered with or of an unsupported version."""
+
+
+# --- saving ---------------------------------------------------------------------------------
+
+
+def save(model, path, *, extra: dict | None = None) -> Path:
+    """Write an :class:`mlplab.MLP` or a fitted mlplab estimator to ``path`` (.safetensors).
+
+    Args:
+        model: the network, or a fitted ``mlplab.sklearn`` estimator.
+        path: destination file; its folder must exist. An existing file is
+            replaced atomically.
+        extra: optional JSON-able dictionary stored with the model.
+
+    Returns:
+        the path written.
+    """
+    from safetensors.numpy import save as st_save
+
+    from mlplab import __version__
+    from mlplab.network import MLP
+
+    path = Path(path)
+    if isinstance(model, MLP):
+        net, kind, estimator = model, "MLP", None
+    elif type(model).__name__ in _KINDS[1:] and type(model).__module__ == "mlplab.sklearn":
+        if not hasattr(model, "net_"):
+            raise ValueError(f"{type(model).__name__} is not fitted yet; call fit before saving it")
+        net, kind, estimator = model.net_, type(model).__name__, _estimator_state(model)
+    else:
+        raise ValueError(f"save() takes an mlplab.MLP or a fitted mlplab.sklearn estimator, got {type(model).__name__}")
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "mlplab_version": __version__,
+        "kind": kind,
+        "architecture": architecture(net),
+        "estimator": estimator,
+        "extra": extra or {},
+    }
+    try:
+        header = json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model metadata is not JSON-serialisable: {exc}") from None
+    tensors = {}
+    for ell, W in enumerate(net.weights, start=1):
+        tensors[f"layers.{ell}.weight"] = np.ascontiguousarray(W)
+        if net.biases is not None:
+            tensors[f"layers.{ell}.bias"] = np.ascontiguousarray(net.biases[ell - 1])
+    data = st_save(tensors, metadata={"mlplab": header})
+    _atomic_write(path, data)
+    return path
+
+
+def architecture(net) -> dict:
+    """The JSON description from which :class:`mlplab.MLP` can be rebuilt."""
+    return {
+        "layer_sizes": list(net.layer_sizes),
+        "activations": [a.name for a in net.activations],
+        "bias": net.bias,
+        "dtype": net.dtype.name,
+    }
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"cannot save to {str(path)!r}: folder {str(folder)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic on POSIX and Windows
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load(path):
+    """Read a model file written by :func:`save`; returns an MLP or a fitted estimator.
+
+    Raises:
+        ModelFileError: the file is missing, not a safetensors file, truncated,
+            tampered with, or inconsistent with its own architecture.
+    """
+    net, meta = load_network(path)
+    if meta["kind"] == "MLP":
+        return net
+    from mlplab.sklearn import _restore_estimator  # scikit-learn only when an estimator is loaded
+
+    try:
+        return _restore_estimator(meta["kind"], meta["estimator"], net)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{str(path)!r}: estimator metadata is invalid ({exc})") from None
+
+
+def load_network(path):
+    """(MLP, metadata dict) from a model file, fully validated."""
+    from safetensors import safe_open
+
+    from mlplab.network import MLP
+
+    path = Path(path)
+    where = repr(str(path))
+    if not path.is_file():
+        raise ModelFileError(f"model file {where} does not exist")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            raw_meta = f.metadata() or {}
+            names = set(f.keys())
+            tensors = {k: f.get_tensor(k) for k in names}
+    except Exception as exc:  # safetensors reports corrupt headers with its own exception types
+        raise ModelFileError(f"{where} is not a readable .safetensors model file ({exc}); "
+                             "it may be truncated or corrupt — re-save or re-train the model") from None
+    if "mlplab" not in raw_meta:
+        raise ModelFileError(f"{where} has no mlplab metadata; it was not written by mlplab.save")
+    try:
+        meta = json.loads(raw_meta["mlplab"])
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{where}: mlplab metadata is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{where}: mlplab metadata must be a JSON object")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{where} has model format version {version!r}; this mlplab reads version "
+                             f"{FORMAT_VERSION} — upgrade mlplab or re-save the model")
+    if meta.get("kind") not in _KINDS:
+        raise ModelFileError(f"{where}: unknown model kind {meta.get('kind')!r}")
+    arch = meta.get("architecture")
+    try:
+        net = MLP(arch["layer_sizes"], activation=list(arch["activations"]), bias=bool(arch["bias"]),
+                  init="zeros", dtype=arch["dtype"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{where}: architecture metadata is invalid ({exc})") from None
+    expected = {f"layers.{ell}.weight" for ell in range(1, net.n_layers + 1)}
+    if net.bias:
+        expected |= {f"layers.{ell}.bias" for ell in range(1, net.n_layers + 1)}
+    if names != expected:
+        raise ModelFileError(f"{where}: tensors {sorted(names ^ expected)} do not match the architecture "
+                             f"{arch['layer_sizes']}")
+    for ell in range(1, net.n_layers + 1):
+        pairs = [(f"layers.{ell}.weight", net.weights[ell - 1])]
+        if net.bias:
+            pairs.append((f"layers.{ell}.bias", net.biases[ell - 1]))
+        for name, view in pairs:
+            t = tensors[name]
+            if t.shape != view.shape:
+                raise ModelFileError(f"{where}: tensor {name} has shape {t.shape}, the architecture needs {view.shape}")
+            if t.dtype != net.dtype:
+                raise ModelFileError(f"{where}: tensor {name} has dtype {t.dtype}, the architecture says {net.dtype}")
+            if not np.all(np.isfinite(t)):
+                raise ModelFileError(f"{where}: tensor {name} contains NaN or inf")
+            view[...] = t
+    return net, meta
+
+
+def _estimator_state(est) -> dict:
+    """The JSON-able part of a fitted estimator: its parameters and fitted scalars."""
+    from mlplab.optim.schedules import Custom, Schedule
+
+    params = {}
+    for key, value in est.get_params(deep=False).items():
+        if isinstance(value, Schedule) and not isinstance(value, Custom):  # a built-in schedule: its fields
+            value = {"schedule": type(value).__name__, **{f: getattr(value, f) for f in value.__dataclass_fields__}}
+        elif callable(value):
+            raise ValueError(f"cannot save {type(est).__name__}: parameter {key}={value!r} is a callable, which "
+                             "a model file cannot hold without pickle; use a schedule name or object instead")
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, np.random.RandomState):
+            value = None
+        params[key] = value
+    classes = getattr(est, "classes_", None)
+    state = {
+        "params": params,
+        "n_features_in": int(est.n_features_in_),
+        "feature_names_in": None if not hasattr(est, "feature_names_in_") else [str(f) for f in est.feature_names_in_],
+        "classes": None if classes is None else np.asarray(classes).tolist(),
+        "target_type": getattr(getattr(est, "_binarizer", None), "y_type_", None),
+        "y_1d": getattr(est, "_y_1d", None),
+        "n_iter": int(est.n_iter_),
+        "t": int(est.t_),
+        "loss": float(est.loss_),
+        "loss_curve": [float(v) for v in est.loss_curve_],
+        "best_loss": None if est.best_loss_ is None else float(est.best_loss_),
+        "validation_scores": None if est.validation_scores_ is None else [float(v) for v in est.validation_scores_],
+    }
+    return state
