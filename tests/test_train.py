@@ -570,3 +570,88 @@ def test_epochs_budget_with_uniform_blocks_counts_samples():
     net = mlplab.MLP([2, 1], activation="identity")
     r = mlplab.train(net, X, y, optimizer=MiniBatchSGD(7, 0.01, sampling="uniform"), epochs=3, tol=None, seed=0)
     assert r.n_iter == math.ceil(3 * 50 / 7) and r.stop_reason == "epochs"
+
+
+# --- checkpoints, resume and cheap monitoring ------------------------------------------------
+
+RESUME_CASES = {
+    "sgd-shuffle": lambda: SGD(Inverse(0.5), sampling="shuffle"),
+    "sgd-uniform": lambda: SGD(0.05, sampling="uniform"),
+    "adam-uniform-blocks": lambda: Adam(MiniBatchSGD(3, schedule=0.01, average=True, sampling="uniform")),
+    "momentum-shuffle-blocks": lambda: Momentum(MiniBatchSGD(4, schedule=0.02), beta=0.8, nesterov=True),
+    "gd-exact": lambda: GD("exact"),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUME_CASES))
+def test_resume_from_any_checkpoint_is_bit_identical(name):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 3)), rng.normal(size=10)
+    make = lambda: mlplab.MLP([3, 4, 1], activation=["tanh", "identity"], seed=1)  # noqa: E731
+    full_net = make()
+    ckpts = []
+    full = mlplab.train(full_net, X, y, optimizer=RESUME_CASES[name](), max_iter=23, tol=None, seed=7,
+                        checkpoint_every=5, on_checkpoint=ckpts.append)
+    assert [c.k for c in ckpts] == [5, 10, 15, 20]
+    for ck in ckpts:
+        net = make()
+        again = mlplab.train(net, X, y, optimizer=RESUME_CASES[name](), max_iter=23, tol=None, seed=7, resume=ck)
+        np.testing.assert_array_equal(net.params, full_net.params)
+        assert again.n_iter == full.n_iter == 23 and again.cost == full.cost
+        for col in ("k", "loss", "grad_norm", "step_size", "cost"):
+            np.testing.assert_array_equal(getattr(again.history, col), getattr(full.history, col))
+
+
+def test_checkpoint_file_round_trip_resumes_bit_identically(tmp_path):
+    from mlplab.io import load_checkpoint, save_checkpoint
+
+    X, y = mlplab.datasets.xor()
+    net = mlplab.MLP([2, 3, 1], activation=["tanh", "sigmoid"], seed=0)
+    paths = []
+    opt = lambda: Adam(SGD(0.05, sampling="shuffle"))  # noqa: E731
+    full = mlplab.train(net, X, y, loss="binary_cross_entropy", optimizer=opt(), max_iter=30, tol=None, seed=3,
+                        checkpoint_every=10,
+                        on_checkpoint=lambda ck: paths.append(save_checkpoint(tmp_path / f"c{ck.k}.safetensors",
+                                                                              ck, net=net, extra={"k": ck.k})))
+    ck, meta = load_checkpoint(paths[1])
+    assert ck.k == 20 and meta["extra"] == {"k": 20} and meta["architecture"]["layer_sizes"] == [2, 3, 1]
+    other = mlplab.MLP([2, 3, 1], activation=["tanh", "sigmoid"], seed=99)
+    mlplab.train(other, X, y, loss="binary_cross_entropy", optimizer=opt(), max_iter=30, tol=None, seed=3, resume=ck)
+    np.testing.assert_array_equal(other.params, full.params)
+    paths[0].write_bytes(paths[0].read_bytes()[:100])
+    with pytest.raises(mlplab.ModelFileError, match="not a readable"):
+        load_checkpoint(paths[0])
+
+
+def test_resume_rejects_a_checkpoint_of_another_network():
+    X, y = mlplab.datasets.lecture()
+    ckpts = []
+    mlplab.train(mlplab.MLP([2, 3, 1], seed=0), X, y, optimizer=SGD(0.1), max_iter=4, tol=None,
+                 checkpoint_every=2, on_checkpoint=ckpts.append)
+    with pytest.raises(ValueError, match="do not fit this network"):
+        mlplab.train(mlplab.MLP([2, 1], seed=0), X, y, optimizer=SGD(0.1), max_iter=4, resume=ckpts[0])
+    with pytest.raises(ValueError, match="on_checkpoint"):
+        mlplab.train(mlplab.MLP([2, 1]), X, y, checkpoint_every=2)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_batch_monitor_is_the_scaled_mean_of_block_values(reduction):
+    """monitor="batch": Ê = (S/n)Σ E_B ("sum") or Σ|B|E_B/n ("mean"), likewise for the gradient."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2)), rng.normal(size=12)
+    net = mlplab.MLP([2, 1], activation="identity", seed=0)
+    start = net.params.copy()
+    r = mlplab.train(net, X, y, optimizer=MiniBatchSGD(4, 0.01, sampling="cyclic"), epochs=1, tol=None,
+                     monitor="batch", reduction=reduction, l2=0.1)
+    # replay the three blocks by hand at the same iterates
+    replay = mlplab.MLP([2, 1], activation="identity", init=start)
+    prob = Problem(replay, X, y, l2=0.1, reduction=reduction)
+    Es, gs = [], []
+    for b in range(3):
+        E_b, g_b = prob.value_and_grad(replay.params, slice(4 * b, 4 * b + 4))
+        Es.append(E_b), gs.append(g_b.copy())
+        replay.params -= 0.01 * g_b
+    scale = 12 / 12 if reduction == "sum" else 4 / 12
+    assert r.history.loss[-1] == pytest.approx(sum(Es) * scale, rel=1e-12)
+    np.testing.assert_allclose(r.history.grad_norm[-1], np.linalg.norm(sum(gs) * scale), rtol=1e-12)
+    assert r.history.loss[0] == pytest.approx(prob.value(start), rel=1e-12)  # k = 0 is exact

@@ -241,3 +241,105 @@ def _estimator_state(est) -> dict:
         "validation_scores": None if est.validation_scores_ is None else [float(v) for v in est.validation_scores_],
     }
     return state
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+_HISTORY_COLUMNS = ("k", "epoch", "loss", "grad_norm", "layer_grad_norms", "step_size", "ls_evals",
+                    "capped", "cost", "time")
+
+
+def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) -> Path:
+    """Write a :class:`mlplab.train.Checkpoint` (atomically) so that training can resume bit-identically.
+
+    Tensors: ``params`` (w^k), ``opt.<slot>`` (momentum / Adam buffers),
+    ``sampler.order`` (the current epoch's permutation), ``history.<column>``;
+    JSON metadata: counters, the sampling RNG's state, the architecture of
+    ``net`` (when given) and ``extra``.
+    """
+    from safetensors.numpy import save as st_save
+
+    from mlplab import __version__
+
+    ck = checkpoint
+    tensors = {"params": np.ascontiguousarray(ck.params)}
+    for name, buf in ck.opt_state.slots.items():
+        tensors[f"opt.{name}"] = np.ascontiguousarray(buf)
+    if ck.sampler_order is not None:
+        tensors["sampler.order"] = np.ascontiguousarray(ck.sampler_order, dtype=np.int64)
+    for col in _HISTORY_COLUMNS:
+        values = getattr(ck.history, col)
+        arr = np.asarray(values, dtype=np.float64)
+        if col == "layer_grad_norms":
+            arr = arr.reshape(len(values), -1)
+        tensors[f"history.{col}"] = np.ascontiguousarray(arr)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "mlplab_version": __version__,
+        "kind": "checkpoint",
+        "architecture": None if net is None else architecture(net),
+        "k": ck.k, "cost": ck.cost, "seen": ck.seen, "elapsed": ck.elapsed,
+        "opt_k": ck.opt_state.k, "opt_alpha": ck.opt_state.alpha,
+        "rng_state": ck.rng_state, "sampler_pos": ck.sampler_pos,
+        "extra": extra or {},
+    }
+    data = st_save(tensors, metadata={"mlplab": json.dumps(meta, allow_nan=False)})
+    path = Path(path)
+    _atomic_write(path, data)
+    return path
+
+
+def load_checkpoint(path):
+    """(Checkpoint, metadata dict) from a file written by :func:`save_checkpoint`, validated.
+
+    Raises:
+        ModelFileError: missing, unreadable, truncated or inconsistent file.
+    """
+    from safetensors import safe_open
+
+    from mlplab.optim.optimizers import OptState
+    from mlplab.train import Checkpoint, History
+
+    path = Path(path)
+    where = repr(str(path))
+    if not path.is_file():
+        raise ModelFileError(f"checkpoint {where} does not exist")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            raw_meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        meta = json.loads(raw_meta["mlplab"])
+    except Exception as exc:
+        raise ModelFileError(f"{where} is not a readable mlplab checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(meta, dict) or meta.get("kind") != "checkpoint" or meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{where} is not an mlplab checkpoint of format version {FORMAT_VERSION}")
+    try:
+        params = tensors["params"]
+        if params.ndim != 1 or not np.all(np.isfinite(params)):
+            raise ValueError("params must be a finite flat vector")
+        slots = {k[4:]: v for k, v in tensors.items() if k.startswith("opt.")}
+        for name, buf in slots.items():
+            if buf.shape != params.shape or buf.dtype != params.dtype:
+                raise ValueError(f"optimizer buffer {name!r} does not match params")
+        n = len(tensors["history.k"])
+        history = History()
+        for col in _HISTORY_COLUMNS:
+            arr = tensors[f"history.{col}"]
+            if len(arr) != n:
+                raise ValueError(f"history column {col!r} has {len(arr)} rows, expected {n}")
+            if col == "layer_grad_norms":
+                history.layer_grad_norms = arr.tolist()
+            elif col in ("k", "ls_evals", "cost"):
+                setattr(history, col, [int(v) for v in arr])
+            elif col == "capped":
+                history.capped = [bool(v) for v in arr]
+            else:
+                setattr(history, col, [float(v) for v in arr])
+        ck = Checkpoint(
+            params=params, opt_state=OptState(k=int(meta["opt_k"]), alpha=meta["opt_alpha"], slots=slots),
+            k=int(meta["k"]), cost=int(meta["cost"]), seen=int(meta["seen"]), elapsed=float(meta["elapsed"]),
+            rng_state=meta["rng_state"], sampler_pos=int(meta["sampler_pos"]),
+            sampler_order=tensors.get("sampler.order"), history=history)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{where}: checkpoint contents are inconsistent ({exc})") from None
+    return ck, meta

@@ -92,6 +92,7 @@ class _BaseMLP(BaseEstimator):
         "shuffle": ["boolean"],
         "verbose": ["verbose"],
         "init": [str, list, tuple, np.ndarray],
+        "monitor": [StrOptions({"batch", "full"})],
         "dtype": [StrOptions({"float64", "float32"})],
     }
 
@@ -216,7 +217,7 @@ class _BaseMLP(BaseEstimator):
         result = train(self.net_, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
                        tol=self.tol_grad, eval_every=steps_per_epoch, callback=None if incremental else per_epoch,
                        seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
-                       sample_weight=sw, opt_state=self._opt_state)
+                       sample_weight=sw, opt_state=self._opt_state, monitor=self.monitor)
         self._opt_state = result.opt_state
         self.history_ = result.history
         self.n_iter_ = (getattr(self, "n_iter_", 0) if incremental else 0) + (
@@ -319,6 +320,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         class_weight: None, "balanced" or {class: weight}, multiplying sample weights.
         init: initial weights (see :mod:`mlplab.initializers`; default "glorot").
         dtype: "float64" or "float32".
+        monitor: "batch" (default): for the stochastic solvers the per-epoch
+            loss (``loss_curve_``, the stopping rule) and ``history_``'s
+            gradient norms are the epoch's mean block values, as scikit-learn's
+            loss curve, at no extra cost; "full": the exact E(w) and ∇E(w) on
+            the training set after each epoch (one extra pass per epoch).
 
     Attributes:
         classes_, coefs_ (= (W^ℓ)ᵀ), intercepts_ (= b^ℓ), n_iter_, loss_,
@@ -339,7 +345,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, class_weight=None, init="glorot", dtype="float64"):
+                 shuffle=True, verbose=False, class_weight=None, init="glorot", dtype="float64", monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -368,6 +374,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.class_weight = class_weight
         self.init = init
         self.dtype = dtype
+        self.monitor = monitor
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -472,7 +479,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, init="glorot", dtype="float64"):
+                 shuffle=True, verbose=False, init="glorot", dtype="float64", monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -500,6 +507,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.verbose = verbose
         self.init = init
         self.dtype = dtype
+        self.monitor = monitor
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

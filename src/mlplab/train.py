@@ -23,6 +23,7 @@ every ``eval_every`` steps of a stochastic method) are not counted, so
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -120,6 +121,26 @@ class TrainResult:
         return self.stop_reason == "converged"
 
 
+@dataclass
+class Checkpoint:
+    """Everything :func:`train` needs to continue a run bit-identically (``train(..., resume=ckpt)``).
+
+    Taken at the start of iteration k, before w^k is recorded. Arrays are copies.
+    See :func:`mlplab.io.save_checkpoint` / :func:`mlplab.io.load_checkpoint`.
+    """
+
+    params: np.ndarray  # w^k
+    opt_state: OptState
+    k: int
+    cost: int
+    seen: int  # samples used by steps so far
+    elapsed: float  # seconds of training before this checkpoint (for time_limit)
+    rng_state: dict  # the sampling generator's bit_generator.state
+    sampler_pos: int
+    sampler_order: np.ndarray | None
+    history: History
+
+
 class _Sampler:
     """Draws (j_k, 1) or (B_k, |B_k|) with B_k an index array or slice; (None, S) means all samples."""
 
@@ -165,7 +186,9 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
           max_iter: int | None = None, epochs: int | None = None, tol: float | None = 1e-6,
           time_limit: float | None = None, eval_every: int | None = None, callback=None,
           seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None,
-          opt_state: OptState | None = None) -> TrainResult:
+          opt_state: OptState | None = None, monitor: str = "full",
+          checkpoint_every: int | None = None, on_checkpoint=None,
+          resume: Checkpoint | None = None) -> TrainResult:
     """Minimise E(w) = Σ_s e(y^s, MLP(x^s; w)) (+ regulariser) over w, in place.
 
     Args:
@@ -192,6 +215,21 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         opt_state: optimizer state from an earlier ``TrainResult.opt_state`` to
             continue from (its k keeps counting, so schedules go on); the
             budgets and ``history`` count this call's steps only.
+        monitor: what a record of a stochastic method holds. "full" (default):
+            E(w^k) and ∇E(w^k) on all samples (an extra pass, not counted in
+            cost). "batch": free estimates from the steps since the previous
+            record — the mean of the block losses and of the block gradients,
+            scaled to the whole data set (as scikit-learn's loss curve); the
+            tol test then uses the estimate. The first record (k = 0) is
+            always full. GD always records the exact values.
+        checkpoint_every: call ``on_checkpoint(Checkpoint)`` at the start of
+            every iteration k > 0 that is a multiple of this.
+        on_checkpoint: receives a :class:`Checkpoint` snapshot (e.g. to save
+            it with :func:`mlplab.io.save_checkpoint`).
+        resume: a :class:`Checkpoint` of an earlier run with the same data,
+            network architecture, optimizer and seed: training continues from it
+            and ends bit-identical to the uninterrupted run; k, cost, history
+            and the budgets continue from the checkpoint's values.
 
     Returns:
         :class:`TrainResult`.
@@ -211,6 +249,13 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         time_limit = check_real("time_limit (seconds)", time_limit, low=0.0, low_open=True)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable, got {callback!r}")
+    if monitor not in ("full", "batch"):
+        raise ValueError(f"monitor must be 'full' or 'batch', got {monitor!r}")
+    checkpoint_every = None if checkpoint_every is None else check_int("checkpoint_every", checkpoint_every, low=1)
+    if checkpoint_every is not None and not callable(on_checkpoint):
+        raise ValueError(f"checkpoint_every needs a callable on_checkpoint, got {on_checkpoint!r}")
+    if resume is not None and not isinstance(resume, Checkpoint):
+        raise ValueError(f"resume must be a mlplab.train.Checkpoint, got {type(resume).__name__}")
 
     S = problem.S
     rng = make_rng(seed)
@@ -229,11 +274,28 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     w = net.params
     history = History()
     state = optimizer.init(w) if opt_state is None else _check_opt_state(opt_state, optimizer.init(w))
+    cost, seen, k, elapsed0 = 0, 0, 0, 0.0
+    if resume is not None:
+        if resume.params.shape != w.shape or resume.params.dtype != w.dtype:
+            raise ValueError(f"resume: the checkpoint's parameters (shape {resume.params.shape}, dtype "
+                             f"{resume.params.dtype}) do not fit this network (d = {w.size}, {w.dtype})")
+        w[...] = resume.params
+        state = _check_opt_state(resume.opt_state, optimizer.init(w))
+        cost, seen, k, elapsed0 = resume.cost, resume.seen, resume.k, resume.elapsed
+        history = copy.deepcopy(resume.history)
+        try:
+            rng.bit_generator.state = resume.rng_state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"resume: the checkpoint's RNG state does not fit this run ({exc})") from None
+        sampler.pos = resume.sampler_pos
+        sampler.order = None if resume.sampler_order is None else np.array(resume.sampler_order)
     g = np.empty_like(w)
     last_good = w.copy()
-    cost, seen, k = 0, 0, 0
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() - elapsed0
+    k_start = k
     stop_reason, E_k, gnorm_k, recorded_k = None, math.nan, math.nan, -1
+    batch_monitor = monitor == "batch" and not full
+    acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
     def record(E, grad):
         nonlocal last_good, recorded_k
@@ -262,9 +324,25 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             good, k, history)
 
     while True:
+        if checkpoint_every is not None and k > k_start and k % checkpoint_every == 0:
+            on_checkpoint(Checkpoint(
+                params=w.copy(), opt_state=state, k=k, cost=cost, seen=seen,
+                elapsed=time.perf_counter() - t0, rng_state=copy.deepcopy(rng.bit_generator.state),
+                sampler_pos=sampler.pos, sampler_order=None if sampler.order is None else sampler.order.copy(),
+                history=copy.deepcopy(history)))
         # (1) E(w^k), ∇E(w^k) on all samples: every step for GD, every eval_every steps otherwise
         is_record = k % eval_every == 0
-        if full or is_record:
+        if is_record and batch_monitor and acc_n > 0:
+            E_k, g_full = _estimate(acc_E, acc_g, acc_n, S, problem.reduction, g)
+            acc_E, acc_n = 0.0, 0
+            acc_g[...] = 0
+            gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
+            record(E_k, g_full)
+            if callback is not None and callback(_last_record(history)):
+                stop_reason = "callback"
+            if stop_reason is None and tol and gnorm_k <= tol:
+                stop_reason = "converged"
+        elif full or is_record:
             E_k, g_full = problem.value_and_grad(w, None, out=g)
             if not math.isfinite(E_k):
                 diverged(f"E(w) = {E_k}", keep_current=False)
@@ -293,6 +371,11 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             cost += n_B
             if not math.isfinite(E_B):
                 diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
+            if batch_monitor:  # block sums for the next record's estimate
+                weight = n_B if problem.reduction == "mean" else 1
+                acc_E += E_B * weight
+                acc_g += g if weight == 1 else g * g.dtype.type(weight)
+                acc_n += n_B
         if average:  # the block mean (1/|B_k|) Σ_{j∈B_k} ∇e^j instead of the sum
             g /= g.dtype.type(n_B)
             E_B /= n_B
@@ -313,7 +396,11 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             stop_reason = "line_search_failed"
             break
 
-    if recorded_k != k:  # make the last record describe the final w
+    if recorded_k != k and batch_monitor and acc_n > 0:  # the estimate over the last steps
+        E_k, g_full = _estimate(acc_E, acc_g, acc_n, S, problem.reduction, g)
+        gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
+        record(E_k, g_full)
+    elif recorded_k != k:  # make the last record describe the final w
         E_k, g_full = problem.value_and_grad(w, None, out=g)
         if not math.isfinite(E_k):
             diverged(f"E(w) = {E_k}", keep_current=False)
@@ -322,6 +409,17 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     return TrainResult(params=w.copy(), stop_reason=stop_reason, n_iter=k, epochs=seen / S,
                        loss=float(E_k), grad_norm=gnorm_k, cost=cost, history=history,
                        elapsed=time.perf_counter() - t0, optimizer=optimizer, opt_state=state)
+
+
+def _estimate(acc_E, acc_g, acc_n, S, reduction, out):
+    """E and ∇E of the whole data set estimated from block sums over acc_n samples.
+
+    "sum": Ê = (S / n) Σ_k E_{B_k} (each E_B carries |B|/S of the regulariser, so the
+    scaled sum carries all of it); "mean": Ê = Σ_k |B_k| E_{B_k} / n.
+    """
+    scale = S / acc_n if reduction == "sum" else 1.0 / acc_n
+    np.multiply(acc_g, acc_g.dtype.type(scale), out=out)
+    return float(acc_E * scale), out
 
 
 def _check_opt_state(state, fresh: OptState) -> OptState:
