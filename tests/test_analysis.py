@@ -296,7 +296,86 @@ def test_decision_grid_is_the_networks_output():
 
 
 def test_analysis_imports_no_plotting_library():
-    code = ("import sys, mlplab.analysis; bad = [m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, mlplab.analysis, mlplab.compare; bad = [m for m in sys.modules if m.split('.')[0] in "
             "('matplotlib', 'plotly')]; assert not bad, bad; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+# --- mlplab.compare: the numbers of a comparison ------------------------------------------------
+
+from mlplab import compare  # noqa: E402
+
+
+def test_default_comparison_runs_the_lectures_three_methods_with_one_budget():
+    comp = compare.run_comparison(budget=200)
+    assert [r.name.split(",")[0] for r in comp.runs] == ["GD", "SGD", "mini-batch SGD"]
+    assert comp.is_toy and comp.E_ref == 0.0 and "infimum" in comp.E_ref_note
+    for r in comp.runs:
+        np.testing.assert_array_equal(r.trajectory[0], [0.5, 0.5])  # the same w^0
+        assert r.trajectory.shape == (len(r.history), 2)
+        h = r.history
+        # the budget: stop at the first record whose cost reaches it (GD may overshoot by one step)
+        assert r.result.stop_reason in ("callback", "converged")
+        assert h.cost[-2] < 200 <= h.cost[-1] or r.result.stop_reason == "converged"
+        assert r.rate is not None and r.stop is not None and r.theory
+    rows = comp.table()
+    assert [row["stopped"] for row in rows][1:] == ["budget", "budget"]
+    assert rows[1]["cost"] == 200 and rows[2]["cost"] == 200 and rows[1]["steps"] == 200 and rows[2]["steps"] == 100
+    text = compare.format_table(comp)
+    assert "GD, exact line search" in text and "O(1/k)" in text and "One layer" in text
+
+
+def test_comparison_surface_on_the_toy_problem_is_the_slides_plane():
+    comp = compare.run_comparison(budget=120)
+    view = compare.comparison_surface(comp, n=31)
+    s = view.surface
+    assert s.labels == ("w11", "w12") and s.a[0] <= -6 and s.b[-1] >= 6 and view.slice_1d is None
+    for r, p in zip(comp.runs, view.paths):
+        np.testing.assert_allclose(p[:, :2], r.trajectory, atol=1e-12)  # the plane is all of R²
+        np.testing.assert_allclose(p[:, 2], r.history.loss, rtol=1e-12)
+    r, Emin = compare.infimum_curve(comp)
+    assert np.all(np.diff(Emin) < 0)
+
+
+def test_comparison_on_a_bigger_net_uses_the_paths_principal_plane():
+    X, y = mlplab.datasets.xor()
+    net = mlplab.MLP([2, 4, 1], activation="tanh", output_activation="sigmoid", seed=3)
+    comp = compare.run_comparison(net, X, y, "binary_cross_entropy",
+                                  specs=[GD("exact"), SGD(schedule=inverse(2.0))], budget=60, seed=1)
+    assert [r.name for r in comp.runs] == ["GD", "SGD"] and not comp.is_toy
+    assert comp.E_ref == min(min(r.history.loss) for r in comp.runs)
+    view = compare.comparison_surface(comp, n=21)
+    assert view.surface.kind == "pca" and len(view.paths) == 2 and view.slice_1d is not None
+    np.testing.assert_allclose(view.paths[0][-1, :2], [0.0, 0.0], atol=1e-9)  # the plane's centre: GD's end
+    assert view.paths[0][-1, 2] == pytest.approx(comp.runs[0].result.loss)
+    assert compare.infimum_curve(comp) is None
+
+
+def test_from_result_wraps_one_training_run():
+    X, y = mlplab.datasets.xor()
+    net = mlplab.MLP([2, 3, 1], seed=0)
+    rec = analysis.TrajectoryRecorder(net)
+    result = mlplab.train(net, X, y, optimizer=GD("armijo"), max_iter=30, eval_every=1, callback=rec)
+    comp = compare.from_result(net, X, y, result, trajectory=rec.finish(result), config={"data": "xor"})
+    assert len(comp.runs) == 1 and comp.config["data"] == "xor" and comp.budget is None
+    assert compare.comparison_surface(comp, n=11).surface.kind == "pca"
+    single = compare.from_result(net, X, y, result)  # no trajectory: random directions
+    assert compare.comparison_surface(single, n=11).surface.kind == "random"
+
+
+def test_run_comparison_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="budget"):
+        compare.run_comparison(budget=0)
+    with pytest.raises(ValueError, match="w0"):
+        compare.run_comparison(w0=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="at least one"):
+        compare.run_comparison(specs=[])
+
+
+def test_python_m_mlplab_compare_prints_the_table():
+    out = subprocess.run([sys.executable, "-m", "mlplab.compare", "--budget", "80"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "GD, exact line search" in out.stdout and "fitted rate" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "mlplab.compare", "--budget", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--budget" in bad.stderr
