@@ -27,6 +27,11 @@ from mlplab.compare import Comparison, comparison_surface, infimum_curve
 COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
+def _longest(comp) -> int:
+    """The run with the most records (default for the per-layer figures)."""
+    return int(np.argmax([len(r.history) for r in comp.runs]))
+
+
 def _color(i: int) -> str:
     return COLORS[i % len(COLORS)]
 
@@ -178,9 +183,9 @@ def step_sizes(comp: Comparison) -> Figure:
     return fig
 
 
-def layer_grad_norms(comp: Comparison, run_index: int = 0) -> Figure:
+def layer_grad_norms(comp: Comparison, run_index: int | None = None) -> Figure:
     """Per-layer ‖∇_{W^ℓ}E(w^k)‖ over k, one line per layer."""
-    run = comp.runs[run_index]
+    run = comp.runs[_longest(comp) if run_index is None else run_index]
     H = np.asarray(run.history.layer_grad_norms, dtype=float)
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
@@ -193,9 +198,9 @@ def layer_grad_norms(comp: Comparison, run_index: int = 0) -> Figure:
     return fig
 
 
-def layer_heatmap(comp: Comparison, run_index: int = 0) -> Figure:
+def layer_heatmap(comp: Comparison, run_index: int | None = None) -> Figure:
     """Layers × iterations heatmap of log10 ‖∇_{W^ℓ}E(w^k)‖."""
-    run = comp.runs[run_index]
+    run = comp.runs[_longest(comp) if run_index is None else run_index]
     H = np.asarray(run.history.layer_grad_norms, dtype=float)
     fig = Figure(figsize=(8, 3 + 0.25 * H.shape[1]))
     ax = fig.add_subplot()
