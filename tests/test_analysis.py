@@ -242,6 +242,16 @@ def test_hessian_matches_the_closed_form_of_a_linear_least_squares_net():
     np.testing.assert_allclose(analysis.hessian(problem, net.params), 2 * X.T @ X, rtol=1e-6)
 
 
+def test_hessian_vector_products_give_the_extreme_eigenvalues():
+    rng = np.random.default_rng(1)
+    net = mlplab.MLP([3, 6, 2], activation="tanh", output_activation="identity", seed=4)
+    problem = mlplab.Problem(net, rng.standard_normal((10, 3)), rng.standard_normal((10, 2)))
+    eig = np.linalg.eigvalsh(analysis.hessian(problem, net.params))
+    lo, hi = analysis.hvp_extremes(problem, net.params)
+    assert lo == pytest.approx(eig[0], rel=1e-4, abs=1e-6) and hi == pytest.approx(eig[-1], rel=1e-4)
+    assert lo < 0 < hi  # this random point is no minimum
+
+
 def test_stationary_point_verdicts():
     # a strict minimum: linear least squares at its solution
     rng = np.random.default_rng(0)

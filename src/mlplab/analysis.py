@@ -15,7 +15,7 @@ flat parameter vector ``net.params``, δ^ℓ = ∂e/∂a^ℓ, V^ℓ = (W^ℓ)ᵀ
 * Gradient flow: :func:`gradient_flow` (the three factors of
   ‖∇_{W^ℓ} e‖₂ ≤ ‖Diag(φ^ℓ′)‖₂ ‖V^{ℓ+1}…V^L δ^L‖₂ ‖a^{ℓ−1}‖₂ per layer and
   sample, saturated units) and :func:`diagnose_gradients`.
-* Where did it stop: :func:`hessian`, :func:`stationary_point`,
+* Where did it stop: :func:`hessian`, :func:`hvp_extremes`, :func:`stationary_point`,
   :func:`radial_minimum` (the toy problem's infimum lies at ‖w‖ → ∞).
 * Trajectories: :class:`TrajectoryRecorder`, a ``train`` callback.
 """
@@ -66,13 +66,14 @@ class TrajectoryRecorder:
 # --- surfaces --------------------------------------------------------------------
 
 
-def batched_loss(problem: Problem, Ws: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def batched_loss(problem: Problem, Ws: np.ndarray, max_elements: int = 1 << 18) -> np.ndarray:
     """E(w) for every row of Ws (G, d) at once, shape (G,).
 
     The forward pass is batched over parameter vectors: for layer ℓ,
     Z^ℓ[g] = A^{ℓ−1}[g] (W^ℓ[g])ᵀ (+ b^ℓ[g]) is one ``np.matmul`` over all g; no
     Python loop per point. Sample weights, reduction and the L2 term are those
-    of ``problem``. Points are processed ``chunk`` at a time to bound memory.
+    of ``problem``. Points are processed in chunks whose activations (points ×
+    samples × widest layer) stay below ``max_elements`` numbers, to bound memory.
     """
     Ws = np.atleast_2d(np.asarray(Ws, dtype=problem.net.dtype))
     net = problem.net
@@ -81,7 +82,7 @@ def batched_loss(problem: Problem, Ws: np.ndarray, chunk: int = 4096) -> np.ndar
     S, out = problem.S, np.empty(Ws.shape[0])
     c = problem.sample_weight
     scale = (1.0 / S if problem.reduction == "mean" else 1.0)
-    per_point = max(1, int(chunk * 64 // max(S * max(net.layer_sizes), 1)))  # points per chunk
+    per_point = max(1, int(max_elements // max(S * max(net.layer_sizes), 1)))  # points per chunk
     for start in range(0, Ws.shape[0], per_point):
         Wc = Ws[start:start + per_point]
         G = Wc.shape[0]
@@ -539,7 +540,7 @@ def hessian(problem: Problem, w, eps: float | None = None) -> np.ndarray:
     d = w.size
     if d > 5000:
         raise ValueError(f"hessian is for small networks (d <= 5000), got d = {d}; use hvp_extremes")
-    eps = 1e-5 * max(1.0, float(np.linalg.norm(w)) / math.sqrt(d)) if eps is None else eps
+    eps = _fd_step(w) if eps is None else eps
     H = np.empty((d, d))
     wp = w.copy()
     for i in range(d):
@@ -550,6 +551,45 @@ def hessian(problem: Problem, w, eps: float | None = None) -> np.ndarray:
         H[:, i] = (gp - gm) / (2 * eps)
         wp[i] = w[i]
     return 0.5 * (H + H.T)
+
+
+def _fd_step(w) -> float:
+    return 1e-5 * max(1.0, float(np.linalg.norm(w)) / math.sqrt(max(w.size, 1)))
+
+
+def hvp_extremes(problem: Problem, w, tol: float = 1e-6) -> tuple[float, float]:
+    """(λ_min, λ_max) of ∇²E(w) from Hessian-vector products, without forming the Hessian.
+
+    H v ≈ (∇E(w + εv) − ∇E(w − εv)) / 2ε (two backprop passes per product);
+    λ_max by Lanczos (``scipy.sparse.linalg.eigsh``), λ_min as the extreme
+    eigenvalue of the shifted operator H − λ_max I. For networks too large for
+    :func:`hessian`.
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    w = np.asarray(w, dtype=np.float64)
+    d = w.size
+    eps = _fd_step(w)
+
+    def hv(v):
+        v = np.asarray(v, dtype=np.float64).ravel()
+        n = float(np.linalg.norm(v))
+        if n == 0.0:
+            return np.zeros(d)
+        h = eps / n
+        gp = problem.value_and_grad(w + h * v)[1].astype(np.float64, copy=True)
+        gm = problem.value_and_grad(w - h * v)[1]
+        return (gp - gm) / (2 * h)
+
+    if d <= 2:  # Lanczos needs k < d: form the tiny matrix instead
+        eig = np.linalg.eigvalsh(hessian(problem, w))
+        return float(eig[0]), float(eig[-1])
+    rng = np.random.default_rng(0)
+    H = LinearOperator((d, d), matvec=hv, dtype=np.float64)
+    lam_max = float(eigsh(H, k=1, which="LA", tol=tol, v0=rng.standard_normal(d), return_eigenvectors=False)[0])
+    shifted = LinearOperator((d, d), matvec=lambda v: hv(v) - lam_max * np.asarray(v).ravel(), dtype=np.float64)
+    low = float(eigsh(shifted, k=1, which="LM", tol=tol, v0=rng.standard_normal(d), return_eigenvectors=False)[0])
+    return min(lam_max + low, lam_max), lam_max
 
 
 @dataclass
@@ -574,7 +614,9 @@ class StationaryPoint:
 def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: float = 1e-4) -> StationaryPoint:
     """Is w a local minimum, a saddle, a flat valley — or not stationary at all?
 
-    The lecture's characterisation: at a local optimum ∇E(w*) = 0. With
+    The lecture's characterisation: at a local optimum ∇E(w*) = 0. The
+    extreme eigenvalues come from :func:`hessian` for d ≤ 2000 and from
+    :func:`hvp_extremes` above. With
     ‖∇E‖ ≤ grad_tol·max(1, E), the Hessian's eigenvalues decide: all clearly
     positive → local minimum; a clearly negative one → saddle; the smallest
     within flat_tol·max(1, |λ_max|) of zero → flat valley (a minimum only in the
@@ -584,8 +626,11 @@ def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: floa
     w = np.asarray(w, dtype=np.float64)
     E, g = problem.value_and_grad(w)
     gn = float(np.linalg.norm(g))
-    eig = np.linalg.eigvalsh(hessian(problem, w))
-    lo, hi = float(eig[0]), float(eig[-1])
+    if w.size <= 2000:
+        eig = np.linalg.eigvalsh(hessian(problem, w))
+        lo, hi = float(eig[0]), float(eig[-1])
+    else:
+        lo, hi = hvp_extremes(problem, w)
     scale = max(1.0, abs(hi))
     flat = flat_tol * scale
     if gn > grad_tol * max(1.0, abs(E)):

@@ -218,7 +218,7 @@ def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name:
     E_ref = float(np.min(result.history.loss))
     k = np.asarray(result.history.k, dtype=float)
     try:
-        run.rate = analysis.fit_rate(k, np.asarray(result.history.loss) - E_ref + 1e-300)
+        run.rate = analysis.fit_rate(k, np.asarray(result.history.loss) - E_ref)
     except ValueError:
         run.rate = None
     if net.n_params <= 2000:
@@ -336,13 +336,17 @@ def main(argv=None) -> int:
         parser.error(f"--budget must be a positive integer, got {args.budget}")
     comp = run_comparison(budget=args.budget, seed=args.seed)
     print(format_table(comp))
-    if args.out:
-        from mlplab.report import write_report
-        print(f"\nreport: {write_report(args.out, comp)}")
-    if args.plots:
-        from mlplab.plots import save_pngs
-        paths = save_pngs(args.plots, comp)
-        print(f"figures: {', '.join(str(p) for p in paths)}")
+    try:
+        if args.out:
+            from mlplab.report import write_report
+            print(f"\nreport: {write_report(args.out, comp)}")
+        if args.plots:
+            from mlplab.plots import save_pngs
+            paths = save_pngs(args.plots, comp)
+            print(f"figures: {', '.join(str(p) for p in paths)}")
+    except ModuleNotFoundError as exc:
+        parser.exit(1, f"{parser.prog}: --out needs plotly and --plots needs matplotlib ({exc}); "
+                       "install them with: pip install 'mlplab[viz]'\n")
     return 0
 
 
