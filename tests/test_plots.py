@@ -128,20 +128,25 @@ def test_pca_surface_for_a_bigger_net(deep):
     assert [len(lines_with_label(ax, r.name)) for r in deep.runs] == [1, 1]
 
 
-def test_save_pngs_writes_every_applicable_figure(toy, tmp_path):
-    paths = plots.save_pngs(tmp_path / "figs", toy)
-    names = {p.stem for p in paths}
-    assert names == {"surface_3d", "contour", "infimum", "convergence_cost", "convergence_k", "grad_norm",
-                     "step_sizes", "layer_grad_norms", "layer_heatmap", "gradient_flow", "decision_boundary"}
+def test_save_pngs_and_python_m_mlplab_compare_write_every_figure(tmp_path, capsys):
+    assert compare.main(["--budget", "300", "--plots", str(tmp_path / "figs"), "--out", str(tmp_path / "r.html")]) == 0
+    out = capsys.readouterr().out
+    assert "figures:" in out and "report:" in out and (tmp_path / "r.html").stat().st_size > 3_000_000
+    paths = sorted((tmp_path / "figs").iterdir())
+    assert {p.stem for p in paths} == {"surface_3d", "contour", "infimum", "convergence_cost", "convergence_k",
+                                       "grad_norm", "step_sizes", "layer_grad_norms", "layer_heatmap",
+                                       "gradient_flow", "decision_boundary"}
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
 
 
-def test_plots_use_no_pyplot_and_python_m_compare_writes_pngs(tmp_path):
+def test_save_pngs_returns_the_paths_it_wrote(deep, tmp_path):
+    paths = plots.save_pngs(tmp_path / "a" / "b", deep, dpi=40)
+    assert [p.parent for p in paths] == [tmp_path / "a" / "b"] * len(paths) and all(p.exists() for p in paths)
+    assert {p.stem for p in paths} >= {"slice_1d", "surface_3d", "decision_boundary"}
+
+
+def test_plots_use_no_pyplot():
     code = ("import sys, mlplab.plots; assert 'matplotlib.pyplot' not in sys.modules; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
-    out = subprocess.run([sys.executable, "-m", "mlplab.compare", "--budget", "60", "--plots", str(tmp_path)],
-                         capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert (tmp_path / "surface_3d.png").exists() and (tmp_path / "convergence_cost.png").exists()

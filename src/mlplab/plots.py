@@ -43,7 +43,9 @@ def surface_3d(comp: Comparison, view=None) -> Figure:
     fig = Figure(figsize=(8, 6.5))
     ax = fig.add_subplot(projection="3d", computed_zorder=False)  # paths drawn over the surface
     AA, BB = np.meshgrid(s.a, s.b)
-    ax.plot_surface(AA, BB, s.E, cmap="viridis", alpha=0.8, linewidth=0, antialiased=False, rstride=1, cstride=1)
+    stride = max(1, max(s.E.shape) // 70)  # at most ~70 × 70 facets: enough detail, quick to render
+    ax.plot_surface(AA, BB, s.E, cmap="viridis", alpha=0.8, linewidth=0, antialiased=False, rstride=stride,
+                    cstride=stride)
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
         ax.plot(p[:, 0], p[:, 1], p[:, 2], "-o", color=_color(i), ms=2.5, lw=1.5, label=run.name, zorder=10)
         ax.scatter([p[-1, 0]], [p[-1, 1]], [p[-1, 2]], color=_color(i), s=40, marker="*", zorder=11)
