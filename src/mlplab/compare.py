@@ -1,0 +1,354 @@
+"""Compare optimizers from the same w^0 with the same budget in sample-gradient evaluations.
+
+:func:`run_comparison` trains one copy of the network per optimizer spec —
+by default the lecture's three: GD with exact line search, SGD with
+γ_k = 1/(k+1), mini-batch SGD (|B_k| = 2, γ_k = 1/(k+1)) — recording every
+iterate w^k (``eval_every=1``; those records are not counted in the cost), and
+stops each run once its cost (``history.cost``: sample gradients plus
+line-search evaluations) reaches the budget. The returned :class:`Comparison`
+holds the histories, trajectories, fitted rates next to the lecture's theory,
+and where each run stopped; :mod:`mlplab.report` and :mod:`mlplab.plots` draw it.
+
+    python -m mlplab.compare [--budget 1000] [--out report.html] [--plots DIR]
+
+runs the default comparison on the lecture's toy problem. NumPy/SciPy only:
+matplotlib / Plotly are imported only for ``--plots`` / ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import mlplab
+from mlplab import analysis
+from mlplab.objective import Problem
+from mlplab.optim import GD, SGD, MiniBatchSGD, inverse
+
+
+@dataclass
+class Run:
+    """One optimizer's run.
+
+    Attributes:
+        name: label.
+        optimizer: the optimizer.
+        result: the :class:`mlplab.TrainResult`.
+        trajectory: (n_records, d) iterates w^k, aligned with ``result.history``.
+        net: the trained copy of the network.
+        rate: :class:`mlplab.analysis.RateFit` of E − E_ref over k (None if too few points).
+        theory: the lecture's statement for this method.
+        stop: :class:`mlplab.analysis.StationaryPoint` at the final w (None for large nets).
+    """
+
+    name: str
+    optimizer: object
+    result: object
+    trajectory: np.ndarray
+    net: object
+    rate: analysis.RateFit | None = None
+    theory: str = ""
+    stop: analysis.StationaryPoint | None = None
+
+    @property
+    def history(self):
+        return self.result.history
+
+
+@dataclass
+class Comparison:
+    """Runs of several optimizers on one problem, from one w^0.
+
+    Attributes:
+        runs: the :class:`Run` s.
+        problem: the :class:`mlplab.Problem` (network architecture, X, Y, loss).
+        w0: the common starting point.
+        budget: cost budget per run (sample-gradient evaluations), or None.
+        E_ref: E* used for E − E* (given, or the best E seen by any run).
+        E_ref_note: where E_ref comes from.
+        config: the settings, for reports.
+        gradient_flow: :class:`mlplab.analysis.GradientFlow` of the first run's final w.
+        title: a heading.
+    """
+
+    runs: list[Run]
+    problem: Problem
+    w0: np.ndarray
+    budget: int | None
+    E_ref: float
+    E_ref_note: str
+    config: dict = field(default_factory=dict)
+    gradient_flow: analysis.GradientFlow | None = None
+    title: str = "mlplab comparison"
+
+    @property
+    def is_toy(self) -> bool:
+        """Two parameters: the (w_1, w_2) plane is the whole parameter space."""
+        return self.problem.d == 2
+
+    def table(self) -> list[dict]:
+        """One row per run: final E, ‖∇E‖, steps, cost, stop reason, fitted rate, theory, verdict."""
+        rows = []
+        for r in self.runs:
+            res = r.result
+            rows.append({
+                "method": r.name, "E(w)": res.loss, "||grad E||": res.grad_norm, "steps": res.n_iter,
+                "cost": res.cost, "stopped": "budget" if res.stop_reason == "callback" else res.stop_reason,
+                "fitted rate": r.rate.describe() if r.rate is not None else "n/a",
+                "lecture": r.theory,
+                "where it stopped": r.stop.verdict if r.stop is not None else "n/a",
+            })
+        return rows
+
+
+def default_specs(S: int):
+    """The lecture's three methods: [(name, optimizer)]."""
+    b = 2 if S >= 4 else 1
+    return [
+        ("GD, exact line search", GD("exact")),
+        ("SGD, γ_k = 1/(k+1)", SGD(schedule=inverse(1.0))),
+        (f"mini-batch SGD, |B|={b}, γ_k = 1/(k+1)", MiniBatchSGD(b, schedule=inverse(1.0))),
+    ]
+
+
+def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, *, budget: int = 1000,
+                   w0=None, seed: int = 0, tol: float | None = 1e-6, E_ref: float | None = None,
+                   rate_window=None, hessian_max_d: int = 2000, config: dict | None = None,
+                   title: str | None = None) -> Comparison:
+    """Run each optimizer spec from the same w^0 with the same cost budget.
+
+    Args:
+        net: an :class:`mlplab.MLP` (copied for each run; its params are w^0
+            unless ``w0`` is given). Default: the lecture's toy network
+            ``MLP([2, 1], bias=False)`` with w^0 = (0.5, 0.5).
+        X, Y: data (default the lecture's toy data).
+        loss: loss name.
+        specs: list of (name, optimizer) pairs, or of optimizers; default
+            :func:`default_specs`.
+        budget: sample-gradient evaluations per run (``history.cost``); a run
+            stops at the first record whose cost reaches it.
+        w0: starting point (d,), overrides net.params.
+        seed: sampling seed, the same for every run.
+        tol: ‖∇E‖ tolerance (None disables).
+        E_ref: E* for E − E*; default 0 for the toy problem (its infimum,
+            approached as ‖w‖ → ∞), otherwise the smallest E any run recorded.
+        rate_window: (k_lo, k_hi) for :func:`mlplab.analysis.fit_rate`.
+        hessian_max_d: compute the Hessian verdict only for d up to this.
+        config: extra settings to show in the report.
+    """
+    toy = net is None
+    if net is None:
+        net = mlplab.MLP(mlplab.datasets.LECTURE_SIZES, activation="sigmoid", bias=False,
+                         init=np.array([0.5, 0.5]))
+    if X is None or Y is None:
+        X, Y = mlplab.datasets.lecture()
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"budget must be a positive integer (sample-gradient evaluations), got {budget!r}")
+    w0 = np.array(net.params if w0 is None else w0, dtype=net.dtype, copy=True)
+    if w0.shape != (net.n_params,):
+        raise ValueError(f"w0 must have shape ({net.n_params},), got {w0.shape}")
+    problem = Problem(net, X, Y, loss)
+    S = problem.S
+    if specs is None:
+        specs = default_specs(S)
+    specs = [(s.__class__.__name__, s) if not isinstance(s, tuple) else s for s in specs]
+    if not specs:
+        raise ValueError("specs must name at least one optimizer")
+    runs = []
+    for name, opt in specs:
+        run_net = net.copy()
+        run_net.params[...] = w0
+        rec = analysis.TrajectoryRecorder(run_net, stop_at_cost=budget)
+        bs = opt.batch_size or S
+        try:
+            result = mlplab.train(run_net, X, Y, loss=loss, optimizer=opt, max_iter=max(1, math.ceil(budget / min(bs, S))),
+                                  tol=tol, eval_every=1, callback=rec, seed=seed)
+        except mlplab.DivergenceError as exc:
+            raise ValueError(f"{name} diverged: {exc}") from exc
+        runs.append(Run(name, opt, result, rec.finish(result), run_net, theory=analysis.theory_rate(opt)))
+
+    if E_ref is None:
+        if problem.d == 2 and toy:
+            E_ref, note = 0.0, "E* = 0, the infimum (separable data: approached only as ‖w‖ → ∞)"
+        else:
+            E_ref = min(float(np.min(r.history.loss)) for r in runs)
+            note = f"E_best = {E_ref:.6g}, the smallest E(w^k) recorded by any run"
+    else:
+        E_ref = float(E_ref)
+        note = f"E* = {E_ref:.6g} (given)"
+    for r in runs:
+        k = np.asarray(r.history.k, dtype=float)
+        err = np.asarray(r.history.loss) - E_ref
+        try:
+            r.rate = analysis.fit_rate(k, err, window=rate_window)
+        except ValueError:
+            r.rate = None
+        if problem.d <= hessian_max_d:
+            r.stop = analysis.stationary_point(Problem(r.net, X, Y, loss), r.result.params)
+    flow = analysis.gradient_flow(runs[0].net, X, Y, loss)
+    cfg = {"network": f"MLP{list(net.layer_sizes)}, activations "
+                      f"{[a.name for a in net.activations]}, bias={net.bias}",
+           "d (parameters)": net.n_params, "S (samples)": S, "loss": loss,
+           "w^0": np.array2string(w0, precision=4, threshold=8),
+           "budget (sample-gradient evaluations)": budget, "seed": seed, "tol": tol, "E*": note,
+           "methods": "; ".join(f"{n}: {o!r}" for n, o in specs)}
+    cfg.update(config or {})
+    return Comparison(runs, problem, w0, budget, E_ref, note, cfg, flow,
+                      title or ("The lecture's toy problem: GD vs SGD vs mini-batch SGD" if toy
+                                else "mlplab comparison"))
+
+
+def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name: str | None = None,
+                config: dict | None = None, w0=None) -> Comparison:
+    """Wrap one finished ``train`` run as a :class:`Comparison` (for ``train --report``/``--plots``).
+
+    ``trajectory`` is the (n_records, d) array from a
+    :class:`mlplab.analysis.TrajectoryRecorder` passed as ``train``'s callback
+    (optional: without it the surface is sliced along random directions
+    instead of drawn with the path).
+    """
+    problem = Problem(net, X, Y, loss)
+    traj = np.atleast_2d(result.params) if trajectory is None else np.asarray(trajectory)
+    opt = result.optimizer
+    run = Run(name or type(opt).__name__, opt, result, traj, net, theory=analysis.theory_rate(opt))
+    E_ref = float(np.min(result.history.loss))
+    k = np.asarray(result.history.k, dtype=float)
+    try:
+        run.rate = analysis.fit_rate(k, np.asarray(result.history.loss) - E_ref)
+    except ValueError:
+        run.rate = None
+    if net.n_params <= 2000:
+        run.stop = analysis.stationary_point(problem, result.params)
+    cfg = {"network": f"MLP{list(net.layer_sizes)}, activations {[a.name for a in net.activations]}, "
+                      f"bias={net.bias}", "d (parameters)": net.n_params, "S (samples)": problem.S,
+           "loss": loss, "optimizer": repr(opt), "stop reason": result.stop_reason}
+    cfg.update(config or {})
+    w_start = traj[0] if w0 is None else np.asarray(w0)
+    return Comparison([run], problem, w_start, None, E_ref, f"E_best = {E_ref:.6g}, the smallest E(w^k) recorded",
+                      cfg, analysis.gradient_flow(net, X, Y, loss), f"mlplab run: {run.name}")
+
+
+@dataclass
+class SurfaceView:
+    """A loss surface with the runs' paths in its plane.
+
+    Attributes:
+        surface: :class:`mlplab.analysis.Surface`.
+        paths: per run, (n_records, 3) array of (a, b, E) — plane coordinates
+            and E at the (projected) point, i.e. the height on the drawn surface.
+        note: how the plane was chosen.
+        slice_1d: (a, E) along the first direction through the centre (1-D slice; None for d = 2).
+    """
+
+    surface: analysis.Surface
+    paths: list[np.ndarray]
+    note: str
+    slice_1d: tuple[np.ndarray, np.ndarray] | None
+
+
+def comparison_surface(comp: Comparison, n: int = 101, seed: int = 0) -> SurfaceView:
+    """The surface to draw for a comparison, vectorised over the grid.
+
+    d = 2 (the toy problem): E over (w_1, w_2) on a grid covering
+    [−6, 6]² and every path. Larger nets: the plane through the first run's
+    final w spanned by the principal directions of all paths (PCA); with no
+    path (a single point), two random filter-normalised directions (Li et al. 2018).
+    """
+    problem = comp.problem
+    trajs = [r.trajectory for r in comp.runs]
+    if problem.d == 2:
+        allw = np.vstack(trajs + [np.array([[-6.0, -6.0], [6.0, 6.0]])])
+        lo, hi = allw.min(axis=0), allw.max(axis=0)
+        pad = 0.08 * (hi - lo)
+        surf = analysis.param_surface(problem, 0, 1, (lo[0] - pad[0], hi[0] + pad[0]),
+                                      (lo[1] - pad[1], hi[1] + pad[1]), n=n, w0=np.zeros(2))
+        note = "E over the whole parameter space (w11, w12), as on the slides"
+    else:
+        centre = comp.runs[0].result.params
+        stacked = np.vstack(trajs)
+        if len(stacked) >= 3 and np.ptp(stacked, axis=0).max() > 0:
+            u, v, expl = analysis.pca_directions(stacked, centre)
+            kind = "pca"
+            note = (f"E on the plane through the final w of {comp.runs[0].name} spanned by the paths' two "
+                    f"principal directions (explaining {expl[0]:.0%} and {expl[1]:.0%} of their variance)")
+            tmp = analysis.Surface(np.zeros(1), np.zeros(1), np.zeros((1, 1)), centre, u, v, ("", ""), kind)
+            ab = tmp.project(stacked)
+            lo, hi = ab.min(axis=0), ab.max(axis=0)
+            pad = 0.15 * np.maximum(hi - lo, 1e-3)
+            ra, rb = (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
+        else:
+            net = comp.runs[0].net
+            u = analysis.random_direction(net, centre, seed)
+            v = analysis.random_direction(net, centre, seed + 1)
+            kind, ra, rb = "random", (-1.0, 1.0), (-1.0, 1.0)
+            note = "E along two random filter-normalised directions (Li et al. 2018) through the final w"
+        surf = analysis.direction_surface(problem, centre, u, v, ra, rb, n=n, kind=kind)
+    paths = []
+    for t in trajs:
+        ab = surf.project(t)
+        paths.append(np.column_stack([ab, surf.E_at(problem, t)]))
+    sa = None if problem.d == 2 else analysis.direction_slice(problem, surf.w0, surf.u, (surf.a[0], surf.a[-1]), n=201)
+    return SurfaceView(surf, paths, note, sa)
+
+
+def infimum_curve(comp: Comparison, radii=None):
+    """For d = 2: (r, min_{‖w‖=r} E) — decreasing to 0, so the infimum lies at ‖w‖ → ∞. None otherwise."""
+    if comp.problem.d != 2:
+        return None
+    radii = np.geomspace(0.25, 16.0, 30) if radii is None else radii
+    r, Emin, _ = analysis.radial_minimum(comp.problem, radii)
+    return r, Emin
+
+
+def format_table(comp: Comparison) -> str:
+    """The comparison table as plain text."""
+    lines = [comp.title, f"for the rates: {comp.E_ref_note}", ""]
+    head = f"{'method':<38} {'E(w)':>10} {'||grad E||':>10} {'steps':>6} {'cost':>6}  {'stopped':<18} fitted rate"
+    lines += [head, "-" * len(head)]
+    for row in comp.table():
+        lines.append(f"{row['method']:<38} {row['E(w)']:>10.3e} {row['||grad E||']:>10.3e} {row['steps']:>6} "
+                     f"{row['cost']:>6}  {row['stopped']:<18} {row['fitted rate']}")
+    lines.append("")
+    for r in comp.runs:
+        lines.append(f"{r.name}: lecture: {r.theory}")
+        if r.stop is not None:
+            lines.append(f"  where it stopped: {r.stop.message}")
+    if comp.gradient_flow is not None:
+        lines.append(f"gradient flow: {comp.gradient_flow.diagnosis.message}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlplab.compare",
+        description="Compare GD (exact line search), SGD (γ_k = 1/(k+1)) and mini-batch SGD on the lecture's "
+                    "toy problem from the same w^0 with the same budget of sample-gradient evaluations.")
+    parser.add_argument("--budget", type=int, default=1000, help="sample-gradient evaluations per method (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--out", metavar="report.html", help="write the interactive HTML report here")
+    parser.add_argument("--plots", metavar="DIR", help="write the figures as PNG files into DIR")
+    args = parser.parse_args(argv)
+    if args.budget < 1:
+        parser.error(f"--budget must be a positive integer, got {args.budget}")
+    comp = run_comparison(budget=args.budget, seed=args.seed)
+    print(format_table(comp))
+    try:
+        if args.out:
+            from mlplab.report import write_report
+            print(f"\nreport: {write_report(args.out, comp)}")
+        if args.plots:
+            from mlplab.plots import save_pngs
+            paths = save_pngs(args.plots, comp)
+            print(f"figures: {', '.join(str(p) for p in paths)}")
+    except ModuleNotFoundError as exc:
+        parser.exit(1, f"{parser.prog}: --out needs plotly and --plots needs matplotlib ({exc}); "
+                       "install them with: pip install 'mlplab[viz]'\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

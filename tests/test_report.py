@@ -1,0 +1,181 @@
+"""The HTML report: Plotly figures with the expected traces, one self-contained file, and a real browser.
+
+The browser test drives Debian's chromium with Playwright (CI installs both:
+``apt-get install -y chromium`` and ``pip install playwright``; never
+``playwright install``). It skips, saying why, when either is missing. Its
+screenshots go to ``$MLPLAB_ARTIFACTS`` when set (else pytest's tmp_path) for
+a person to look at.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("plotly", reason="plotly is not installed (pip install 'mlplab[viz]')")
+
+import mlplab  # noqa: E402
+from mlplab import compare, report  # noqa: E402
+from mlplab.optim import GD, SGD, inverse  # noqa: E402
+
+TOY_FIGURES = ["surface_3d", "contour", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",
+               "layer_grad_norms", "layer_heatmap", "gradient_flow", "infimum", "decision_boundary"]
+DEEP_FIGURES = ["surface_3d", "contour", "slice_1d", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",
+                "layer_grad_norms", "layer_heatmap", "gradient_flow", "decision_boundary"]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return compare.run_comparison(budget=300)
+
+
+@pytest.fixture(scope="module")
+def deep():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(float)
+    net = mlplab.MLP([2, 5, 5, 1], activation="tanh", output_activation="sigmoid", seed=1)
+    return compare.run_comparison(net, X, y, "binary_cross_entropy",
+                                  specs=[("GD", GD("exact")), ("SGD", SGD(schedule=inverse(0.5)))], budget=150)
+
+
+def names_of(fig, trace_type=None):
+    return [t.name for t in fig.data if trace_type is None or t.type == trace_type]
+
+
+def test_plotly_figures_have_the_expected_traces(toy):
+    figs = report.figures(toy)
+    assert list(figs) == ["surface_3d", "contour", "infimum", "convergence_cost", "convergence_k", "grad_norm",
+                          "step_sizes", "layer_grad_norms", "layer_heatmap", "gradient_flow", "decision_boundary"]
+    runs = [r.name for r in toy.runs]
+    s3 = figs["surface_3d"]
+    assert [t.type for t in s3.data] == ["surface", "scatter3d", "scatter3d", "scatter3d"]
+    assert names_of(s3, "scatter3d") == runs
+    assert s3.layout.scene.xaxis.title.text == "w11" and s3.layout.scene.zaxis.title.text == "E(w)"
+    np.testing.assert_allclose(s3.data[1].x, toy.runs[0].trajectory[:, 0])
+    c = figs["contour"]
+    assert c.data[0].type == "contour" and names_of(c, "scatter") == runs + ["w^0"]
+    conv = figs["convergence_cost"]
+    assert conv.layout.xaxis.type == "log" and conv.layout.yaxis.type == "log" and conv.layout.xaxis2.type == "linear"
+    assert conv.layout.xaxis.title.text == "cost (sample-gradient evaluations)"
+    assert len(conv.data) == 6  # 3 runs × (log-log, semi-log)
+    ck = figs["convergence_k"]
+    fits = [t.name for t in ck.data if t.name.startswith("fit: ")]
+    assert len(fits) == 2 * sum(r.rate is not None for r in toy.runs)
+    assert figs["grad_norm"].layout.yaxis.type == "log" and names_of(figs["grad_norm"]) == runs
+    assert figs["infimum"].layout.xaxis.title.text == "r = ‖w‖"
+    gf = figs["gradient_flow"]
+    assert [t.name for t in gf.data] == ["‖Diag(φ′)‖₂", "‖V^{ℓ+1}…V^L δ^L‖₂", "‖a^{ℓ−1}‖₂", "bound (product)",
+                                         "‖∇_W^ℓ e‖₂", "% saturated"]
+    db = figs["decision_boundary"]
+    assert [t.type for t in db.data] == ["heatmap", "scatter", "scatter"]
+    assert sum(len(t.x) for t in db.data[1:]) == 4
+
+
+def test_plotly_figures_for_a_bigger_net(deep):
+    figs = report.figures(deep)
+    assert list(figs) == ["surface_3d", "contour", "slice_1d", "convergence_cost", "convergence_k", "grad_norm",
+                          "step_sizes", "layer_grad_norms", "layer_heatmap", "gradient_flow", "decision_boundary"]
+    assert figs["surface_3d"].layout.scene.xaxis.title.text == "PC1"
+    assert names_of(figs["layer_grad_norms"]) == ["layer 1", "layer 2", "layer 3"]
+    assert np.asarray(figs["layer_heatmap"].data[0].z).shape == (3, len(deep.runs[1].history))  # the longest run
+    assert len(figs["gradient_flow"].data[0].x) == 3
+
+
+def test_write_report_is_one_self_contained_file(toy, tmp_path):
+    path = report.write_report(tmp_path / "sub" / "run.html", toy)
+    assert path == tmp_path / "sub" / "run.html" and list(path.parent.iterdir()) == [path]
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r"<script[^>]*\bsrc=", page), "the report must not load scripts from elsewhere"
+    assert page.count("Plotly.newPlot") == len(TOY_FIGURES) and len(page) > 3_000_000  # plotly.js inlined once
+    assert re.findall(r'data-name="([a-z_0-9]+)"', page) == ["surface_3d", "contour", "convergence_cost",
+                                                             "convergence_k", "grad_norm", "step_sizes",
+                                                             "layer_grad_norms", "layer_heatmap", "gradient_flow",
+                                                             "infimum", "decision_boundary"]
+    for text in ("Configuration", "budget (sample-gradient evaluations)", "Comparison", "fitted rate",
+                 "O(1/√k)", "Where did each run stop?", "Gradient flow", "History", "GD, exact line search"):
+        assert text in page
+    assert page.count("<details>") == 3
+
+
+def test_history_table_is_thinned_evenly(toy, tmp_path):
+    page = report.write_report(tmp_path / "r.html", toy, max_history_rows=10).read_text(encoding="utf-8")
+    sgd = page.split("<summary>")[2]
+    assert "301 records (evenly spaced rows shown)" in sgd and sgd.split("</details>")[0].count("<tr>") == 11
+
+
+# --- in a real browser --------------------------------------------------------------------
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path():
+    path = os.environ.get("MLPLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return path if path and Path(path).exists() else None
+
+
+def artifacts_dir(tmp_path) -> Path:
+    out = Path(os.environ.get("MLPLAB_ARTIFACTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.mark.parametrize("which,expected", [("toy", TOY_FIGURES), ("deep", DEEP_FIGURES)])
+def test_report_in_a_headless_browser(which, expected, request, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
+    chromium = chromium_path()
+    if chromium is None:
+        pytest.skip("chromium is not installed: apt-get install -y chromium (or set MLPLAB_CHROMIUM)")
+    comp = request.getfixturevalue(which)
+    path = report.write_report(tmp_path / f"{which}.html", comp)
+    out = artifacts_dir(tmp_path)
+    errors, external = [], []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+
+            def only_local(route):  # the report must open offline: refuse (and note) any other request
+                if route.request.url.startswith("file:"):
+                    route.continue_()
+                else:
+                    external.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", only_local)
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            page.wait_for_function(
+                "() => { const d = [...document.querySelectorAll('div.plot')];"
+                " return d.length > 0 && d.every(p => { const g = p.querySelector('.js-plotly-plot');"
+                " return g && g._fullLayout && g.querySelector('.main-svg'); }); }", timeout=60_000)
+            shown = page.evaluate(
+                "() => [...document.querySelectorAll('div.plot')].map(p => { const g = p.querySelector('.js-plotly-plot');"
+                " const r = g.getBoundingClientRect(); return {name: p.dataset.name, traces: g.data.length,"
+                " width: r.width, height: r.height, text: p.innerText}; })")
+            gl = page.evaluate("() => { const g = document.querySelector('div.plot[data-name=surface_3d] .js-plotly-plot');"
+                               " return g.querySelectorAll('canvas').length; }")
+            page.screenshot(path=str(out / f"report-{which}.png"), full_page=True)
+            page.locator("div.plot[data-name=surface_3d]").screenshot(path=str(out / f"report-{which}-surface.png"))
+            page.locator("div.plot[data-name=convergence_cost]").screenshot(
+                path=str(out / f"report-{which}-convergence.png"))
+        finally:
+            browser.close()
+    assert errors == [], errors
+    assert external == [], f"the report fetched {external}"
+    assert [s["name"] for s in shown] == expected
+    for s in shown:
+        assert s["width"] > 300 and s["height"] > 250, s
+        assert s["traces"] >= 1 and "WebGL is not supported" not in s["text"], s
+    assert gl >= 1  # the 3-D surface is drawn by WebGL
+    assert {s["name"]: s["traces"] for s in shown}["surface_3d"] == 1 + len(comp.runs)
+    for name in ("", "-surface", "-convergence"):
+        shot = out / f"report-{which}{name}.png"
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    print(f"screenshots: {out}/report-{which}*.png")
