@@ -102,21 +102,35 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _load_csv(path: Path, target, require_target: bool, n_features: int | None) -> Table:
+def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
+    """Non-blank rows of stripped cells, and the delimiter (sniffed; tab for .tsv)."""
     where = repr(str(path))
     text = _read_text(path)
     if not text.strip():
         raise DataError(f"{where} is empty; give a CSV file with one sample per row")
-    sample = text[:65536]
     if path.suffix.lower() == ".tsv":
         delimiter = "\t"
     else:
         try:
-            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t| ").delimiter
+            delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t| ").delimiter
         except csv.Error:
             delimiter = ","
     rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    rows = [r for r in rows if any(r)]  # blank lines
+    return [r for r in rows if any(r)], delimiter
+
+
+def csv_header(spec: str) -> list[str] | None:
+    """The column names of a CSV/TSV file, or None when it has no header row (or cannot be read)."""
+    try:
+        rows, _ = _csv_rows(Path(spec))
+    except DataError:
+        return None
+    return rows[0] if rows and _has_header(rows) else None
+
+
+def _load_csv(path: Path, target, require_target: bool, n_features: int | None) -> Table:
+    where = repr(str(path))
+    rows, delimiter = _csv_rows(path)
     if not rows:
         raise DataError(f"{where} is empty; give a CSV file with one sample per row")
     header = _has_header(rows)
@@ -135,6 +149,8 @@ def _load_csv(path: Path, target, require_target: bool, n_features: int | None) 
     # which column is the target?
     if n_features is not None and width == n_features and target is None:
         t = None  # prediction on features only
+    elif n_features is not None and width == n_features + 1 and target is None:
+        t = width - 1  # prediction on a file that still has its target, last
     elif width == 1 and require_target:
         raise DataError(f"{where} has a single column; it needs feature columns and a target column")
     else:
