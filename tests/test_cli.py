@@ -354,3 +354,72 @@ def test_ctrl_c_saves_the_best_model_so_far(tmp_path):
     info = json.loads(ok("inspect", model, "--json").stdout)
     assert info["training"]["interrupted"] is True
     ok("predict", model, "digits")
+
+
+# --- checkpoints and resume -------------------------------------------------------------------
+
+RUN = ["train", "moons", "--optimizer", "momentum", "--batch-size", "1", "--lr", "0.02", "--hidden", "8",
+       "--max-iter", "20000", "--eval-every", "2500", "--val-split", "0.2", "--standardize"]
+
+
+def test_sigkill_then_resume_is_bit_identical(tmp_path, capsys):
+    full = tmp_path / "full.safetensors"
+    assert cli(capsys, *RUN, "--out", full, "--quiet")[0] == 0
+    model, ckdir = tmp_path / "killed.safetensors", tmp_path / "killed.checkpoints"
+    env = dict(os.environ, PYTHONPATH=SRC)
+    proc = subprocess.Popen([sys.executable, "-m", "mlplab.cli", *RUN, "--checkpoint-every", "1000",
+                             "--out", str(model), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not list(ckdir.glob("ckpt-*.safetensors")) and proc.poll() is None:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert not model.exists()
+    # the newest checkpoint is unreadable: resume falls back to the previous one and says so
+    newest = sorted(ckdir.glob("ckpt-*.safetensors"))[-1]
+    (ckdir / "ckpt-9999999999.safetensors").write_bytes(newest.read_bytes()[:100])
+    code, out, err = cli(capsys, "train", "--resume", ckdir, "--json")
+    assert code == 0, err
+    assert "unreadable" in err and "falling back" in err and str(newest) in err
+    summary = json.loads(out)
+    assert summary["training"]["resumed_from"] == str(newest) and summary["model"] == str(model)
+    a, meta_a = mlplab.io.load_network(full)
+    b, meta_b = mlplab.io.load_network(model)
+    np.testing.assert_array_equal(a.params, b.params)  # bit for bit
+    assert meta_a["extra"]["cli"]["metrics"] == meta_b["extra"]["cli"]["metrics"]
+
+
+def test_resume_rejects_changed_runs_and_bad_checkpoints(tmp_path, capsys):
+    model = tmp_path / "m.safetensors"
+    assert cli(capsys, "train", "xor", "--hidden", "3", "--max-iter", "10", "--checkpoint-every", "4",
+               "--out", model, "--quiet")[0] == 0
+    ckdir = tmp_path / "m.checkpoints"
+    assert [p.name for p in sorted(ckdir.iterdir())] == ["ckpt-0000000004.safetensors", "ckpt-0000000008.safetensors"]
+    before = model.read_bytes()
+    for argv, message in [
+        (["--hidden", "4"], "--hidden cannot change when resuming"),
+        (["--lr", "0.1", "--line-search", "none"], "cannot change when resuming"),
+        (["iris"], "the data argument cannot change when resuming"),
+    ]:
+        code, out, err = cli(capsys, "train", *argv, "--resume", ckdir)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli(capsys, "train", "--resume", tmp_path / "nothing")
+    assert code == 2 and "no such checkpoint" in err
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "ckpt-1.safetensors").write_bytes(b"junk")
+    code, _, err = cli(capsys, "train", "--resume", tmp_path / "junk")
+    assert code == 2 and "no readable checkpoint" in err
+    assert model.read_bytes() == before
+    code, _, err = cli(capsys, "train", "xor", "--checkpoint-every", "5")
+    assert code == 2 and "--checkpoint-every needs a place" in err
+    code, _, err = cli(capsys, "train", "xor", "--checkpoint-every", "0")
+    assert code == 2 and "--checkpoint-every: expected a positive number" in err
+    # budgets may change: a longer run continues from the checkpoint
+    code, out, err = cli(capsys, "train", "--resume", ckdir, "--max-iter", "12", "--json")
+    assert code == 0 and json.loads(out)["training"]["n_iter"] == 12

@@ -197,6 +197,17 @@ def build_parser() -> _Parser:
     b.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                    help="standardize features (fitted on the training split, stored in the model)")
     b.add_argument("--out", "-o", metavar="MODEL.safetensors", help="where to save the model")
+    from mlplab.cli.checkpoints import every_type
+
+    c = p.add_argument_group("checkpoints")
+    c.add_argument("--checkpoint-every", type=every_type, metavar="N|Ne",
+                   help="save a checkpoint every N steps, or every N epochs with 'Ne' (e.g. 500 or 2e)")
+    c.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="folder for checkpoints (default: the --out name with .checkpoints)")
+    c.add_argument("--keep-checkpoints", type=POSITIVE_INT, help="keep the newest N checkpoints (default 2)")
+    c.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue the run saved in this checkpoint file or folder (bit-identical to an "
+                        "uninterrupted run); only budgets and outputs may be given again")
 
     # evaluate / predict / inspect
     p = sub.add_parser("evaluate", parents=[common], help="loss, accuracy / R^2 of a model on data")

@@ -196,6 +196,20 @@ def _optimizer_config(args, opt: str) -> dict:
     return out
 
 
+def describe_optimizer(cfg) -> str:
+    """One short line: 'gd, exact line search', 'adam on mini-batches of 32 (mean), gamma_k = 0.001', ..."""
+    opt = cfg["optimizer"]
+    if opt == "gd":
+        ls = cfg["line_search"]
+        return f"gd, constant step {cfg['lr']:g}" if ls == "none" else f"gd, {ls} line search"
+    c, name = cfg["lr"], cfg["schedule"]
+    gamma = {"constant": f"{c:g}", "inverse": f"{c:g}/(k+1)", "power": f"{c:g}/(k+1)^p",
+             "step": f"{c:g}*f^floor(k/n)", "exp": f"{c:g}*exp(-r k)"}[name]
+    what = "one sample" if opt == "sgd" else (
+        f"mini-batches of {cfg['batch_size']} ({'mean' if cfg['average'] else 'sum'})")
+    return f"{opt} on {what}, gamma_k = {gamma}"
+
+
 def build_optimizer(cfg):
     from mlplab import optim
 
@@ -260,9 +274,28 @@ def _interrupt_path(out: str | None) -> Path:
 
 
 def cmd_train(args) -> int:
+    from mlplab.cli import checkpoints as C
+
+    resume = None
+    if args.resume:
+        resume, ck_meta, ck_path = C.find_resume(args.resume)
+        args = C.merge_args(args, ck_meta["extra"]["cli"]["args"], ck_path)
+    run_args = C.stored_args(args)
     table = load_data(args)
     cfg = _resolve(args, table)
     out = _check_out_path(args.out, ".safetensors", "--out") if args.out else None
+    ck_dir = None
+    if args.checkpoint_every is not None:
+        ck_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else C.default_dir(args.out)
+        if ck_dir is None:
+            raise UserError("--checkpoint-every needs a place for the checkpoints: add --out MODEL.safetensors "
+                            "or --checkpoint-dir DIR")
+        if ck_dir.exists() and not ck_dir.is_dir():
+            raise UserError(f"--checkpoint-dir {str(ck_dir)!r} is a file; give a folder")
+        if not ck_dir.parent.is_dir():
+            raise UserError(f"cannot create checkpoint folder {str(ck_dir)!r}: {str(ck_dir.parent)!r} does not exist")
+    elif args.checkpoint_dir is not None or args.keep_checkpoints is not None:
+        raise UserError("--checkpoint-dir/--keep-checkpoints need --checkpoint-every N")
     y_all = _targets(table, cfg)
     tr, va, te = D.split_indices(len(table.X), cfg["val_split"], cfg["test_split"], cfg["seed"])
     if cfg["task"] == "classification" and len(np.unique(y_all[tr])) < 2:
@@ -278,6 +311,22 @@ def cmd_train(args) -> int:
         mlplab.Problem(net, Xtr[:1], ytr[:1], cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"])
     except ValueError as exc:  # activation/loss/init combinations the engine rejects
         raise UserError(str(exc)) from None
+    fingerprint = C.data_hash(Xtr, ytr)
+    if resume is not None:
+        stored = ck_meta["extra"]["cli"]
+        if stored.get("data_hash") != fingerprint:
+            raise UserError(f"the training data differ from those of checkpoint {str(ck_path)!r} (was the data file "
+                            "changed?); resuming needs exactly the same data")
+        if resume.params.shape != net.params.shape or resume.params.dtype != net.params.dtype:
+            raise UserError(f"checkpoint {str(ck_path)!r} does not fit the network {_arch_str(net)}")
+    train_kw = {}
+    if ck_dir is not None:
+        ck_dir.mkdir(exist_ok=True)
+        writer = C.Writer(ck_dir, args.keep_checkpoints or 2, net,
+                          extra={"cli": {"args": run_args, "data_hash": fingerprint}})
+        train_kw.update(checkpoint_every=C.steps(args.checkpoint_every, optimizer, len(Xtr)), on_checkpoint=writer)
+    if resume is not None:
+        train_kw["resume"] = resume
 
     interactive = sys.stdout.isatty() and not args.json and not args.quiet
     mode = "off" if args.quiet or args.json else ("rich" if interactive else "plain")
@@ -295,14 +344,16 @@ def cmd_train(args) -> int:
         progress.update(rec, step_of(rec, w))
         return False
 
+    if resume is not None and not args.json and not args.quiet:
+        print(f"resuming from {ck_path} at iteration {resume.k}", flush=True)
     if mode == "plain":
         print(f"training {_arch_str(net)} on {table.source} ({len(Xtr)} samples), loss {cfg['loss']}, "
-              f"optimizer {optimizer!r}", flush=True)
+              f"{describe_optimizer(cfg)}", flush=True)
     try:
         result = mlplab.train(net, Xtr, ytr, loss=cfg["loss"], optimizer=optimizer, max_iter=cfg["max_iter"],
                               epochs=cfg["epochs"], tol=cfg["tol"], time_limit=cfg["time_limit"],
                               eval_every=cfg["eval_every"], callback=callback, seed=cfg["seed"], l2=cfg["l2"],
-                              reduction=cfg["reduction"])
+                              reduction=cfg["reduction"], **train_kw)
     except KeyboardInterrupt:
         progress.close()
         net.params[...] = best["params"]
@@ -328,8 +379,12 @@ def cmd_train(args) -> int:
                 "elapsed_s": result.elapsed, "interrupted": False}
     if out:
         mlplab.save(net, out, extra=_extra(cfg, table, scaler, metrics, training))
+    if ck_dir is not None:
+        training["checkpoints"] = str(ck_dir)
+    if resume is not None:
+        training["resumed_from"] = str(ck_path)
     summary = {"model": None if out is None else str(out), "architecture": _arch_str(net),
-               "n_params": net.n_params, "data": table.source, "loss": cfg["loss"], "optimizer": repr(optimizer),
+               "n_params": net.n_params, "data": table.source, "loss": cfg["loss"], "optimizer": describe_optimizer(cfg),
                "training": training, "metrics": metrics}
     if args.json:
         _emit_json(summary)
@@ -567,12 +622,10 @@ def cmd_inspect(args) -> int:
         rows.append(("standardized", "yes (training-split mean/std stored)" if scaler else "no"))
         rows.append(("data", str(cli.get("data"))))
         c = cli.get("config") or {}
-        opt = c.get("optimizer")
-        detail = (f"line search {c.get('line_search')}" if opt == "gd" and c.get("line_search") != "none"
-                  else f"lr {c.get('lr')}" + (f", schedule {c.get('schedule')}" if opt != "gd" else ""))
-        if c.get("batch_size"):
-            detail += f", batch {c['batch_size']}"
-        rows.append(("optimizer", f"{opt} ({detail}), seed {c.get('seed')}"))
+        try:
+            rows.append(("optimizer", f"{describe_optimizer(c)}; seed {c.get('seed')}"))
+        except (KeyError, TypeError, ValueError):
+            rows.append(("optimizer", str(c.get("optimizer"))))
         t = cli.get("training") or {}
         if t.get("interrupted"):
             rows.append(("training", f"interrupted; best iteration {t.get('best_k')}, E = {t.get('best_loss')}"))
