@@ -53,27 +53,35 @@ def write_csv(path, n=40, seed=0):
 # --- end to end -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data, flags, score", [
-    (None, [], "accuracy"),
-    ("iris", ["--optimizer", "adam", "--lr", "0.05", "--epochs", "20", "--standardize"], "accuracy"),
+@pytest.mark.parametrize("data, flags, score, via", [
+    (None, [], "accuracy", "process"),
+    ("iris", ["--optimizer", "adam", "--lr", "0.05", "--epochs", "20", "--standardize"], "accuracy", "inline"),
     ("breast-cancer", ["--optimizer", "minibatch", "--batch-size", "64", "--lr", "0.01", "--schedule", "constant",
-                       "--average", "--epochs", "3", "--standardize", "--test-split", "0.2"], "accuracy"),
-    ("linear-regression", ["--hidden", "", "--max-iter", "20", "--val-split", "0.25"], "r2"),
+                       "--average", "--epochs", "3", "--standardize", "--test-split", "0.2"], "accuracy", "inline"),
+    ("linear-regression", ["--hidden", "", "--max-iter", "20", "--val-split", "0.25"], "r2", "inline"),
 ])
-def test_train_inspect_evaluate_predict_builtin(tmp_path, data, flags, score):
+def test_train_inspect_evaluate_predict_builtin(tmp_path, capsys, data, flags, score, via):
+    """train -> model file -> inspect -> evaluate -> predict; a real process for some sets, main() for others."""
+    def go(*args):
+        if via == "process":
+            return ok(*args).stdout
+        code, out, err = cli(capsys, *args)
+        assert code == 0, err
+        return out
+
     model = tmp_path / "m.safetensors"
     args = ["train"] + ([data] if data else []) + flags + ["--out", model, "--json"]
-    summary = json.loads(ok(*args).stdout)
+    summary = json.loads(go(*args))
     assert model.is_file() and summary["model"] == str(model)
-    info = json.loads(ok("inspect", model, "--json").stdout)
+    info = json.loads(go("inspect", model, "--json"))
     assert info["n_params"] == summary["n_params"] and info["metrics"] == summary["metrics"]
     assert info["config"]["seed"] == 0
-    ev = json.loads(ok("evaluate", model, data or "lecture", "--json").stdout)
+    ev = json.loads(go("evaluate", model, data or "lecture", "--json"))
     assert score in ev
-    pred = ok("predict", model, data or "lecture").stdout.splitlines()
+    pred = go("predict", model, data or "lecture").splitlines()
     n = len(mlplab.datasets.load(data or "lecture")[0])
     assert pred[0] == "prediction" and len(pred) == n + 1
-    text = ok("inspect", model).stdout
+    text = go("inspect", model)
     assert "architecture" in text and "parameters" in text
 
 
@@ -110,14 +118,15 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path):
     assert not any(line.startswith(("k=", "training ")) for line in quiet)
 
 
-def test_datasets_and_gradcheck_commands():
-    rows = json.loads(ok("datasets", "--json").stdout)
+def test_datasets_and_gradcheck_commands(capsys):
+    code, out, _ = cli(capsys, "datasets", "--json")
+    rows = json.loads(out)
     by = {r["name"]: r for r in rows}
     assert by["digits"]["samples"] == 1797 and by["digits"]["features"] == 64 and by["digits"]["classes"] == 10
     assert by["diabetes"]["task"] == "regression"
     assert set(mlplab.datasets.names()) == set(by)
-    assert "lecture-network" in ok("datasets").stdout
-    g = json.loads(ok("gradcheck", "iris", "--hidden", "3,2", "--activation", "tanh", "--json").stdout)
+    assert "lecture-network" in cli(capsys, "datasets")[1]
+    g = json.loads(cli(capsys, "gradcheck", "iris", "--hidden", "3,2", "--activation", "tanh", "--json")[1])
     assert g["ok"] and len(g["per_layer"]) == 3
     assert "PASS" in ok("gradcheck").stdout
 
