@@ -16,13 +16,16 @@ import mlplab
 from mlplab.cli import main
 
 SRC = str(Path(mlplab.__file__).resolve().parents[1])
+# the installed console script when there is one (pip install puts it beside the interpreter)
+SCRIPT = Path(sys.executable).parent / "mlplab"
+COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "mlplab.cli"]
 
 
 def run(*args, cwd=None, timeout=120):
     """The command line as a user runs it: a separate process, stdout not a terminal."""
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("MLPLAB_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "mlplab.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
 
 
@@ -129,6 +132,14 @@ def test_datasets_and_gradcheck_commands(capsys):
     g = json.loads(cli(capsys, "gradcheck", "iris", "--hidden", "3,2", "--activation", "tanh", "--json")[1])
     assert g["ok"] and len(g["per_layer"]) == 3
     assert "PASS" in ok("gradcheck").stdout
+
+
+@pytest.mark.skipif(not SCRIPT.is_file(), reason="no `mlplab` console script installed beside this Python")
+def test_console_script_is_installed():
+    r = ok("--version")
+    assert r.stdout.startswith("mlplab ")
+    r = run()
+    assert r.returncode == 2 and "no command given" in r.stderr
 
 
 def test_python_m_mlplab_still_runs_the_lecture_demo():
