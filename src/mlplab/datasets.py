@@ -30,6 +30,8 @@ scikit-learn is imported only when one of its sets is loaded, so
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 LECTURE_SIZES = [2, 1]
@@ -100,11 +102,16 @@ def linear_regression(n_samples: int = 200, noise: float = 0.1, seed: int = 0):
     return X, X @ beta + 0.5 + noise * rng.normal(size=n_samples)
 
 
+@functools.lru_cache(maxsize=None)
+def _bunch(loader_name: str):
+    import sklearn.datasets
+
+    return getattr(sklearn.datasets, loader_name)()
+
+
 def _bundled(loader_name: str):
     def load_bundled():
-        import sklearn.datasets
-
-        bunch = getattr(sklearn.datasets, loader_name)()
+        bunch = _bunch(loader_name)
         return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.float64)
 
     load_bundled.__name__ = loader_name
@@ -138,6 +145,19 @@ INFO = {
 }
 
 _SYNTHETIC = ("moons", "circles", "spirals", "blobs", "linear-regression")
+
+
+def column_names(name: str) -> tuple[list[str] | None, list[str] | None]:
+    """(feature names, class names indexed by y) of a bundled scikit-learn set; (None, None) for the others."""
+    loader = DATASETS.get(name)
+    if loader is None or not loader.__name__.startswith("load_"):
+        return None, None
+    bunch = _bunch(loader.__name__)
+    features = [str(f) for f in bunch.feature_names]
+    classes = getattr(bunch, "target_names", None)
+    if classes is None or INFO[name][0] != "classification" or name == "digits":
+        return features, None
+    return features, [str(c) for c in classes]
 
 
 def names() -> list[str]:

@@ -71,7 +71,10 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
         except ValueError as exc:
             raise UserError(f"{exc}; --n-samples/--noise apply to moons, circles, spirals, blobs, "
                             "linear-regression only") from None
-        return D.Table(X=X, y=y, feature_names=[f"x{j + 1}" for j in range(X.shape[1])], source=spec)
+        features, classes = mlplab.datasets.column_names(spec)
+        if classes is not None:  # class names instead of codes, as the bundled set documents them
+            y = np.array(classes, dtype=object)[y.astype(int)]
+        return D.Table(X=X, y=y, feature_names=features or [f"x{j + 1}" for j in range(X.shape[1])], source=spec)
     if synth and any(k != "seed" for k in synth):
         raise UserError("--n-samples/--noise apply to the synthetic built-in sets only, not to files")
     if "." not in Path(spec).name and not Path(spec).exists():
@@ -197,7 +200,7 @@ def _optimizer_config(args, opt: str) -> dict:
 
 
 def describe_optimizer(cfg) -> str:
-    """One short line: 'gd, exact line search', 'adam on mini-batches of 32 (mean), gamma_k = 0.001', ..."""
+    """One short line: 'gd, exact line search', 'adam, batches of 32 (block mean), gamma_k = 0.001', ..."""
     opt = cfg["optimizer"]
     if opt == "gd":
         ls = cfg["line_search"]
@@ -205,9 +208,9 @@ def describe_optimizer(cfg) -> str:
     c, name = cfg["lr"], cfg["schedule"]
     gamma = {"constant": f"{c:g}", "inverse": f"{c:g}/(k+1)", "power": f"{c:g}/(k+1)^p",
              "step": f"{c:g}*f^floor(k/n)", "exp": f"{c:g}*exp(-r k)"}[name]
-    what = "one sample" if opt == "sgd" else (
-        f"mini-batches of {cfg['batch_size']} ({'mean' if cfg['average'] else 'sum'})")
-    return f"{opt} on {what}, gamma_k = {gamma}"
+    what = "one sample per step" if opt == "sgd" else (
+        f"batches of {cfg['batch_size']} ({'block mean' if cfg['average'] else 'block sum'})")
+    return f"{opt}, {what}, gamma_k = {gamma}"
 
 
 def build_optimizer(cfg):
