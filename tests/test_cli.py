@@ -231,6 +231,9 @@ BAD = [
     (["train", "linear-regression", "--loss", "cross_entropy"], "needs class labels"),
     (["train", "iris", "--target", "0"], "--target applies to files"),
     (["train", "{t}/three.csv", "--target", "z"], "--target 'z' is not a column"),
+    (["train", "linear-regression", "--optimizer", "sgd", "--lr", "100", "--schedule", "constant"],
+     "training diverged at iteration"),
+    (["train", "xor", "--optimizer", "adam", "--beta", "0.5"], "--beta applies to --optimizer momentum only"),
     (["train", "xor", "--max-iter", "-3"], "--max-iter: expected an integer >= 0, got '-3'"),
     (["train", "xor", "--bogus"], "unrecognized arguments: --bogus"),
     (["train", "xor", "--config", "{t}/nope.toml"], "config file"),
@@ -264,6 +267,19 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):
     assert "Traceback" not in err
     assert model.read_bytes() == before  # not overwritten
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".safetensors") == ["model.safetensors"]
+
+
+def test_internal_errors_exit_1_with_one_line(capsys, monkeypatch):
+    from mlplab.cli import commands
+
+    def boom(args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(commands, "cmd_datasets", boom)
+    monkeypatch.delenv("MLPLAB_DEBUG", raising=False)
+    code, out, err = cli(capsys, "datasets")
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "internal error: ZeroDivisionError" in err and "bug" in err and "Traceback" not in err
 
 
 def test_bad_input_through_a_real_process(tmp_path):

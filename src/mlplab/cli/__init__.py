@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse whose errors become :class:`UserError` (one line, exit 2) instead of usage + exit."""
 
     def error(self, message):
-        raise UserError(f"{self.prog}: {message}; see `{self.prog} --help`")
+        raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
 # --- argument types: each rejects a bad value with a message naming the rule -----------------

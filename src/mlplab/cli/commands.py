@@ -30,8 +30,10 @@ LECTURE_SETS = {"lecture": [], "lecture-network": [2, 2]}  # the slides' archite
 
 
 def run(args) -> int:
-    return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "inspect": cmd_inspect,
-            "gradcheck": cmd_gradcheck, "datasets": cmd_datasets}[args.command](args)
+    command = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "inspect": cmd_inspect,
+               "gradcheck": cmd_gradcheck, "datasets": cmd_datasets}[args.command]
+    with np.errstate(all="ignore"):  # overflow on the way to a divergence is reported once, as a user error
+        return command(args)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -369,7 +371,10 @@ def cmd_train(args) -> int:
         return 130
     except mlplab.DivergenceError as exc:
         progress.close()
-        raise UserError(f"{exc}; no model was saved") from None
+        hint = ("a smaller --lr or a decaying --schedule (inverse, power)" if cfg["optimizer"] != "gd"
+                else "--line-search exact or armijo, or a smaller --lr")
+        raise UserError(f"training diverged at iteration {exc.k} (E or the step became inf/NaN); try {hint}, "
+                        "or --standardize; no model was saved") from None
     progress.close(result.n_iter)
 
     metrics = {"train": _metrics(net, Xtr, ytr, cfg)}
