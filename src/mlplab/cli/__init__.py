@@ -138,8 +138,8 @@ def build_parser() -> _Parser:
             p.add_argument("data", nargs="?", help="built-in data set name (see `mlplab datasets`) or a "
                            ".csv/.tsv/.npz/.npy file, or X.npy,y.npy")
         p.add_argument("--target", metavar="NAME|INDEX", help="CSV target column (default: the last column)")
-        p.add_argument("--n-samples", type=POSITIVE_INT, help="synthetic sets: number of samples")
-        p.add_argument("--noise", type=NONNEG, help="synthetic sets: noise level")
+        p.add_argument("--n-samples", type=POSITIVE_INT, metavar="S", help="synthetic sets: number of samples")
+        p.add_argument("--noise", type=NONNEG, metavar="SIGMA", help="synthetic sets: noise level")
 
     def arch_opts(p):
         p.add_argument("--layers", type=_int_list(False), metavar="N0,...,NL",
@@ -173,14 +173,15 @@ def build_parser() -> _Parser:
     g.add_argument("--line-search", choices=["exact", "armijo", "none"],
                    help="gd only: step size by exact line search (default), Armijo backtracking, or none (--lr)")
     g.add_argument("--lr", type=POSITIVE,
-                   help="step size: gd --line-search none; otherwise the schedule's constant c")
+                   help="gd: a constant step size (implies --line-search none); other optimizers: the "
+                        "schedule's constant c (defaults: sgd/minibatch 1, momentum 0.01, adam 0.001)")
     g.add_argument("--schedule", choices=["inverse", "constant", "power", "step", "exp"],
                    help="gamma_k: c/(k+1) (sgd/minibatch default), c, c/(k+1)^p, c*f^floor(k/n), c*exp(-r k)")
-    g.add_argument("--power", type=NONNEG, help="--schedule power: exponent p (default 0.75)")
-    g.add_argument("--decay-factor", type=_float(0.0, 1.0, low_open=True), help="--schedule step: factor (0.5)")
-    g.add_argument("--decay-every", type=POSITIVE_INT, help="--schedule step: every n steps (1000)")
-    g.add_argument("--decay-rate", type=NONNEG, help="--schedule exp: rate r (1e-3)")
-    g.add_argument("--batch-size", type=POSITIVE_INT, help="minibatch/momentum/adam: |B_k| (default 32)")
+    g.add_argument("--power", type=NONNEG, metavar="P", help="--schedule power: exponent p (default 0.75)")
+    g.add_argument("--decay-factor", type=_float(0.0, 1.0, low_open=True), metavar="F", help="--schedule step: factor (0.5)")
+    g.add_argument("--decay-every", type=POSITIVE_INT, metavar="N", help="--schedule step: every n steps (1000)")
+    g.add_argument("--decay-rate", type=NONNEG, metavar="R", help="--schedule exp: rate r (1e-3)")
+    g.add_argument("--batch-size", type=POSITIVE_INT, metavar="B", help="minibatch/momentum/adam: |B_k| (default 32)")
     g.add_argument("--average", action=argparse.BooleanOptionalAction, default=None,
                    help="use the block mean of the gradients (default: on for momentum/adam, off for minibatch)")
     g.add_argument("--sampling", choices=["uniform", "shuffle", "cyclic"], help="how j_k / B_k are drawn")

@@ -366,8 +366,11 @@ def cmd_train(args) -> int:
         extra = _extra(cfg, table, scaler, metrics={}, training={"interrupted": True, "best_k": best["k"],
                                                                     "best_loss": _finite(best["loss"])})
         mlplab.save(net, path, extra=extra)
+        again = ""
+        if ck_dir is not None and any(ck_dir.glob(C.PATTERN)):
+            again = f"; continue the run with `mlplab train --resume {ck_dir}`"
         print(f"mlplab: interrupted; the best model so far (iteration {best['k']}, E = {best['loss']:.6g}) was "
-              f"saved to {path}", file=sys.stderr)
+              f"saved to {path}{again}", file=sys.stderr)
         return 130
     except mlplab.DivergenceError as exc:
         progress.close()
