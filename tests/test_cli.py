@@ -98,6 +98,7 @@ def test_csv_end_to_end_with_string_labels(tmp_path):
     assert info["classes"] == ["no", "yes"] and info["feature_names"] == ["a", "b", "c"] and info["standardized"]
     ev = ok("evaluate", model, tmp_path / "train.csv").stdout
     assert "confusion matrix" in ev and "accuracy" in ev
+    assert ok("evaluate", model).stdout == ev  # default: the data the model was trained on
     # predict on features only (no target column), with probabilities, to a file
     with open(tmp_path / "new.csv", "w") as f:
         f.write("a,b,c\n1,1,0\n-1,-1,0\n")

@@ -133,10 +133,9 @@ def build_parser() -> _Parser:
     common.add_argument("--json", action="store_true", help="print one machine-readable JSON object")
     common.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
-    def data_opts(p, positional=True):
-        if positional:
-            p.add_argument("data", nargs="?", help="built-in data set name (see `mlplab datasets`) or a "
-                           ".csv/.tsv/.npz/.npy file, or X.npy,y.npy")
+    def data_opts(p, default="the lecture's toy set"):
+        p.add_argument("data", nargs="?", help="built-in data set name (see `mlplab datasets`) or a "
+                       f".csv/.tsv/.npz/.npy file, or X.npy,y.npy (default: {default})")
         p.add_argument("--target", metavar="NAME|INDEX", help="CSV target column (default: the last column)")
         p.add_argument("--n-samples", type=POSITIVE_INT, metavar="S", help="synthetic sets: number of samples")
         p.add_argument("--noise", type=NONNEG, metavar="SIGMA", help="synthetic sets: noise level")
@@ -213,10 +212,10 @@ def build_parser() -> _Parser:
     # evaluate / predict / inspect
     p = sub.add_parser("evaluate", parents=[common], help="loss, accuracy / R^2 of a model on data")
     p.add_argument("model", help="model file (.safetensors) written by `mlplab train`")
-    data_opts(p)
+    data_opts(p, default="the data the model was trained on")
     p = sub.add_parser("predict", parents=[common], help="predictions of a model, as CSV")
     p.add_argument("model", help="model file (.safetensors) written by `mlplab train`")
-    data_opts(p)
+    data_opts(p, default="the data the model was trained on")
     p.add_argument("--out", "-o", metavar="FILE.csv", help="write the CSV here instead of stdout")
     p.add_argument("--proba", action="store_true", help="classifiers: add class probabilities")
     p.add_argument("--threshold", type=_float(0.0, 1.0), help="binary classifiers: cut-off (default 0.5)")

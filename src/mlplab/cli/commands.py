@@ -62,9 +62,8 @@ def _is_builtin(spec: str) -> bool:
 def load_data(args, *, require_target=True, n_features=None, target_hint=None) -> D.Table:
     """The data argument: a built-in name, a file, or (None) the lecture's toy set."""
     spec = getattr(args, "data", None) or "lecture"
+    # the synthetic sets are always drawn with their own fixed seed: --seed is the run's (w^0, sampling, splits)
     synth = {k: v for k, v in (("n_samples", args.n_samples), ("noise", args.noise)) if v is not None}
-    if synth and "seed" in vars(args) and args.seed is not None:
-        synth["seed"] = args.seed
     if _is_builtin(spec):
         if args.target is not None:
             raise UserError(f"--target applies to files; the built-in set {spec!r} has its target already")
@@ -77,7 +76,7 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
         if classes is not None:  # class names instead of codes, as the bundled set documents them
             y = np.array(classes, dtype=object)[y.astype(int)]
         return D.Table(X=X, y=y, feature_names=features or [f"x{j + 1}" for j in range(X.shape[1])], source=spec)
-    if synth and any(k != "seed" for k in synth):
+    if synth:
         raise UserError("--n-samples/--noise apply to the synthetic built-in sets only, not to files")
     if "." not in Path(spec).name and not Path(spec).exists():
         raise UserError(f"unknown data set {spec!r}; built-in sets are {', '.join(mlplab.datasets.names())} "
@@ -154,6 +153,7 @@ def _resolve(args, table: D.Table):
         time_limit=args.time_limit, tol=1e-6 if args.tol is None else args.tol, eval_every=args.eval_every,
         val_split=args.val_split or 0.0, test_split=args.test_split or 0.0,
         standardize=bool(args.standardize), target=table.target_name,
+        n_samples=args.n_samples, noise=args.noise,
     )
     cfg.update(_optimizer_config(args, cfg["optimizer"]))
     return cfg
@@ -507,6 +507,12 @@ def _load_model(path: str):
 
 
 def _model_inputs(args, net, info, scaler, require_target):
+    if args.data is None and info.get("data"):  # default: the data the model was trained on
+        args.data = info["data"]
+        config = info.get("config") or {}
+        if _is_builtin(args.data):
+            args.n_samples = args.n_samples if args.n_samples is not None else config.get("n_samples")
+            args.noise = args.noise if args.noise is not None else config.get("noise")
     table = load_data(args, require_target=require_target, n_features=net.n_inputs, target_hint=info.get("target"))
     if table.X.shape[1] != net.n_inputs:
         if _is_builtin(table.source):
