@@ -151,6 +151,10 @@ def _load_csv(path: Path, target, require_target: bool, n_features: int | None) 
         t = None  # prediction on features only
     elif n_features is not None and width == n_features + 1 and target is None:
         t = width - 1  # prediction on a file that still has its target, last
+    elif n_features is not None and n_features >= 0 and target is None:
+        raise DataError(f"{where} has {width} columns but the model expects {n_features} features (or "
+                        f"{n_features + 1} columns with the target last, or --target); give the columns the "
+                        "model was trained on")
     elif width == 1 and require_target:
         raise DataError(f"{where} has a single column; it needs feature columns and a target column")
     else:

@@ -453,6 +453,10 @@ def _print_summary(s, rich: bool) -> None:
             ("stopped", f"{t['stop_reason']} after {t['n_iter']} steps ({t['epochs']:.4g} epochs, "
                         f"cost {t['cost']}, {t['elapsed_s']:.2f} s)"),
             ("E(w)", f"{t['loss']:.6g}"), ("||grad E(w)||", f"{t['grad_norm']:.3e}")]
+    if t.get("resumed_from"):
+        rows.insert(5, ("resumed from", t["resumed_from"]))
+    if t.get("checkpoints"):
+        rows.append(("checkpoints", t["checkpoints"]))
     for split, m in s["metrics"].items():
         score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"R^2 {_fmt(m['r2'])}, MSE {m['mse']:.4g}"
         rows.append((split, f"{score}, mean loss {_fmt(m['mean_loss'])} (n = {m['n']})"))
