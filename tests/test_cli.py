@@ -443,6 +443,7 @@ def test_resume_rejects_changed_runs_and_bad_checkpoints(tmp_path, capsys):
         (["--hidden", "4"], "--hidden cannot change when resuming"),
         (["--lr", "0.1", "--line-search", "none"], "cannot change when resuming"),
         (["iris"], "the data argument cannot change when resuming"),
+        (["--no-bias"], "--bias cannot change when resuming"),
     ]:
         code, out, err = cli(capsys, "train", *argv, "--resume", ckdir)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1

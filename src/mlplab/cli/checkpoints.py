@@ -127,7 +127,7 @@ def merge_args(args, stored: dict, path: Path):
         if key in MAY_CHANGE:
             setattr(merged, key, old if new is None else new)
             continue
-        if new not in (None, False) and new != old:
+        if new is not None and new != old:  # given now (flags default to None) and different
             flag = "the data argument" if key == "data" else "--" + key.replace("_", "-")
             raise UserError(f"{flag} cannot change when resuming: {str(path)!r} was made with {old!r}, got "
                             f"{new!r}; drop it, or start a new run without --resume")
