@@ -13,8 +13,9 @@ Every subcommand goes through the same front door (:func:`main`):
   error (a bug: the line says so; ``MLPLAB_DEBUG=1`` prints the traceback);
   130 after Ctrl-C (training saves its best model first).
 
-The subcommands themselves live in :mod:`mlplab.cli.commands`; progress
-display in :mod:`mlplab.cli.progress`.
+``train`` lives in :mod:`mlplab.cli.train` (checkpoints and resume in
+:mod:`mlplab.cli.checkpoints`, progress display in :mod:`mlplab.cli.progress`),
+the other subcommands in :mod:`mlplab.cli.commands`.
 """
 
 from __future__ import annotations
