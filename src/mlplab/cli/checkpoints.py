@@ -1,0 +1,155 @@
+"""``mlplab train --checkpoint-every N`` and ``mlplab train --resume CHECKPOINT``.
+
+Checkpoints are written by the engine's hook (``mlplab.train(...,
+checkpoint_every=N, on_checkpoint=fn)``) with :func:`mlplab.io.save_checkpoint`
+(atomic) into a folder, ``ckpt-<k>.safetensors``, newest ``--keep-checkpoints``
+kept (default 2). Each holds, besides the engine's state (w^k, optimizer
+buffers, RNG and sampler state, counters, history), the command line's
+arguments and a hash of the training data, so that
+
+    mlplab train --resume model.checkpoints/
+
+rebuilds exactly the same run (data, split, scaler, architecture, optimizer,
+seed) and finishes with weights bit-identical to an uninterrupted run. On
+resume only budgets and outputs may change (--max-iter, --epochs,
+--time-limit, --tol, --out, checkpoint flags, --json/--quiet); any other flag
+that differs from the checkpoint's is a user error. If the newest checkpoint is
+unreadable (e.g. the disk filled up), resume falls back to the previous one
+and says so on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mlplab.cli import UserError
+
+PATTERN = "ckpt-*.safetensors"
+# flags a resumed run may change: budgets and outputs; everything else defines the run
+MAY_CHANGE = {"max_iter", "epochs", "time_limit", "tol", "out", "checkpoint_every", "checkpoint_dir",
+              "keep_checkpoints"}
+_NOW_ONLY = {"json", "quiet", "config", "resume", "command"}  # never taken from the checkpoint
+
+
+def every_type(text: str):
+    """``N`` steps, or ``Ne`` / ``N epochs`` → ("steps"|"epochs", N)."""
+    t = text.strip().lower().replace(" ", "")
+    unit = "steps"
+    for suffix in ("epochs", "epoch", "e"):
+        if t.endswith(suffix):
+            t, unit = t[: -len(suffix)], "epochs"
+            break
+    try:
+        n = int(t)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of steps (500) or epochs (2e), got {text!r}")
+    return unit, n
+
+
+every_type.__name__ = "steps-or-epochs"
+
+
+def steps(every, optimizer, S: int) -> int:
+    """--checkpoint-every in steps: epochs times the steps of one pass (GD 1, SGD S, blocks ⌈S/b⌉)."""
+    unit, n = every
+    if unit == "steps":
+        return n
+    b = optimizer.batch_size
+    per_epoch = 1 if b is None or (b >= S and optimizer.sampling != "uniform") else math.ceil(S / min(b, S))
+    return n * per_epoch
+
+
+def default_dir(out: str | None) -> Path | None:
+    return None if out is None else Path(out).with_suffix(".checkpoints")
+
+
+def data_hash(X: np.ndarray, y: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in (X, y):
+        a = np.ascontiguousarray(a)
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def stored_args(args) -> dict:
+    """The JSON-able arguments of the run (stored in each checkpoint)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items() if k not in _NOW_ONLY}
+
+
+def find_resume(spec: str):
+    """(checkpoint, metadata, path) from a checkpoint file or folder, falling back past unreadable ones."""
+    from mlplab.io import ModelFileError, load_checkpoint
+
+    p = Path(spec)
+    if p.is_dir():
+        candidates = sorted(p.glob(PATTERN), reverse=True)
+        if not candidates:
+            raise UserError(f"--resume {spec!r}: the folder holds no checkpoints ({PATTERN}); give a checkpoint "
+                            "file or the folder `--checkpoint-every` wrote to")
+    elif p.is_file():
+        older = sorted((q for q in p.parent.glob(PATTERN) if q.name < p.name), reverse=True)
+        candidates = [p, *older]
+    else:
+        raise UserError(f"--resume {spec!r}: no such checkpoint file or folder; check the path")
+    errors = []
+    for i, path in enumerate(candidates):
+        try:
+            ck, meta = load_checkpoint(path)
+            cli = (meta.get("extra") or {}).get("cli")
+            if not isinstance(cli, dict) or not isinstance(cli.get("args"), dict):
+                raise ModelFileError(f"{str(path)!r} was not written by `mlplab train --checkpoint-every`")
+        except ModelFileError as exc:
+            errors.append(str(exc))
+            if i + 1 < len(candidates):
+                print(f"mlplab: warning: checkpoint {str(path)!r} is unreadable ({exc}); falling back to the "
+                      f"previous one, {str(candidates[i + 1])!r}", file=sys.stderr)
+            continue
+        return ck, meta, path
+    raise UserError(f"--resume {spec!r}: no readable checkpoint ({errors[-1]})")
+
+
+def merge_args(args, stored: dict, path: Path):
+    """The checkpoint's run arguments, with the budgets/outputs given now; other differences are errors."""
+    merged = argparse.Namespace(**vars(args))
+    for key, old in stored.items():
+        new = getattr(args, key, None)
+        if key == "checkpoint_every" and old is not None:
+            old = tuple(old)
+        if key in MAY_CHANGE:
+            setattr(merged, key, old if new is None else new)
+            continue
+        if new is not None and new != old:  # given now (flags default to None) and different
+            flag = "the data argument" if key == "data" else "--" + key.replace("_", "-")
+            raise UserError(f"{flag} cannot change when resuming: {str(path)!r} was made with {old!r}, got "
+                            f"{new!r}; drop it, or start a new run without --resume")
+        setattr(merged, key, old)
+    return merged
+
+
+class Writer:
+    """``on_checkpoint`` for :func:`mlplab.train`: save atomically, keep the newest ``keep``."""
+
+    def __init__(self, folder: Path, keep: int, net, extra: dict):
+        self.folder, self.keep, self.net, self.extra = folder, keep, net, extra
+        self.last = None
+
+    def __call__(self, ck) -> None:
+        from mlplab.io import save_checkpoint
+
+        path = self.folder / f"ckpt-{ck.k:010d}.safetensors"
+        save_checkpoint(path, ck, net=self.net, extra=self.extra)
+        self.last = path
+        for old in sorted(self.folder.glob(PATTERN))[: -self.keep]:
+            try:
+                old.unlink()
+            except OSError:
+                pass
