@@ -329,12 +329,12 @@ def test_corrupt_and_tampered_model_files(tmp_path, capsys):
     # NaN weights saved by hand are refused at load
     net, meta = mlplab.io.load_network(model)
     net.params[0] = np.nan
-    from mlplab.io import _atomic_write
+    from mlplab.io import atomic_write
     from safetensors.numpy import save as st_save
 
     tensors = {f"layers.{i + 1}.weight": np.ascontiguousarray(W) for i, W in enumerate(net.weights)}
     tensors.update({f"layers.{i + 1}.bias": np.ascontiguousarray(b) for i, b in enumerate(net.biases)})
-    _atomic_write(tmp_path / "nan.safetensors", st_save(tensors, metadata={"mlplab": json.dumps(meta)}))
+    atomic_write(tmp_path / "nan.safetensors", st_save(tensors, metadata={"mlplab": json.dumps(meta)}))
     code, out, err = cli(capsys, "inspect", tmp_path / "nan.safetensors")
     assert code == 2 and "NaN or inf" in err
 

@@ -162,3 +162,14 @@ def test_interrupted_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
         mlplab.save(mlplab.MLP([2, 3, 1], seed=1), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary file left behind
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = mlplab.save(mlplab.MLP([2, 1]), tmp_path / "m.safetensors")
+    finally:
+        os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == 0o644

@@ -83,7 +83,7 @@ def save(model, path, *, extra: dict | None = None) -> Path:
         if net.biases is not None:
             tensors[f"layers.{ell}.bias"] = np.ascontiguousarray(net.biases[ell - 1])
     data = st_save(tensors, metadata={"mlplab": header})
-    _atomic_write(path, data)
+    atomic_write(path, data)
     return path
 
 
@@ -97,12 +97,21 @@ def architecture(net) -> dict:
     }
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync, ``os.replace``.
+
+    The new file gets the usual permissions (0o666 minus the umask); an
+    interruption at any point leaves the previous file, if any, untouched.
+    """
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ValueError(f"cannot save to {str(path)!r}: folder {str(folder)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a saved model is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -285,7 +294,7 @@ def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) ->
     }
     data = st_save(tensors, metadata={"mlplab": json.dumps(meta, allow_nan=False)})
     path = Path(path)
-    _atomic_write(path, data)
+    atomic_write(path, data)
     return path
 
 

@@ -279,9 +279,9 @@ def cmd_predict(args) -> int:
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(header)
         w.writerows(rows)
-        from mlplab.io import _atomic_write
+        from mlplab.io import atomic_write
 
-        _atomic_write(out_path, buf.getvalue().encode())
+        atomic_write(out_path, buf.getvalue().encode())
         if not args.quiet:
             print(f"wrote {len(rows)} predictions to {out_path}", file=sys.stderr)
         return 0
