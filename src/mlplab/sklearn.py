@@ -387,11 +387,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         ``classes`` (all labels that will ever appear) is required on the first call.
         """
-        if _check_partial_fit_first_call(self, classes):
+        if _check_partial_fit_first_call(self, classes):  # sets classes_: start a new network
             self._binarizer = None
-            for name in ("net_",):
-                if hasattr(self, name):
-                    delattr(self, name)
+            if hasattr(self, "net_"):
+                del self.net_
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(self, X, y, reset, incremental):
