@@ -246,11 +246,11 @@ def build_parser() -> _Parser:
     p = sub.add_parser(
         "compare", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
         help="run several optimizers from the same w^0 with the same budget; table, report, figures",
-        description="Run optimizers from the same w^0 on the same problem, each until it has spent the same budget "
-                    "of sample-gradient evaluations, and compare them (table; --report HTML; --plots PNGs).\n"
-                    "With no data and no architecture flags: the lecture's toy problem (2-1 sigmoid network "
-                    "without bias, squared error, w^0 = (0.5, 0.5)) with GD (exact line search), SGD "
-                    "(gamma_k = 1/(k+1)) and mini-batch SGD (|B| = 2, gamma_k = 1/(k+1)).",
+        description="Run optimizers from the same w^0 on the same problem, each until it has spent the same\n"
+                    "budget of sample-gradient evaluations, and compare them (table; --report HTML; --plots PNGs).\n"
+                    "With no data and no architecture flags: the lecture's toy problem (2-1 sigmoid network\n"
+                    "without bias, squared error, w^0 = (0.5, 0.5)) with GD (exact line search),\n"
+                    "SGD (gamma_k = 1/(k+1)) and mini-batch SGD (|B| = 2, gamma_k = 1/(k+1)).",
         epilog="optimizer specs for --method (repeat it, or separate specs by commas):\n"
                "  gd[:exact|armijo|STEP]          gd:exact (default), gd:armijo, gd:0.1 (constant step)\n"
                "  sgd[:SCHEDULE[:C]]              sgd:inverse:1.0  (one sample per step; default inverse:1)\n"

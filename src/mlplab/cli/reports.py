@@ -300,8 +300,7 @@ def cmd_compare(args) -> int:
     if args.json:
         _emit_json(_comparison_json(comp, written))
         return 0
-    if not args.quiet:
-        print(compare.format_table(comp))
+    print(compare.format_table(comp))  # the result, not progress: printed with --quiet too, as train's summary
     _say_written(written, args.quiet)
     return 0
 
@@ -402,13 +401,12 @@ def cmd_report(args) -> int:
     if args.json:
         _emit_json(_comparison_json(comp, written))
         return 0
-    if not args.quiet:
-        run = comp.runs[0]
-        print(f"{Path(args.model).name} on {table.source}: E(w) = {result.loss:.6g}, ||grad E(w)|| = "
-              f"{result.grad_norm:.3e}")
-        if run.stop is not None:
-            print(f"where it stopped: {run.stop.message}")
-        if comp.gradient_flow is not None:
-            print(f"gradient flow: {comp.gradient_flow.diagnosis.message}")
+    # the result is printed with --quiet too (as train's summary); only the "report: ..." lines are progress
+    run = comp.runs[0]
+    print(f"{Path(args.model).name} on {table.source}: E(w) = {result.loss:.6g}, ||grad E(w)|| = {result.grad_norm:.3e}")
+    if run.stop is not None:
+        print(f"where it stopped: {run.stop.message}")
+    if comp.gradient_flow is not None:
+        print(f"gradient flow: {comp.gradient_flow.diagnosis.message}")
     _say_written(written, args.quiet)
     return 0
