@@ -1,4 +1,4 @@
-"""``mlplab`` — the command line: train, evaluate, predict, inspect, gradcheck, datasets.
+"""``mlplab`` — the command line: train, evaluate, predict, inspect, gradcheck, datasets, compare, report.
 
 Every subcommand goes through the same front door (:func:`main`):
 
@@ -15,6 +15,7 @@ Every subcommand goes through the same front door (:func:`main`):
 
 ``train`` lives in :mod:`mlplab.cli.train` (checkpoints and resume in
 :mod:`mlplab.cli.checkpoints`, progress display in :mod:`mlplab.cli.progress`),
+``compare``, ``report`` and the ``--report``/``--plots`` outputs in :mod:`mlplab.cli.reports`,
 the other subcommands in :mod:`mlplab.cli.commands`.
 """
 
@@ -160,6 +161,13 @@ def build_parser() -> _Parser:
         p.add_argument("--task", choices=["classification", "regression"],
                        help="default: classification for text labels or <= 20 integer values")
 
+    def viz_opts(p, report_flag="--report"):
+        v = p.add_argument_group("report and figures (need matplotlib/plotly: pip install \"mlplab[viz]\")")
+        if report_flag == "--report":
+            v.add_argument("--report", metavar="REPORT.html",
+                           help="write one self-contained interactive HTML report (Plotly) of the run")
+        v.add_argument("--plots", metavar="DIR", help="write the same figures as PNG files into DIR (matplotlib)")
+
     # train
     p = sub.add_parser("train", parents=[common], help="train an MLP and save it",
                        description="Train an MLP (with no data: the lecture's toy problem).")
@@ -198,6 +206,7 @@ def build_parser() -> _Parser:
     b.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                    help="standardize features (fitted on the training split, stored in the model)")
     b.add_argument("--out", "-o", metavar="MODEL.safetensors", help="where to save the model")
+    viz_opts(p)
     from mlplab.cli.checkpoints import every_type
 
     c = p.add_argument_group("checkpoints")
@@ -230,6 +239,49 @@ def build_parser() -> _Parser:
     p.add_argument("--samples", type=POSITIVE_INT, help="use at most this many samples (default 20)")
     p.add_argument("--tol", type=POSITIVE, help="pass when every layer's error <= tol (default 1e-6)")
     sub.add_parser("datasets", parents=[common], help="list the built-in data sets with their shapes")
+
+    # compare / report
+    from mlplab.cli.reports import method_list
+
+    p = sub.add_parser(
+        "compare", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="run several optimizers from the same w^0 with the same budget; table, report, figures",
+        description="Run optimizers from the same w^0 on the same problem, each until it has spent the same\n"
+                    "budget of sample-gradient evaluations, and compare them (table; --report HTML; --plots PNGs).\n"
+                    "With no data and no architecture flags: the lecture's toy problem (2-1 sigmoid network\n"
+                    "without bias, squared error, w^0 = (0.5, 0.5)) with GD (exact line search),\n"
+                    "SGD (gamma_k = 1/(k+1)) and mini-batch SGD (|B| = 2, gamma_k = 1/(k+1)).",
+        epilog="optimizer specs for --method (repeat it, or separate specs by commas):\n"
+               "  gd[:exact|armijo|STEP]          gd:exact (default), gd:armijo, gd:0.1 (constant step)\n"
+               "  sgd[:SCHEDULE[:C]]              sgd:inverse:1.0  (one sample per step; default inverse:1)\n"
+               "  minibatch[:B[:SCHEDULE[:C]]]    minibatch:2:inverse:1.0  (block sum; default 32:inverse:1)\n"
+               "  momentum[:B[:C[:BETA]]]         momentum:32:0.01:0.9  (block mean)\n"
+               "  adam[:B[:C]]                    adam:32:0.01  (block mean; default 32:0.001)\n"
+               "SCHEDULE: inverse C/(k+1), constant C, power C/(k+1)^0.75, step C*0.5^floor(k/1000), "
+               "exp C*exp(-0.001k)\n\n"
+               "example:  mlplab compare --budget 200 --report run.html --plots figures/\n"
+               "          mlplab compare moons --hidden 8 --method gd:armijo --method adam:32:0.01 --budget 5000")
+    data_opts(p)
+    arch_opts(p)
+    p.add_argument("--method", "-m", type=method_list, action="append", metavar="SPEC",
+                   help="an optimizer to compare (repeatable; see below); default: the lecture's GD, SGD, mini-batch SGD")
+    p.add_argument("--budget", type=POSITIVE_INT, default=1000,
+                   help="sample-gradient evaluations per method, line-search evaluations included (default 1000)")
+    p.add_argument("--w0", metavar="W1,...,Wd|FILE.npy",
+                   help="common starting point w^0 (default: the slides' (0.5, 0.5) for the toy problem, else --init)")
+    p.add_argument("--tol", type=NONNEG, help="stop a method when ||grad E|| <= tol (default 1e-6; 0 disables)")
+    viz_opts(p)
+
+    p = sub.add_parser("report", parents=[common],
+                       help="HTML report / PNG figures of a saved model (gradient flow, where it stopped, ...)",
+                       description="Write the report of a model file: its configuration, where it stopped "
+                                   "(gradient norm, Hessian eigenvalues), gradient flow and the decision boundary at "
+                                   "its weights on its data, the loss surface around them, and the training history "
+                                   "when the file holds one.")
+    p.add_argument("model", help="model file (.safetensors) written by `mlplab train`")
+    data_opts(p, default="the data the model was trained on")
+    p.add_argument("--out", "-o", metavar="REPORT.html", help="write the HTML report here")
+    viz_opts(p, report_flag=None)
     return parser
 
 
@@ -309,8 +361,8 @@ def parse_args(argv: list[str]):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        raise UserError("no command given; use one of train, evaluate, predict, inspect, gradcheck, datasets "
-                        "(see `mlplab --help`)")
+        raise UserError("no command given; use one of train, evaluate, predict, inspect, gradcheck, datasets, "
+                        "compare, report (see `mlplab --help`)")
     if getattr(args, "config", None):
         subparsers = _subparsers(parser)
         tokens, positional = _config_tokens(args.config, args.command, subparsers)

@@ -33,7 +33,7 @@ from mlplab.cli import UserError
 PATTERN = "ckpt-*.safetensors"
 # flags a resumed run may change: budgets and outputs; everything else defines the run
 MAY_CHANGE = {"max_iter", "epochs", "time_limit", "tol", "out", "checkpoint_every", "checkpoint_dir",
-              "keep_checkpoints"}
+              "keep_checkpoints", "report", "plots"}
 _NOW_ONLY = {"json", "quiet", "config", "resume", "command"}  # never taken from the checkpoint
 
 

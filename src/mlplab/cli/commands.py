@@ -1,6 +1,6 @@
 """The subcommands evaluate, predict, inspect, gradcheck, datasets, and what all subcommands share.
 
-``train`` is in :mod:`mlplab.cli.train`.
+``train`` is in :mod:`mlplab.cli.train`; ``compare`` and ``report`` in :mod:`mlplab.cli.reports`.
 
 Each ``cmd_*`` takes the parsed arguments and returns an exit code; user
 errors are raised as :class:`~mlplab.cli.UserError` /
@@ -29,10 +29,12 @@ from mlplab.cli import UserError
 
 
 def run(args) -> int:
+    from mlplab.cli.reports import cmd_compare, cmd_report
     from mlplab.cli.train import cmd_train
 
     command = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "inspect": cmd_inspect,
-               "gradcheck": cmd_gradcheck, "datasets": cmd_datasets}[args.command]
+               "gradcheck": cmd_gradcheck, "datasets": cmd_datasets, "compare": cmd_compare,
+               "report": cmd_report}[args.command]
     with np.errstate(all="ignore"):  # overflow on the way to a divergence is reported once, as a user error
         return command(args)
 
@@ -91,7 +93,8 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
 def _check_out_path(path: str, suffix: str, what: str) -> Path:
     p = Path(path)
     if p.suffix.lower() != suffix:
-        raise UserError(f"{what} {path!r} must end in {suffix}; e.g. --out model{suffix}")
+        raise UserError(f"{what} {path!r} must end in {suffix}; e.g. {what} "
+                        f"{'run' if suffix == '.html' else 'model'}{suffix}")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"cannot write {path!r}: folder {str(folder)!r} does not exist; create it first")

@@ -211,6 +211,9 @@ def cmd_train(args) -> int:
     table = load_data(args)
     cfg = _resolve(args, table)
     out = _check_out_path(args.out, ".safetensors", "--out") if args.out else None
+    from mlplab.cli.reports import check_outputs
+
+    report_path, plots_dir = check_outputs(args.report, args.plots)  # before training, not after it
     ck_dir = None
     if args.checkpoint_every is not None:
         ck_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else C.default_dir(args.out)
@@ -263,9 +266,16 @@ def cmd_train(args) -> int:
     progress = Progress(total, mode)
     step_of = StepSize(optimizer)
     best = {"loss": math.inf, "params": net.params.copy(), "k": 0}
+    trajectory = None
+    if report_path is not None or plots_dir is not None:
+        from mlplab.analysis import TrajectoryRecorder
+
+        trajectory = TrajectoryRecorder(net)  # every recorded w^k, for the paths on the loss surface
 
     def callback(rec):
         w = net.params
+        if trajectory is not None:
+            trajectory(rec)
         if math.isfinite(rec["loss"]) and rec["loss"] < best["loss"]:
             best.update(loss=rec["loss"], params=w.copy(), k=rec["k"])
         progress.update(rec, step_of(rec, w))
@@ -311,7 +321,16 @@ def cmd_train(args) -> int:
                 "loss": _finite(result.loss), "grad_norm": _finite(result.grad_norm), "cost": result.cost,
                 "elapsed_s": result.elapsed, "interrupted": False}
     if out:
-        mlplab.save(net, out, extra=_extra(cfg, table, scaler, metrics, training))
+        mlplab.save(net, out, extra=_extra(cfg, table, scaler, metrics, training, result.history))
+    written = None
+    if trajectory is not None:
+        from mlplab.cli.reports import train_outputs
+
+        path = trajectory.finish(result)
+        # after --resume the history also holds the records before the checkpoint; draw the path only when aligned
+        path = path if len(path) == len(result.history) else None
+        written = train_outputs(net, Xtr, ytr, result, cfg, path, report_path, plots_dir,
+                                describe_optimizer(cfg))
     if ck_dir is not None:
         training["checkpoints"] = str(ck_dir)
     if resume is not None:
@@ -319,6 +338,8 @@ def cmd_train(args) -> int:
     summary = {"model": None if out is None else str(out), "architecture": _arch_str(net),
                "n_params": net.n_params, "data": table.source, "loss": cfg["loss"], "optimizer": describe_optimizer(cfg),
                "training": training, "metrics": metrics}
+    if written is not None:
+        summary.update(report=written["report"], plots=written["plots"])
     if args.json:
         _emit_json(summary)
     else:
@@ -326,14 +347,32 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _extra(cfg, table, scaler, metrics, training) -> dict:
+HISTORY_ROWS = 1000  # at most this many history records are stored in a model file (evenly spaced)
+
+
+def _history_dict(history) -> dict | None:
+    """The training history as JSON-able columns (inf/NaN as null), thinned to HISTORY_ROWS records."""
+    n = len(history)
+    if n == 0:
+        return None
+    idx = np.unique(np.linspace(0, n - 1, min(n, HISTORY_ROWS)).round().astype(int))
+    cols = {}
+    for col in ("k", "epoch", "loss", "grad_norm", "step_size", "ls_evals", "cost"):
+        values = getattr(history, col)
+        cols[col] = [int(values[i]) if col in ("k", "ls_evals", "cost") else _finite(float(values[i])) for i in idx]
+    cols["layer_grad_norms"] = [[_finite(float(v)) for v in history.layer_grad_norms[i]] for i in idx]
+    return cols
+
+
+def _extra(cfg, table, scaler, metrics, training, history=None) -> dict:
     return {"cli": {
         "format": CLI_FORMAT, "task": cfg["task"], "loss": cfg["loss"], "l2": cfg["l2"],
         "reduction": cfg["reduction"], "classes": cfg["classes"], "feature_names": table.feature_names,
         "target": table.target_name, "n_features": int(table.X.shape[1]),
         "scaler": None if scaler is None else scaler.to_dict(), "data": table.source,
         "config": {k: v for k, v in cfg.items() if k not in ("classes",)},
-        "training": training, "metrics": metrics}}
+        "training": training, "metrics": metrics,
+        "history": None if history is None else _history_dict(history)}}
 
 
 def _print_summary(s, rich: bool) -> None:
@@ -348,6 +387,10 @@ def _print_summary(s, rich: bool) -> None:
         rows.insert(5, ("resumed from", t["resumed_from"]))
     if t.get("checkpoints"):
         rows.append(("checkpoints", t["checkpoints"]))
+    if s.get("report"):
+        rows.append(("report", s["report"]))
+    if s.get("plots"):
+        rows.append(("figures", f"{len(s['plots'])} PNG files in {Path(s['plots'][0]).parent}"))
     for split, m in s["metrics"].items():
         score = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"R^2 {_fmt(m['r2'])}, MSE {m['mse']:.4g}"
         rows.append((split, f"{score}, mean loss {_fmt(m['mean_loss'])} (n = {m['n']})"))

@@ -1,0 +1,412 @@
+"""``mlplab compare``, ``mlplab report`` and the ``--report``/``--plots`` outputs shared with ``train``.
+
+The numbers come from :mod:`mlplab.compare` and :mod:`mlplab.analysis`; the
+pictures from :mod:`mlplab.report` (Plotly, one self-contained HTML file) and
+:mod:`mlplab.plots` (matplotlib PNGs). Both libraries are imported here only,
+inside the handlers, after :func:`require_viz` has checked they are installed.
+
+Writes never leave half a result behind: the report is written into a
+temporary folder beside the target and moved over it with ``os.replace``; each
+PNG likewise, one file at a time.
+
+Optimizer specs for ``compare --method`` (repeatable, or comma-separated)::
+
+    gd[:exact|armijo|STEP]                gd:exact (default), gd:armijo, gd:0.1 (constant step)
+    sgd[:SCHEDULE[:C]]                    sgd:inverse:1.0  — gamma_k = C/(k+1), one sample per step
+    minibatch[:B[:SCHEDULE[:C]]]          minibatch:2:inverse:1.0 — |B_k| = B, block sum (the lecture's)
+    momentum[:B[:C[:BETA]]]               momentum:32:0.01:0.9 — block mean
+    adam[:B[:C]]                          adam:32:0.01 — block mean
+
+SCHEDULE is inverse (C/(k+1)), constant (C), power (C/(k+1)^0.75), step
+(C·0.5^floor(k/1000)) or exp (C·exp(−0.001 k)), as ``train --schedule``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import mlplab
+from mlplab import data as D
+from mlplab.cli import UserError
+from mlplab.cli.commands import (_check_out_path, _emit_json, _finite, _is_builtin, _load_model, _model_inputs,
+                                 load_data)
+
+INSTALL = 'pip install "mlplab[viz]"'
+SCHEDULES = ("inverse", "constant", "power", "step", "exp")
+OPTIMIZERS = ("gd", "sgd", "minibatch", "momentum", "adam")
+EXAMPLES = "e.g. gd:exact, sgd:inverse:1.0, minibatch:2:inverse:1.0, adam:32:0.01"
+
+
+# --- optimizer specs ---------------------------------------------------------------------------
+
+
+def _spec_error(text, why):
+    return argparse.ArgumentTypeError(f"bad optimizer spec {text!r}: {why} ({EXAMPLES})")
+
+
+def parse_method(text: str) -> dict:
+    """One spec like ``minibatch:2:inverse:1.0`` → the optimizer config of :func:`mlplab.cli.train.build_optimizer`."""
+    parts = [p.strip() for p in text.strip().split(":")]
+    opt, rest = parts[0].lower(), parts[1:]
+    if opt not in OPTIMIZERS:
+        raise _spec_error(text, f"unknown optimizer {parts[0]!r}; use one of {', '.join(OPTIMIZERS)}")
+
+    def number(s, what, integer=False):
+        try:
+            v = int(s) if integer else float(s)
+        except ValueError:
+            raise _spec_error(text, f"{what} must be {'an integer' if integer else 'a number'}, got {s!r}") from None
+        if not math.isfinite(v) or v <= 0:
+            raise _spec_error(text, f"{what} must be positive, got {s!r}")
+        return v
+
+    cfg = dict(optimizer=opt, line_search=None, lr=None, schedule=None, power=None, decay_factor=None,
+               decay_every=None, decay_rate=None, sampling=None, batch_size=None, average=None, beta=None,
+               nesterov=None)
+    if opt == "gd":
+        if len(rest) > 1:
+            raise _spec_error(text, "gd takes one field: exact, armijo or a constant step")
+        ls = rest[0].lower() if rest else "exact"
+        if ls in ("exact", "armijo"):
+            cfg.update(line_search=ls)
+        else:
+            cfg.update(line_search="none", lr=number(rest[0], "the gd step size"))
+        return cfg
+    fields = {"sgd": ["schedule", "lr"], "minibatch": ["batch_size", "schedule", "lr"],
+              "momentum": ["batch_size", "lr", "beta"], "adam": ["batch_size", "lr"]}[opt]
+    if len(rest) > len(fields):
+        raise _spec_error(text, f"{opt} takes at most {len(fields)} fields: {':'.join(f.upper() for f in fields)}")
+    given = dict(zip(fields, rest))
+    if "schedule" in given and given["schedule"].lower() not in SCHEDULES:
+        raise _spec_error(text, f"unknown schedule {given['schedule']!r}; use one of {', '.join(SCHEDULES)}")
+    cfg.update(
+        schedule=given.get("schedule", "inverse" if opt in ("sgd", "minibatch") else "constant").lower(),
+        lr=number(given["lr"], "the step size constant C") if "lr" in given else
+        {"sgd": 1.0, "minibatch": 1.0, "momentum": 0.01, "adam": 1e-3}[opt],
+        batch_size=None if opt == "sgd" else (number(given["batch_size"], "the batch size B", integer=True)
+                                              if "batch_size" in given else 32),
+        average=opt in ("momentum", "adam"))
+    if "beta" in given:
+        beta = number(given["beta"], "beta")
+        if beta >= 1:
+            raise _spec_error(text, f"beta must be in [0, 1), got {given['beta']!r}")
+        cfg["beta"] = beta
+    return cfg
+
+
+def method_name(cfg: dict) -> str:
+    """A short label in the lecture's notation: 'GD, exact line search', 'mini-batch SGD, |B|=2, γ_k = 1/(k+1)'."""
+    opt = cfg["optimizer"]
+    if opt == "gd":
+        return f"GD, constant step {cfg['lr']:g}" if cfg["line_search"] == "none" else f"GD, {cfg['line_search']} line search"
+    c = cfg["lr"]
+    times = "" if c == 1 else f"{c:g}·"
+    gamma = {"constant": f"{c:g}", "inverse": f"{c:g}/(k+1)", "power": f"{c:g}/(k+1)^0.75",
+             "step": f"{times}0.5^⌊k/1000⌋", "exp": f"{times}exp(−0.001k)"}[cfg["schedule"]]
+    label = {"sgd": "SGD", "minibatch": "mini-batch SGD", "momentum": "momentum", "adam": "Adam"}[opt]
+    batch = "" if opt == "sgd" else f", |B|={cfg['batch_size']}"
+    beta = f", β = {cfg['beta']:g}" if cfg.get("beta") is not None else ""
+    return f"{label}{batch}, γ_k = {gamma}{beta}"
+
+
+def method_list(text: str) -> list[dict]:
+    """``--method`` value: one spec or several separated by commas (as a config file's list gives them)."""
+    specs = [s for s in text.split(",") if s.strip()]
+    if not specs:
+        raise argparse.ArgumentTypeError(f"expected an optimizer spec ({EXAMPLES}), got {text!r}")
+    return [parse_method(s) for s in specs]
+
+
+method_list.__name__ = "optimizer spec"
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+
+def require_viz(report, plots) -> None:
+    """Fail early, with the install command, when plotly (--report) or matplotlib (--plots) is missing."""
+    for wanted, module, what in ((report, "plotly", "an HTML report"), (plots, "matplotlib", "PNG figures")):
+        if not wanted:
+            continue
+        try:
+            __import__(module)
+        except ImportError:
+            raise UserError(f"{what} needs {module}, which is not installed; install it with: {INSTALL}") from None
+
+
+def check_outputs(report, plots, report_flag="--report"):
+    """Validate --report FILE.html and --plots DIR before any work is done; returns (Path|None, Path|None)."""
+    rpath = _check_out_path(report, ".html", report_flag) if report else None
+    pdir = None
+    if plots:
+        pdir = Path(plots)
+        if pdir.exists() and not pdir.is_dir():
+            raise UserError(f"--plots {plots!r} is a file; give a folder for the PNG files")
+        parent = pdir if pdir.is_dir() else (pdir.parent if str(pdir.parent) else Path("."))
+        if not parent.is_dir():
+            raise UserError(f"cannot create --plots folder {plots!r}: {str(parent)!r} does not exist; create it first")
+        if not os.access(parent, os.W_OK):
+            raise UserError(f"cannot write PNG files into {plots!r}: {str(parent)!r} is not writable")
+    require_viz(rpath, pdir)
+    return rpath, pdir
+
+
+def write_outputs(comp, rpath: Path | None, pdir: Path | None) -> dict:
+    """Write the report and/or the PNGs without ever leaving a half-written file; returns the paths written."""
+    out = {"report": None, "plots": []}
+    try:
+        if rpath is not None:
+            from mlplab.report import write_report
+
+            folder = rpath.parent if str(rpath.parent) else Path(".")
+            tmp = Path(tempfile.mkdtemp(prefix=f".{rpath.name}.", dir=folder))
+            try:
+                written = write_report(tmp / rpath.name, comp)
+                os.chmod(written, 0o666 & ~_umask())
+                os.replace(written, rpath)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            out["report"] = str(rpath)
+        if pdir is not None:
+            from mlplab.plots import save_pngs
+
+            pdir.mkdir(exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".mlplab-plots.", dir=pdir))
+            try:
+                for p in save_pngs(tmp, comp):
+                    os.replace(p, pdir / p.name)
+                    out["plots"].append(str(pdir / p.name))
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:
+        where = exc.filename or (rpath if out["report"] is None and rpath is not None else pdir)
+        raise UserError(f"cannot write {str(where)!r}: {exc.strerror or exc}") from None
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _say_written(written: dict, quiet: bool) -> None:
+    if quiet:
+        return
+    if written["report"]:
+        print(f"report: {written['report']}", file=sys.stderr)
+    if written["plots"]:
+        print(f"figures: {len(written['plots'])} PNG files in {Path(written['plots'][0]).parent}", file=sys.stderr)
+
+
+def _comparison_json(comp, written: dict) -> dict:
+    rows = [{k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in comp.table()]
+    for row, run in zip(rows, comp.runs):
+        row["where it stopped (message)"] = run.stop.message if run.stop is not None else None
+    return {"title": comp.title, "E_ref": _finite(comp.E_ref), "E_ref_note": comp.E_ref_note,
+            "budget": comp.budget, "config": {k: v for k, v in comp.config.items()}, "runs": rows,
+            "gradient_flow": None if comp.gradient_flow is None else comp.gradient_flow.diagnosis.message,
+            **written}
+
+
+# --- compare -----------------------------------------------------------------------------------
+
+_ARCH_FLAGS = ("layers", "hidden", "activation", "output_activation", "loss", "bias", "init", "dtype", "task",
+               "n_samples", "noise", "target")
+_TRAIN_ONLY = ("l2", "reduction", "optimizer", "line_search", "lr", "schedule", "power", "decay_factor",
+               "decay_every", "decay_rate", "batch_size", "average", "sampling", "beta", "nesterov", "max_iter",
+               "epochs", "time_limit", "eval_every", "val_split", "test_split", "standardize", "tol")
+
+
+def _problem(args):
+    """(net, X, y, cfg) for a data set / architecture given by the flags; (None, None, None, None) for the toy default."""
+    from mlplab.cli.train import _resolve, _targets
+
+    if (args.data in (None, "lecture")) and all(getattr(args, f) is None for f in _ARCH_FLAGS):
+        return None, None, None, None  # the lecture's toy problem with the slides' w^0 = (0.5, 0.5)
+    table = load_data(args)
+    ns = argparse.Namespace(**vars(args))
+    for flag in _TRAIN_ONLY:
+        setattr(ns, flag, None)
+    cfg = _resolve(ns, table)
+    try:
+        net = mlplab.MLP(cfg["layer_sizes"], activation=cfg["activation"], output_activation=cfg["output_activation"],
+                         bias=cfg["bias"], init=cfg["init"], seed=cfg["seed"], dtype=cfg["dtype"])
+        y = _targets(table, cfg)
+        mlplab.Problem(net, table.X[:1], y[:1], cfg["loss"])
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return net, table.X, y, cfg
+
+
+def _w0(text: str | None, d: int):
+    if text is None:
+        return None
+    if text.lower().endswith(".npy"):
+        try:
+            w = np.load(text, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--w0 {text!r}: cannot read the .npy file ({exc})") from None
+    else:
+        try:
+            w = np.array([float(v) for v in text.replace(" ", "").strip("[]").split(",")])
+        except ValueError:
+            raise UserError(f"--w0 expects comma-separated numbers like 0.5,0.5 or a .npy file, got {text!r}") from None
+    w = np.asarray(w, dtype=np.float64).ravel()
+    if w.shape != (d,):
+        raise UserError(f"--w0 has {w.size} values but the network has d = {d} parameters; give {d} values")
+    if not np.all(np.isfinite(w)):
+        raise UserError(f"--w0 must be finite, got {text!r}")
+    return w
+
+
+def cmd_compare(args) -> int:
+    from mlplab import compare
+    from mlplab.cli.train import build_optimizer
+
+    if args.budget < 1:
+        raise UserError(f"--budget must be a positive integer (sample-gradient evaluations), got {args.budget}")
+    rpath, pdir = check_outputs(args.report, args.plots)
+    net, X, y, cfg = _problem(args)
+    sizes = mlplab.datasets.LECTURE_SIZES
+    d = sum(a * b for a, b in zip(sizes, sizes[1:])) if net is None else net.n_params  # the toy net has no biases
+    w0 = _w0(args.w0, d)
+    specs = None
+    if args.method:
+        specs, seen = [], {}
+        for mcfg in (m for group in args.method for m in group):
+            name = method_name(mcfg)
+            seen[name] = seen.get(name, 0) + 1
+            specs.append((name if seen[name] == 1 else f"{name} #{seen[name]}", build_optimizer(mcfg)))
+    seed = 0 if args.seed is None else args.seed
+    tol = 1e-6 if args.tol is None else (args.tol or None)
+    extra = {} if cfg is None else {"data": cfg["data"]}
+    try:
+        comp = compare.run_comparison(net, X, y, "squared" if cfg is None else cfg["loss"], specs,
+                                      budget=args.budget, w0=w0, seed=seed, tol=tol, config=extra,
+                                      title="The lecture's toy problem: optimizer comparison"
+                                      if net is None and specs is not None else None)
+    except ValueError as exc:  # a diverging method, or a combination the engine rejects
+        raise UserError(str(exc)) from None
+    written = write_outputs(comp, rpath, pdir)
+    if args.json:
+        _emit_json(_comparison_json(comp, written))
+        return 0
+    print(compare.format_table(comp))  # the result, not progress: printed with --quiet too, as train's summary
+    _say_written(written, args.quiet)
+    return 0
+
+
+# --- train --report / --plots -------------------------------------------------------------------
+
+
+def train_outputs(net, X, y, result, cfg, trajectory, rpath, pdir, name) -> dict:
+    """The report/PNGs of one finished ``train`` run."""
+    from mlplab import compare
+
+    config = {k: cfg[k] for k in ("data", "task", "loss", "l2", "reduction", "seed", "init") if k in cfg}
+    if cfg.get("l2") or cfg.get("reduction") == "mean":
+        config["note"] = "E in the figures is the sum of e^s without the regulariser"
+    comp = compare.from_result(net, X, y, result, loss=cfg["loss"], trajectory=trajectory, name=name, config=config)
+    return write_outputs(comp, rpath, pdir)
+
+
+# --- report MODEL ----------------------------------------------------------------------------------
+
+
+def _history_from(stored, net, X, y, loss):
+    """The stored history of a CLI model file, or one record at its weights when it holds none."""
+    from mlplab.train import History
+
+    h = History()
+    if isinstance(stored, dict) and stored.get("k"):
+        try:
+            n = len(stored["k"])
+            nan = float("nan")
+            h.k = [int(v) for v in stored["k"]]
+            h.epoch = [float(v) for v in stored["epoch"]]
+            h.loss = [nan if v is None else float(v) for v in stored["loss"]]
+            h.grad_norm = [nan if v is None else float(v) for v in stored["grad_norm"]]
+            h.layer_grad_norms = [[nan if v is None else float(v) for v in row] for row in stored["layer_grad_norms"]]
+            h.step_size = [nan if v is None else float(v) for v in stored["step_size"]]
+            h.ls_evals = [int(v) for v in stored["ls_evals"]]
+            h.cost = [int(v) for v in stored["cost"]]
+            h.capped = [False] * n
+            h.time = [nan] * n
+            if any(len(getattr(h, c)) != n for c in ("epoch", "loss", "grad_norm", "layer_grad_norms", "step_size",
+                                                     "ls_evals", "cost")):
+                raise ValueError("columns of different lengths")
+            return h, True
+        except (KeyError, TypeError, ValueError):
+            h = History()  # unreadable: fall back to the final point only
+    E, g = net.loss_and_grad(X, y, loss, l2=0.0, reduction="sum")
+    h.k, h.epoch, h.loss = [0], [0.0], [float(E)]
+    h.grad_norm = [float(np.linalg.norm(g))]
+    h.layer_grad_norms = [[float(np.linalg.norm(g[s.W])) for s in net.slices]]
+    h.step_size, h.ls_evals, h.capped, h.cost, h.time = [float("nan")], [0], [False], [0], [0.0]
+    return h, False
+
+
+def cmd_report(args) -> int:
+    from mlplab import compare
+    from mlplab.cli.train import build_optimizer, describe_optimizer
+    from mlplab.train import TrainResult
+
+    if not args.out and not args.plots:
+        raise UserError("nothing to write: add --out REPORT.html and/or --plots DIR")
+    rpath, pdir = check_outputs(args.out, args.plots, "--out")
+    net, meta, info, scaler = _load_model(args.model)
+    table, X = _model_inputs(args, net, info, scaler, require_target=True)
+    if table.y is None:
+        raise D.DataError(f"{table.source!r} has no target column; a report needs targets (--target NAME|INDEX)")
+    if info["task"] == "classification":
+        y = D.codes_for(table.y, info["classes"], table.source)
+    else:
+        if table.y.dtype == object:
+            raise D.DataError(f"{table.source!r}: the target holds text but the model is a regressor")
+        y = table.y.astype(np.float64)
+    cli = (meta.get("extra") or {}).get("cli") or {}
+    config, training = cli.get("config") or {}, cli.get("training") or {}
+    try:
+        optimizer, name = build_optimizer(config), describe_optimizer(config)
+    except (KeyError, TypeError, ValueError):
+        optimizer, name = None, f"model {Path(args.model).name}"
+    try:
+        history, has_history = _history_from(cli.get("history"), net, X, y, info["loss"])
+    except ValueError as exc:
+        raise D.DataError(f"{table.source!r}: {exc}") from None
+    E, g = net.loss_and_grad(X, y, info["loss"], l2=0.0, reduction="sum")
+    result = TrainResult(params=net.params.copy(), stop_reason=str(training.get("stop_reason", "saved model")),
+                         n_iter=int(training.get("n_iter") or 0), epochs=float(training.get("epochs") or 0.0),
+                         loss=float(E), grad_norm=float(np.linalg.norm(g)), cost=int(training.get("cost") or 0),
+                         history=history, elapsed=float(training.get("elapsed_s") or 0.0), optimizer=optimizer,
+                         opt_state=None)
+    shown = {"model file": args.model, "data": table.source, "task": info["task"],
+             "history": "from the model file" if has_history else "not stored in the model file (final point only)"}
+    shown.update({k: config[k] for k in ("seed", "init", "l2", "reduction") if k in config})
+    comp = compare.from_result(net, X, y, result, loss=info["loss"], name=name, config=shown)
+    if optimizer is None:
+        comp.runs[0].theory = "unknown (the model file does not say how it was trained)"
+        comp.config["optimizer"] = "unknown (no mlplab command-line metadata)"
+    comp.title = f"mlplab model report: {Path(args.model).name}"
+    written = write_outputs(comp, rpath, pdir)
+    if args.json:
+        _emit_json(_comparison_json(comp, written))
+        return 0
+    # the result is printed with --quiet too (as train's summary); only the "report: ..." lines are progress
+    run = comp.runs[0]
+    print(f"{Path(args.model).name} on {table.source}: E(w) = {result.loss:.6g}, ||grad E(w)|| = {result.grad_norm:.3e}")
+    if run.stop is not None:
+        print(f"where it stopped: {run.stop.message}")
+    if comp.gradient_flow is not None:
+        print(f"gradient flow: {comp.gradient_flow.diagnosis.message}")
+    _say_written(written, args.quiet)
+    return 0
