@@ -86,6 +86,9 @@ def test_plotly_figures_for_a_bigger_net(deep):
 
 
 def test_write_report_is_one_self_contained_file(toy, tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):  # like mlplab.save: no folders are made
+        report.write_report(tmp_path / "sub" / "run.html", toy)
+    (tmp_path / "sub").mkdir()
     path = report.write_report(tmp_path / "sub" / "run.html", toy)
     assert path == tmp_path / "sub" / "run.html" and list(path.parent.iterdir()) == [path]
     page = path.read_text(encoding="utf-8")

@@ -296,7 +296,8 @@ class RateFit:
     def describe(self) -> str:
         if self.kind == "linear":
             return f"linear: E − E* ≈ {self.C:.2g}·{self.q:.3g}^k (R² {self.r2_linear:.3f})"
-        return f"E − E* ≈ {self.C:.2g}·k^(−{self.p:.2f}) (R² {self.r2_power:.3f})"
+        sign = "−" if self.p >= 0 else ""  # a negative p (E growing) prints as k^(2.28), not k^(−-2.28)
+        return f"E − E* ≈ {self.C:.2g}·k^({sign}{abs(self.p):.2f}) (R² {self.r2_power:.3f})"
 
 
 def _r2(x, y, coef):

@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mlplab import analysis
+from mlplab.io import atomic_write
 from mlplab.compare import Comparison, comparison_surface, infimum_curve
 
 COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -256,7 +257,8 @@ def write_report(path, comp: Comparison, max_history_rows: int = 200) -> Path:
     evenly spaced, in a collapsible block).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write the report to {str(path)!r}: folder {str(path.parent)!r} does not exist")
     figs = figures(comp)
     parts = [f"<h1>{html.escape(comp.title)}</h1>",
              "<h2>Configuration</h2>", _table([{"setting": k, "value": v} for k, v in comp.config.items()]),
@@ -288,7 +290,5 @@ def write_report(path, comp: Comparison, max_history_rows: int = 200) -> Path:
                      f"{' (evenly spaced rows shown)' if n > len(rows) else ''}</summary>{_table(rows)}</details>")
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(comp.title)}</title>'
             f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, page.encode("utf-8"))  # temp file in the same folder, fsync, os.replace
     return path
