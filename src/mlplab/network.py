@@ -268,7 +268,11 @@ class MLP:
         g = np.empty(self.n_params, dtype=self.dtype) if out is None else out
         for ell, dz, a_prev in self.backprop(cache, dz_L, w):
             s = self.slices[ell - 1]
-            np.matmul(dz.T, a_prev, out=g[s.W].reshape(s.shape))
+            gW = g[s.W].reshape(s.shape)
+            if dz.shape[0] == 1:  # one sample: the outer product dz aᵀ (BLAS is slow at inner dim 1)
+                np.multiply(dz.T, a_prev, out=gW)
+            else:
+                np.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
             if s.b is not None:
                 np.sum(dz, axis=0, out=g[s.b])
         return g

@@ -296,7 +296,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         value_fn = _block_value(problem, idx, n_B if average else 1)
         # (5) the step
         step, state, info = optimizer.update(g, state, w, loss=E_B, value_fn=value_fn)
-        if not math.isfinite(float(np.sum(step))) and not np.all(np.isfinite(step)):
+        if not np.isfinite(step).all():
             diverged("the step is not finite")
         cost += info.n_evals * n_B
         if recorded_k == k:

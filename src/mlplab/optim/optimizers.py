@@ -159,6 +159,14 @@ class _Scheduled(Optimizer):
     def step_size(self, d, grad, state, params, loss, value_fn) -> StepInfo:
         return StepInfo(step_size=self.schedule(state.k))
 
+    def update(self, grad, state, params, *, loss=None, value_fn=None):
+        """(step = −γ_k g^k, new state, StepInfo): d^k = −g^k and α_k = γ_k in one pass over g."""
+        if type(self).direction is not Optimizer.direction:  # a subclass with its own d^k
+            return super().update(grad, state, params, loss=loss, value_fn=value_fn)
+        gamma = self.schedule(state.k)
+        step = np.multiply(grad, grad.dtype.type(-gamma))
+        return step, replace(state, k=state.k + 1, alpha=gamma), StepInfo(step_size=gamma)
+
 
 def _check_sampling(sampling):
     if sampling not in SAMPLINGS:
