@@ -144,12 +144,20 @@ class MLP:
         biases = [w[s.b] for s in self.slices] if self.bias else None
         return weights, biases
 
+    def _views(self, w: np.ndarray):
+        """``unpack(w)``, remembered for the last w: the training loop passes the same array each step."""
+        last = self.__dict__.get("_last_views")
+        if last is None or last[0] is not w:
+            last = self._last_views = (w, *self.unpack(w))
+        return last[1], last[2]
+
     def copy(self) -> "MLP":
         """An independent network with the same architecture and a copy of w."""
         new = object.__new__(MLP)
         new.__dict__.update(self.__dict__)
         new.params = self.params.copy()
         new.weights, new.biases = new.unpack(new.params)
+        new._last_views = None
         return new
 
     def __repr__(self) -> str:
@@ -200,22 +208,27 @@ class MLP:
 
     # --- forward ---------------------------------------------------------------
 
-    def forward_cache(self, X: np.ndarray, w: np.ndarray | None = None):
+    def forward_cache(self, X: np.ndarray, w: np.ndarray | None = None, Z1: np.ndarray | None = None):
         """Forward pass keeping what backpropagation needs.
 
         Args:
             X: (S, N_0) inputs of the net's dtype (already validated).
             w: flat parameters (default ``self.params``).
+            Z1: layer 1's pre-activation Z^1 (S, N_1) when the caller already has it
+                (the line search: Z^1 is affine in the step size); it is used, not copied.
 
         Returns:
             (Zs, As): Zs[ℓ−1] = Z^ℓ (S, N_ℓ) for ℓ = 1..L; As[ℓ] = A^ℓ with As[0] = X.
         """
-        weights, biases = self.unpack(self.params if w is None else w)
+        weights, biases = self._views(self.params if w is None else w)
         Zs, As = [], [X]
         for ell, (W, act) in enumerate(zip(weights, self.activations)):
-            Z = As[-1] @ W.T  # z^ℓ = W^ℓ a^{ℓ−1}, for every sample (row) at once
-            if biases is not None:
-                Z += biases[ell]  # … + b^ℓ
+            if ell == 0 and Z1 is not None:
+                Z = Z1
+            else:
+                Z = As[-1] @ W.T  # z^ℓ = W^ℓ a^{ℓ−1}, for every sample (row) at once
+                if biases is not None:
+                    Z += biases[ell]  # … + b^ℓ
             Zs.append(Z)
             As.append(act.phi(Z))  # a^ℓ = φ(z^ℓ)
         return Zs, As
@@ -251,7 +264,7 @@ class MLP:
             then ∇_{W^ℓ} e^s = dz_s a_prev_sᵀ and ∇_{b^ℓ} e^s = dz_s.
         """
         Zs, As = cache
-        weights, _ = self.unpack(self.params if w is None else w)
+        weights, _ = self._views(self.params if w is None else w)
         dz = dz_L
         for ell in range(self.n_layers, 0, -1):
             yield ell, dz, As[ell - 1]

@@ -31,7 +31,7 @@ import numpy as np
 
 from mlplab._checks import check_int, check_real
 from mlplab.objective import Problem
-from mlplab.optim.optimizers import GD, Optimizer, OptState
+from mlplab.optim.optimizers import GD, Optimizer, OptState, _Scheduled
 
 
 class DivergenceError(RuntimeError):
@@ -218,6 +218,8 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     if eval_every is None:
         eval_every = 1 if full else per_epoch
     average = optimizer.average and problem.reduction == "sum"
+    # one sample per step and d^k = −g^k: the step is rank one per layer, taken in place
+    lean = sampler.b == 1 and isinstance(optimizer, _Scheduled) and optimizer.plain
 
     w = net.params
     history = History()
@@ -283,6 +285,24 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if full:
             idx, E_B, n_B = None, E_k, S
             cost += S  # GD's step uses the gradient computed above
+        elif lean:  # the lecture's SGD: w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k), applied in place
+            idx = sampler.next()
+            gamma = optimizer.schedule(state.k)
+            E_B, taken = problem.sgd_step(w, idx, gamma)
+            if taken:
+                cost += 1
+                state = OptState(k=state.k + 1, alpha=gamma, slots=state.slots)
+                if recorded_k == k:
+                    history.step_size[-1] = gamma
+                k += 1
+                seen += 1
+                continue
+            # not finite, or too close to overflow: the general path below reports it exactly
+            E_B, _ = problem.value_and_grad(w, idx, out=g)
+            n_B = 1
+            cost += n_B
+            if not math.isfinite(E_B):
+                diverged(f"the loss on the sampled block is {E_B}")
         else:
             idx = sampler.next()
             E_B, _ = problem.value_and_grad(w, idx, out=g)
@@ -321,11 +341,27 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
                        elapsed=time.perf_counter() - t0, optimizer=optimizer, opt_state=state)
 
 
-def _block_value(problem: Problem, idx, divisor: int):
-    """E on the block idx (what the block gradient differentiates), for line searches."""
-    if divisor == 1:
-        return lambda w: problem.value(w, idx)
-    return lambda w: problem.value(w, idx) / divisor
+class _BlockValue:
+    """E on the block idx (what the block gradient differentiates), for line searches.
+
+    Called as ``value_fn(w)``; ``value_fn.along(w, d)`` gives φ(α) = E(w + α d)
+    with layer 1's GEMMs done once (:meth:`Problem.value_along`).
+    """
+
+    def __init__(self, problem: Problem, idx, divisor: int):
+        self.problem, self.idx, self.divisor = problem, idx, divisor
+
+    def __call__(self, w) -> float:
+        E = self.problem.value(w, self.idx)
+        return E if self.divisor == 1 else E / self.divisor
+
+    def along(self, w, d):
+        phi = self.problem.value_along(w, d, self.idx)
+        return phi if self.divisor == 1 else (lambda alpha: phi(alpha) / self.divisor)
+
+
+def _block_value(problem: Problem, idx, divisor: int) -> _BlockValue:
+    return _BlockValue(problem, idx, divisor)
 
 
 def _last_record(history: History) -> dict:
