@@ -82,3 +82,24 @@ def test_value_along_is_value_at_w_plus_alpha_d(dtype, tol, bias, l2, idx):
     for alpha in (0.0, 1e-3, 0.5, 7.0):
         trial = w + w.dtype.type(alpha) * d
         np.testing.assert_allclose(phi(alpha), p.value(trial, idx), rtol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_block_gradients_with_reused_buffers_match_fresh_problems(dtype):
+    # blocks of the same size share the net's Workspace; each result must equal a fresh
+    # full-data pass (no buffers) on that block alone, also after other blocks ran
+    p = _problem(dtype, l2=0.1, weighted=True)
+    w = p.net.params.copy()
+    blocks = [[0, 3, 5], [2, 7, 11], [1, 4, 9], [6, 8]]
+    got = [p.value_and_grad(w, np.array(b), out=np.empty_like(w)) for b in blocks]
+    for b, (E, g) in zip(blocks, got):
+        ref = Problem(p.net, p.X[b], p.Y[b], "cross_entropy", l2=0.1, sample_weight=p.sample_weight[b])
+        E_ref, g_ref = ref.value_and_grad(w)
+        tol = 1e-12 if dtype == "float64" else 1e-5
+        # the regulariser's share is |B|/S of λ/2‖W‖² in a block; a fresh problem on the block has S = |B|
+        reg = 0.5 * 0.1 * sum(float(np.dot(w[s.W], w[s.W])) for s in p.net.slices)
+        np.testing.assert_allclose(E - len(b) / p.S * reg, E_ref - reg, rtol=tol)
+        gl = g.copy()
+        for s in p.net.slices:
+            gl[s.W] += (1 - len(b) / p.S) * 0.1 * w[s.W]
+        np.testing.assert_allclose(gl, g_ref, rtol=tol, atol=tol)

@@ -158,9 +158,11 @@ class Problem:
         (written into ``out`` when given).
         """
         X, Y, c, n = self._block(idx)
-        cache = self.net.forward_cache(X, w)
+        # blocks (the stochastic methods' hot loop) reuse the net's Z/δ buffers for |B| rows
+        ws = None if idx is None else self.net.workspace(n)
+        cache = self.net.forward_cache(X, w, ws=ws)
         E, dz = self._weighted_output(Y, cache, c, n)
-        g = self.net.backward(cache, dz, w, out=out)
+        g = self.net.backward(cache, dz, w, out=out, ws=ws)
         self._l2_grad(w, g, n)
         return E + self._l2_value(w, n), g
 
