@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from dataclasses import replace
@@ -16,6 +17,7 @@ def main(argv=None) -> int:
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written")
     p.add_argument("--cases", default="B1,B2,B3,B4,B5,B6", help="comma-separated subset")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
+    p.add_argument("--json", default=None, help="also write the rows as JSON to this file (any mode)")
     p.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
                    help="folder for results.md / results.json (default: bench/)")
     args = p.parse_args(argv)
@@ -39,6 +41,9 @@ def main(argv=None) -> int:
 
     info, versions = machine_info(), library_versions()
     print("\n" + "\n".join(report.ratios(rows)))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "versions": versions, "rows": rows}, f)
     if not args.smoke:
         command = "PYTHONPATH=src python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
         report.write(rows, info, versions, command.strip(), os.path.join(args.out, "results.md"),

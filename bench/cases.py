@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench import impl_mlplab as ml
-from bench.core import Timing, evaluate, glorot_weights, have, make_data, measure
+from bench.core import Timing, evaluate, glorot_weights, have, measure, measure_all
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Sizes:
     sgd_steps_small: int = 20_000  # slides network
     sgd_steps_large: int = 2_000  # 784-300-10
     gd_S: int = 10_000
-    gd_iter: int = 10
+    gd_iter: int = 5
     ps_S: int = 1_024
     repeats: int = 5
     gemm_n: int = 2_000
@@ -86,8 +86,7 @@ def b1(sz: Sizes, data) -> list[dict]:
             runs["torch"] = lambda: impl_torch.epoch(*args, order)
         else:
             rows.append(_skip(case, "torch", "not installed"))
-        for lib, run in runs.items():
-            timing, layers = measure(run, repeats=sz.repeats)
+        for lib, (timing, layers) in measure_all(runs, repeats=sz.repeats).items():
             quality = evaluate(layers, act, data.X[:10_000], data.y[:10_000])
             rows.append(_row(case, lib, timing, **quality))
     return rows
@@ -124,8 +123,7 @@ def b2(sz: Sizes, data) -> list[dict]:
             runs["torch"] = lambda: impl_torch.sgd(X, y, sizes, act, out, loss, bias, init, n, seed=0)
         else:
             rows.append(_skip(case, "torch", "not installed"))
-        for lib, run in runs.items():
-            timing, steps = measure(run, repeats=sz.repeats)
+        for lib, (timing, steps) in measure_all(runs, repeats=sz.repeats).items():
             rows.append(_row(case, lib, timing, steps=steps, steps_per_s=steps / timing.median))
     return rows
 
@@ -152,8 +150,7 @@ def b3(sz: Sizes, data) -> list[dict]:
         runs["torch"] = lambda: impl_torch.gd_exact(d, sizes, "sigmoid", init, "float64", sz.gd_iter)
     else:
         rows.append(_skip(case, "torch", "not installed"))
-    for lib, run in runs.items():
-        timing, out = measure(run, repeats=max(1, sz.repeats // 2))
+    for lib, (timing, out) in measure_all(runs, repeats=max(1, sz.repeats // 2)).items():
         rows.append(_row(case, lib, timing, per_iter=timing.median / sz.gd_iter, iterations=sz.gd_iter,
                          loss=out["loss"], ls_evals=out["ls_evals"]))
     return rows
@@ -176,10 +173,9 @@ def b4(sz: Sizes, data) -> list[dict]:
         runs["torch"] = lambda: impl_torch.per_sample_grads(d, sizes, "sigmoid", init, "float32")
     else:
         rows.append(_skip(case, "torch", "not installed"))
-    results = {}
-    for lib, run in runs.items():
-        timing, results[lib] = measure(run, repeats=sz.repeats)
-        rows.append(_row(case, lib, timing))
+    measured = measure_all(runs, repeats=sz.repeats)
+    results = {lib: out for lib, (_, out) in measured.items()}
+    rows += [_row(case, lib, timing) for lib, (timing, _) in measured.items()]
     if "torch" in results:  # same numbers? (mlplab's flat layout W^1, b^1, W^2, b^2)
         G = results["mlplab"]
         T = np.concatenate([t.reshape(len(G), -1).numpy() for t in results["torch"].values()], axis=1)
@@ -225,10 +221,33 @@ def b5(sz: Sizes, b1_rows) -> list[dict]:
         sizes = (sz.n_in, sz.hidden, 10) if "784-300-10" in r["case"] else (sz.n_in, *sz.deep, 10)
         flops = b1_flops(sz.S, sizes)
         bound = flops / (peaks[dtype] * 1e9)
+        gemm_timing, _ = measure(lambda: _gemms_only(sz.S, sz.batch, sizes, dtype), repeats=max(3, sz.repeats))
         rows.append({"case": f"B5 roofline {r['case'][3:]}", "library": "mlplab", "flops": flops,
                      "flop_bound_s": bound, "measured_s": r["time"]["median"],
-                     "fraction_of_roofline": bound / r["time"]["median"]})
+                     "fraction_of_roofline": bound / r["time"]["median"],
+                     "gemm_only_s": gemm_timing.median, "batch": sz.batch,
+                     "gemm_only_fraction_of_roofline": bound / gemm_timing.median})
     return rows
+
+
+def _gemms_only(S, batch, sizes, dtype):
+    """The epoch's GEMMs alone, at B1's shapes (|B| × N_ℓ), into preallocated outputs:
+    what an engine with zero overhead outside BLAS would take."""
+    from bench.core import Clock
+
+    rng = np.random.default_rng(0)
+    Ws = [rng.random((n, n_prev)).astype(dtype) for n_prev, n in zip(sizes[:-1], sizes[1:])]
+    As = [rng.random((batch, n)).astype(dtype) for n in sizes]
+    Gs = [np.empty_like(W) for W in Ws]
+    with Clock() as c:
+        for _ in range(S // batch):
+            for ell, W in enumerate(Ws):
+                np.matmul(As[ell], W.T, out=As[ell + 1])  # forward Z^ℓ
+            for ell in range(len(Ws) - 1, -1, -1):
+                np.matmul(As[ell + 1].T, As[ell], out=Gs[ell])  # ∇W^ℓ = dZᵀ A^{ℓ−1}
+                if ell > 0:
+                    np.matmul(As[ell + 1], Ws[ell], out=As[ell])  # δ^{ℓ−1} = dZ W^ℓ
+    return c.seconds, None
 
 
 # --- B6 -----------------------------------------------------------------------

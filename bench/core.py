@@ -43,6 +43,23 @@ def measure(run, *, repeats: int, warmup: int = 1) -> tuple[Timing, object]:
     return Timing(times), result
 
 
+def measure_all(runs: dict, *, repeats: int, warmup: int = 1) -> dict:
+    """``measure`` for several libraries, round-robin: every repeat runs each library once.
+
+    On a shared machine, bursts of outside load then hit every library alike
+    instead of whichever happened to be running. Returns {name: (Timing, last result)}.
+    """
+    results, times = {}, {name: [] for name in runs}
+    for _ in range(warmup):
+        for name, run in runs.items():
+            results[name] = run()[1]
+    for _ in range(repeats):
+        for name, run in runs.items():
+            seconds, results[name] = run()
+            times[name].append(seconds)
+    return {name: (Timing(times[name]), results[name]) for name in runs}
+
+
 class Clock:
     """``with Clock() as c: ...``, then ``c.seconds``."""
 

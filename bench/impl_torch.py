@@ -108,7 +108,7 @@ def gd_exact(data, sizes, activation, init, dtype, n_iter):
                     torch.add(p0, g, alpha=-a, out=p)
                 return float(F.cross_entropy(model(X), y, reduction="sum"))
 
-            alpha, info = search(phi, float(E), slope, alpha)
+            alpha, info = search(phi, float(E.detach()), slope, alpha)
             evals.append(info.n_evals)
             with torch.no_grad():
                 for p, p0, g in zip(params, w0, grads):

@@ -24,7 +24,9 @@ def _detail(r) -> str:
         bits.append(f"max |Δ| vs mlplab {r['max_abs_diff_vs_mlplab']:.2g}")
     if "fraction_of_roofline" in r:
         bits.append(f"{r['flops'] / 1e9:.1f} GFLOP, FLOP-bound {r['flop_bound_s']:.3f} s, "
-                    f"measured {r['measured_s']:.3f} s → {100 * r['fraction_of_roofline']:.0f} % of roofline")
+                    f"measured {r['measured_s']:.3f} s → {100 * r['fraction_of_roofline']:.0f} % of roofline; "
+                    f"the GEMMs alone at |B| = {r['batch']} take {r['gemm_only_s']:.3f} s "
+                    f"({100 * r['gemm_only_fraction_of_roofline']:.0f} %)")
     if "peak_rss_mib" in r:
         bits.append(f"peak RSS {r['peak_rss_mib']:.0f} MiB")
     return "; ".join(bits)
@@ -82,7 +84,8 @@ def markdown(rows, info, versions, command) -> str:
         "- BLAS (threadpoolctl):", *["  " + b for b in blas_lines],
         f"- versions: {lib}" + (f" (not installed: {missing})" if missing else ""),
         "",
-        "Times are wall-clock seconds after one warm-up run; median (min–max) of n repeats.",
+        "Times are wall-clock seconds after one warm-up run; median (min–max) of n repeats,",
+        "taken round-robin (each repeat runs every library once) so that outside load hits all alike.",
         "Every library starts from the same w^0 (mlplab's Glorot draw) and runs the same",
         "architecture, dtype, batch size, γ and number of steps. Loss/accuracy (B1) are",
         "computed by one NumPy function from each library's final weights on the first",
@@ -108,7 +111,9 @@ def markdown(rows, info, versions, command) -> str:
         "  mlplab's ExactLineSearch; torch runs the same search with φ(α) evaluated by torch.",
         "- B4: (S, d) per-sample gradients; torch returns a dict of per-parameter tensors.",
         "- B5: FLOPs count GEMMs only: forward 2·S·N_ℓ·N_{ℓ−1} per layer, backward the same for",
-        "  ∇W^ℓ and for δ^{ℓ−1} at ℓ ≥ 2; peak = best of n square GEMMs.",
+        "  ∇W^ℓ and for δ^{ℓ−1} at ℓ ≥ 2; peak = best of n square GEMMs. \"GEMMs alone\" runs just",
+        "  those GEMMs at the epoch's block shapes into preallocated outputs (no element-wise work):",
+        "  the time an engine with no overhead outside BLAS would need at |B| = 128.",
         "- B6: `python -m bench.memory LIB`, one fresh process per library: peak RSS (VmHWM) after B1;",
         "  ru_maxrss is in results.json too, but Linux carries the parent's peak over fork/exec.",
     ]
