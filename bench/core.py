@@ -97,7 +97,9 @@ def make_data(S: int, n_in: int = 784, n_classes: int = 10, seed: int = 0) -> Da
     rng = np.random.default_rng(seed)
     X = rng.random((S, n_in), dtype=np.float32)  # float32 directly: no float64 copy in memory
     T = rng.standard_normal((n_in, n_classes)).astype(np.float32)
-    y = np.argmax((X - np.float32(0.5)) @ T, axis=1).astype(np.int64)
+    y = np.empty(S, dtype=np.int64)
+    for i in range(0, S, 4096):  # in chunks: no second (S, n_in) array in memory (B6 measures peaks)
+        y[i:i + 4096] = np.argmax((X[i:i + 4096] - np.float32(0.5)) @ T, axis=1)
     Y = np.zeros((S, n_classes), dtype=np.float32)
     Y[np.arange(S), y] = 1
     return Data(X, y, Y)
