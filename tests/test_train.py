@@ -305,16 +305,25 @@ def test_tol_none_disables_gradient_test():
 
 @pytest.fixture
 def sampled(monkeypatch):
-    """Records the index set of every block gradient the loop asks Problem for."""
+    """Records the index set of every block gradient the loop asks Problem for
+    (through value_and_grad, or sgd_step, the in-place one-sample SGD step)."""
     calls = []
     original = Problem.value_and_grad
+    original_sgd_step = Problem.sgd_step
 
     def spy(self, w, idx=None, out=None):
         if idx is not None:
             calls.append(np.arange(self.S)[idx].reshape(-1).tolist())
         return original(self, w, idx, out=out)
 
+    def spy_sgd_step(self, w, j, gamma):
+        E, taken = original_sgd_step(self, w, j, gamma)
+        if taken:  # otherwise the loop asks value_and_grad for the same j, recorded there
+            calls.append([j])
+        return E, taken
+
     monkeypatch.setattr(Problem, "value_and_grad", spy)
+    monkeypatch.setattr(Problem, "sgd_step", spy_sgd_step)
     return calls
 
 

@@ -60,13 +60,17 @@ class Activation:
     def elementwise(self) -> bool:
         return self.dphi is not None
 
-    def backward(self, z: np.ndarray, a: np.ndarray, delta: np.ndarray) -> np.ndarray:
-        """∂e/∂z^ℓ from δ^ℓ = ∂e/∂a^ℓ; all arrays (S, N_ℓ) or (N_ℓ,)."""
+    def backward(self, z: np.ndarray, a: np.ndarray, delta: np.ndarray, out=None) -> np.ndarray:
+        """∂e/∂z^ℓ from δ^ℓ = ∂e/∂a^ℓ; all arrays (S, N_ℓ) or (N_ℓ,).
+
+        ``out``: where to write the result (may be ``delta`` itself: the training
+        loop's preallocated δ buffer); by default a new array.
+        """
         if self.dphi is not None:
-            return delta * self.dphi(z, a)  # Diag(φ′(z^ℓ)) δ^ℓ
+            return np.multiply(delta, self.dphi(z, a), out=out)  # Diag(φ′(z^ℓ)) δ^ℓ
         # softmax: J δ with J = Diag(a) − a aᵀ
         inner = np.sum(delta * a, axis=-1, keepdims=True)
-        return a * (delta - inner)
+        return np.multiply(a, delta - inner, out=out)
 
     def jacobian(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         """∂a^ℓ/∂z^ℓ for ONE sample, shape (N_ℓ, N_ℓ): Diag(φ′(z)), or the softmax Jacobian."""

@@ -38,6 +38,23 @@ def resolve_dtype(dtype) -> np.dtype:
     return dt
 
 
+class Workspace:
+    """Preallocated Z^ℓ and δ^ℓ buffers for passes over blocks of S rows.
+
+    The training loop's block gradients run forward and backward on the same
+    block size step after step; writing Z^ℓ = A^{ℓ−1} (W^ℓ)ᵀ and
+    δ^{ℓ−1} = dZ^ℓ W^ℓ into the same memory each time (``out=``) saves the
+    allocation and page faults of these (S, N_ℓ) temporaries. A pass that uses a
+    workspace overwrites the previous one's Z and δ, so it is only used where
+    they are consumed at once (:meth:`mlplab.objective.Problem.value_and_grad`
+    on a block) and never handed to users.
+    """
+
+    def __init__(self, sizes: Sequence[int], S: int, dtype):
+        self.Z = [np.empty((S, n), dtype=dtype) for n in sizes[1:]]  # Z^1 … Z^L
+        self.delta = [np.empty((S, n), dtype=dtype) for n in sizes[1:-1]]  # δ^1 … δ^{L−1}
+
+
 @dataclass(frozen=True)
 class LayerSlices:
     """Where layer ℓ's parameters sit in the flat vector w."""
@@ -144,12 +161,30 @@ class MLP:
         biases = [w[s.b] for s in self.slices] if self.bias else None
         return weights, biases
 
+    def _views(self, w: np.ndarray):
+        """``unpack(w)``, remembered for the last w: the training loop passes the same array each step."""
+        last = self.__dict__.get("_last_views")
+        if last is None or last[0] is not w:
+            last = self._last_views = (w, *self.unpack(w))
+        return last[1], last[2]
+
+    def workspace(self, S: int) -> Workspace:
+        """The :class:`Workspace` for blocks of S rows (kept for the two latest sizes:
+        a shuffled epoch's blocks of |B| and its last, smaller one)."""
+        spaces = self.__dict__.setdefault("_workspaces", {})
+        if S not in spaces:
+            if len(spaces) >= 2:
+                spaces.pop(next(iter(spaces)))
+            spaces[S] = Workspace(self.layer_sizes, S, self.dtype)
+        return spaces[S]
+
     def copy(self) -> "MLP":
         """An independent network with the same architecture and a copy of w."""
         new = object.__new__(MLP)
         new.__dict__.update(self.__dict__)
         new.params = self.params.copy()
         new.weights, new.biases = new.unpack(new.params)
+        new._last_views, new._workspaces = None, {}
         return new
 
     def __getstate__(self):
@@ -198,7 +233,9 @@ class MLP:
         if arr.shape[0] == 0:
             raise ValueError("X has no samples; give at least one row")
         arr = np.ascontiguousarray(arr, dtype=self.dtype)
-        if not np.all(np.isfinite(arr)):
+        with np.errstate(over="ignore", invalid="ignore"):
+            surely_finite = np.isfinite(arr.sum())  # NaN/inf propagate; no (S, N_0) mask in memory
+        if not surely_finite and not np.all(np.isfinite(arr)):  # exact check only if the sum says so
             row, col = np.argwhere(~np.isfinite(arr))[0]
             raise ValueError(f"X contains NaN or inf (row {row}, column {col}); remove or impute it")
         return arr, one
@@ -213,22 +250,30 @@ class MLP:
 
     # --- forward ---------------------------------------------------------------
 
-    def forward_cache(self, X: np.ndarray, w: np.ndarray | None = None):
+    def forward_cache(self, X: np.ndarray, w: np.ndarray | None = None, Z1: np.ndarray | None = None,
+                      ws: Workspace | None = None):
         """Forward pass keeping what backpropagation needs.
 
         Args:
             X: (S, N_0) inputs of the net's dtype (already validated).
             w: flat parameters (default ``self.params``).
+            Z1: layer 1's pre-activation Z^1 (S, N_1) when the caller already has it
+                (the line search: Z^1 is affine in the step size); it is used, not copied.
+            ws: a :class:`Workspace` for S rows to write the Z^ℓ into (default: new arrays).
 
         Returns:
             (Zs, As): Zs[ℓ−1] = Z^ℓ (S, N_ℓ) for ℓ = 1..L; As[ℓ] = A^ℓ with As[0] = X.
         """
-        weights, biases = self.unpack(self.params if w is None else w)
+        weights, biases = self._views(self.params if w is None else w)
         Zs, As = [], [X]
         for ell, (W, act) in enumerate(zip(weights, self.activations)):
-            Z = As[-1] @ W.T  # z^ℓ = W^ℓ a^{ℓ−1}, for every sample (row) at once
-            if biases is not None:
-                Z += biases[ell]  # … + b^ℓ
+            if ell == 0 and Z1 is not None:
+                Z = Z1
+            else:
+                # z^ℓ = W^ℓ a^{ℓ−1}, for every sample (row) at once; W.T is a transposed view
+                Z = np.matmul(As[-1], W.T, out=None if ws is None else ws.Z[ell])
+                if biases is not None:
+                    Z += biases[ell]  # … + b^ℓ
             Zs.append(Z)
             As.append(act.phi(Z))  # a^ℓ = φ(z^ℓ)
         return Zs, As
@@ -251,37 +296,44 @@ class MLP:
 
     # --- backward --------------------------------------------------------------
 
-    def backprop(self, cache, dz_L: np.ndarray, w: np.ndarray | None = None) -> Iterator:
+    def backprop(self, cache, dz_L: np.ndarray, w: np.ndarray | None = None,
+                 ws: Workspace | None = None) -> Iterator:
         """The lecture's backward recursion, one layer at a time, from L down to 1.
 
         Args:
             cache: (Zs, As) from :meth:`forward_cache`.
             dz_L: ∂e/∂z^L = Diag(φ′(z^L)) δ^L, one row per sample (S, N_L).
             w: the flat parameters the cache was computed with.
+            ws: a :class:`Workspace` to compute δ^ℓ and ∂e/∂z^ℓ in (default: new arrays).
 
         Yields:
             (ℓ, dz, a_prev): dz = ∂e/∂z^ℓ (S, N_ℓ) and a_prev = A^{ℓ−1} (S, N_{ℓ−1});
             then ∇_{W^ℓ} e^s = dz_s a_prev_sᵀ and ∇_{b^ℓ} e^s = dz_s.
         """
         Zs, As = cache
-        weights, _ = self.unpack(self.params if w is None else w)
+        weights, _ = self._views(self.params if w is None else w)
         dz = dz_L
         for ell in range(self.n_layers, 0, -1):
             yield ell, dz, As[ell - 1]
             if ell > 1:
-                delta = dz @ weights[ell - 1]  # δ^{ℓ−1} = (W^ℓ)ᵀ Diag(φ′(z^ℓ)) δ^ℓ = V^ℓ δ^ℓ
+                buf = None if ws is None else ws.delta[ell - 2]
+                delta = np.matmul(dz, weights[ell - 1], out=buf)  # δ^{ℓ−1} = (W^ℓ)ᵀ Diag(φ′(z^ℓ)) δ^ℓ = V^ℓ δ^ℓ
                 act = self.activations[ell - 2]
-                dz = act.backward(Zs[ell - 2], As[ell - 1], delta)  # Diag(φ′(z^{ℓ−1})) δ^{ℓ−1}
+                dz = act.backward(Zs[ell - 2], As[ell - 1], delta, out=buf)  # Diag(φ′(z^{ℓ−1})) δ^{ℓ−1}
 
-    def backward(self, cache, dz_L, w=None, out=None) -> np.ndarray:
+    def backward(self, cache, dz_L, w=None, out=None, ws: Workspace | None = None) -> np.ndarray:
         """Σ_s ∇_w e^s in the flat layout, from the rows of dz_L (already weighted).
 
         ∇_{W^ℓ} = Σ_s dz_s a_sᵀ = dZᵀ A^{ℓ−1} (one GEMM), ∇_{b^ℓ} = Σ_s dz_s.
         """
         g = np.empty(self.n_params, dtype=self.dtype) if out is None else out
-        for ell, dz, a_prev in self.backprop(cache, dz_L, w):
+        for ell, dz, a_prev in self.backprop(cache, dz_L, w, ws):
             s = self.slices[ell - 1]
-            np.matmul(dz.T, a_prev, out=g[s.W].reshape(s.shape))
+            gW = g[s.W].reshape(s.shape)
+            if dz.shape[0] == 1:  # one sample: the outer product dz aᵀ (BLAS is slow at inner dim 1)
+                np.multiply(dz.T, a_prev, out=gW)
+            else:
+                np.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
             if s.b is not None:
                 np.sum(dz, axis=0, out=g[s.b])
         return g

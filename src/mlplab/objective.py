@@ -17,7 +17,10 @@ and a block equal to the whole data set gives exactly ∇E: ρ_B = |B|/S with
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy.linalg import blas
 
 from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
@@ -111,8 +114,39 @@ class Problem:
     def value(self, w: np.ndarray, idx=None) -> float:
         """E(w) over all samples, or over the block idx (forward pass only)."""
         X, Y, c, n = self._block(idx)
-        Zs, As = self.net.forward_cache(X, w)
-        e, _ = self._output(Y, Zs[-1], As[-1], need_grad=False)
+        return self._value_from(self.net.forward_cache(X, w), Y, c, n, w)
+
+    def value_along(self, w: np.ndarray, d: np.ndarray, idx=None):
+        """φ(α) = E(w + α d) over all samples or the block idx, for line searches.
+
+        Layer 1's pre-activation is affine in α,
+            Z^1(α) = (X (W^1)ᵀ + b^1) + α (X (D^1)ᵀ + d_b^1),
+        so its two GEMMs — most of a forward pass when N_0 is large — are done
+        once here, and each φ(α) costs only the element-wise update of Z^1 and
+        layers 2..L. (Rounding differs from a fresh pass by a few ulps.)
+
+        Returns:
+            phi: α ↦ E(w + α d) as a Python float.
+        """
+        X, Y, c, n = self._block(idx)
+        (W1, *_), b = self.net.unpack(w)
+        (D1, *_), db = self.net.unpack(d)
+        Z_w, Z_d = X @ W1.T, X @ D1.T
+        if b is not None:
+            Z_w += b[0]
+            Z_d += db[0]
+        trial, Z1 = np.empty_like(w), np.empty_like(Z_w)
+
+        def phi(alpha: float) -> float:
+            a = w.dtype.type(alpha)
+            np.add(w, np.multiply(d, a, out=trial), out=trial)  # w + α d (layers 2..L, regulariser)
+            np.add(Z_w, np.multiply(Z_d, a, out=Z1), out=Z1)  # Z^1(α)
+            return self._value_from(self.net.forward_cache(X, trial, Z1=Z1), Y, c, n, trial)
+
+        return phi
+
+    def _value_from(self, cache, Y, c, n, w) -> float:
+        e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
         scale = self._scale(c, n)
         total = float(np.sum(e * scale)) if not np.isscalar(scale) else float(np.sum(e)) * scale
         return total + self._l2_value(w, n)
@@ -124,7 +158,51 @@ class Problem:
         (written into ``out`` when given).
         """
         X, Y, c, n = self._block(idx)
+        # blocks (the stochastic methods' hot loop) reuse the net's Z/δ buffers for |B| rows
+        ws = None if idx is None else self.net.workspace(n)
+        cache = self.net.forward_cache(X, w, ws=ws)
+        E, dz = self._weighted_output(Y, cache, c, n)
+        g = self.net.backward(cache, dz, w, out=out, ws=ws)
+        self._l2_grad(w, g, n)
+        return E + self._l2_value(w, n), g
+
+    def sgd_step(self, w: np.ndarray, j: int, gamma: float) -> tuple[float, bool]:
+        """The lecture's SGD step on ONE sample j, in place: w ← w − γ ∇E_j(w).
+
+        E_j is the block objective of ``value_and_grad(w, j)``. Its weight gradient
+        ∇_{W^ℓ} = dz aᵀ (+ ρλ W^ℓ) is rank one, so no (d,) gradient is formed:
+        every W^ℓ takes its step as one BLAS rank-1 update W^ℓ ← W^ℓ − γ dz aᵀ,
+        a single pass over the weights (instead of writing g, scaling it and adding
+        it). All dz are computed before any W^ℓ changes (backprop needs the old W).
+
+        Returns:
+            (E_j(w) at the w before the step, taken). ``taken`` is False — and w is
+            untouched — when E_j is not finite or γ max|dz| max|a| comes near the
+            dtype's overflow: the caller then takes the general path, which reports
+            the divergence exactly.
+        """
+        X, Y, c, n = self._block(j)
         cache = self.net.forward_cache(X, w)
+        E, dz = self._weighted_output(Y, cache, c, n)
+        E += self._l2_value(w, n)
+        factors = [(ell, dz_l[0], a_prev[0]) for ell, dz_l, a_prev in self.net.backprop(cache, dz, w)]
+        biggest = max(float(abs(dz_l).max()) * float(abs(a).max()) for _, dz_l, a in factors)
+        if not (math.isfinite(E) and gamma * biggest < _SAFE_STEP[w.dtype]):
+            return E, False
+        f = w.dtype.type
+        shrink = 1.0 - gamma * self._reg_weight(n) * self.l2  # the regulariser's −γ ρλ W^ℓ
+        for ell, dz_l, a_prev in factors:
+            s = self.net.slices[ell - 1]
+            W = w[s.W].reshape(s.shape)
+            if shrink != 1.0:
+                W *= f(shrink)
+            _rank_one_update(W, -gamma, dz_l, a_prev)  # W^ℓ ← W^ℓ − γ dz (a^{ℓ−1})ᵀ
+            if s.b is not None:
+                w[s.b] -= f(gamma) * dz_l  # b^ℓ ← b^ℓ − γ dz
+        return E, True
+
+    def _weighted_output(self, Y, cache, c, n):
+        """(R(Σ_s c_s e^s), its ∂/∂z^L rows): the data term and the backward pass's seed."""
         e, dz = self._output(Y, cache[0][-1], cache[1][-1], need_grad=True)
         scale = self._scale(c, n)
         if np.isscalar(scale):
@@ -134,9 +212,7 @@ class Problem:
         else:
             E = float(np.dot(e, scale))
             dz *= scale[:, None]
-        g = self.net.backward(cache, dz, w, out=out)
-        self._l2_grad(w, g, n)
-        return E + self._l2_value(w, n), g
+        return E, dz
 
     def per_sample_values(self, w: np.ndarray, idx=None) -> np.ndarray:
         """e^s(w) for each sample (no weights, no reduction, no regulariser), shape (|B|,)."""
@@ -161,3 +237,18 @@ class Problem:
 
     def _output(self, Y, Z, A, need_grad):
         return output_error(self.loss, self.net.activations[-1], Y, Z, A, need_grad)
+
+
+_GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
+_SAFE_STEP = {dt: 0.25 * float(np.finfo(dt).max) for dt in _GER}  # |step entries| below this: no overflow
+
+
+def _rank_one_update(A: np.ndarray, alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    """A ← A + α x yᵀ in place (BLAS ger); A (m, n) C-ordered, x (m,), y (n,).
+
+    BLAS is column-major, so ger updates Aᵀ ← Aᵀ + α y xᵀ, which is the same memory.
+    """
+    At = A.T
+    out = _GER[A.dtype](alpha, y, x, a=At, overwrite_a=True)
+    if out is not At:  # f2py had to copy (A not contiguous): write the result back
+        At[...] = out

@@ -32,7 +32,7 @@ import numpy as np
 
 from mlplab._checks import check_int, check_real, make_rng
 from mlplab.objective import Problem
-from mlplab.optim.optimizers import GD, Optimizer, OptState
+from mlplab.optim.optimizers import GD, Optimizer, OptState, _Scheduled
 
 
 class DivergenceError(RuntimeError):
@@ -270,6 +270,8 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     if eval_every is None:
         eval_every = 1 if full else per_epoch
     average = optimizer.average and problem.reduction == "sum"
+    # one sample per step and d^k = −g^k: the step is rank one per layer, taken in place
+    lean = sampler.b == 1 and isinstance(optimizer, _Scheduled) and optimizer.plain and monitor == "full"
 
     w = net.params
     history = History()
@@ -365,6 +367,24 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if full:
             idx, E_B, n_B = None, E_k, S
             cost += S  # GD's step uses the gradient computed above
+        elif lean:  # the lecture's SGD: w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k), applied in place
+            idx, _ = sampler.next()
+            gamma = optimizer.schedule(state.k)
+            E_B, taken = problem.sgd_step(w, idx, gamma)
+            if taken:
+                cost += 1
+                state = OptState(k=state.k + 1, alpha=gamma, slots=state.slots)
+                if recorded_k == k:
+                    history.step_size[-1] = gamma
+                k += 1
+                seen += 1
+                continue
+            # not finite, or too close to overflow: the general path below reports it exactly
+            E_B, _ = problem.value_and_grad(w, idx, out=g)
+            n_B = 1
+            cost += n_B
+            if not math.isfinite(E_B):
+                diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
         else:
             idx, n_B = sampler.next()
             E_B, _ = problem.value_and_grad(w, idx, out=g)
@@ -382,7 +402,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         value_fn = _block_value(problem, idx, n_B if average else 1)
         # (5) the step
         step, state, info = optimizer.update(g, state, w, loss=E_B, value_fn=value_fn)
-        if not math.isfinite(float(np.sum(step))) and not np.all(np.isfinite(step)):
+        if not np.isfinite(step).all():
             diverged("the step is not finite")
         cost += info.n_evals * n_B
         if recorded_k == k:
@@ -437,11 +457,27 @@ def _check_opt_state(state, fresh: OptState) -> OptState:
     return state
 
 
-def _block_value(problem: Problem, idx, divisor: int):
-    """E on the block idx (what the block gradient differentiates), for line searches."""
-    if divisor == 1:
-        return lambda w: problem.value(w, idx)
-    return lambda w: problem.value(w, idx) / divisor
+class _BlockValue:
+    """E on the block idx (what the block gradient differentiates), for line searches.
+
+    Called as ``value_fn(w)``; ``value_fn.along(w, d)`` gives φ(α) = E(w + α d)
+    with layer 1's GEMMs done once (:meth:`Problem.value_along`).
+    """
+
+    def __init__(self, problem: Problem, idx, divisor: int):
+        self.problem, self.idx, self.divisor = problem, idx, divisor
+
+    def __call__(self, w) -> float:
+        E = self.problem.value(w, self.idx)
+        return E if self.divisor == 1 else E / self.divisor
+
+    def along(self, w, d):
+        phi = self.problem.value_along(w, d, self.idx)
+        return phi if self.divisor == 1 else (lambda alpha: phi(alpha) / self.divisor)
+
+
+def _block_value(problem: Problem, idx, divisor: int) -> _BlockValue:
+    return _BlockValue(problem, idx, divisor)
 
 
 def _last_record(history: History) -> dict:

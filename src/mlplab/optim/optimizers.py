@@ -139,12 +139,15 @@ class GD(Optimizer):
         if value_fn is None or loss is None:
             raise ValueError("a line search needs value_fn and loss (E at w^k)")
         slope = float(np.dot(grad, d))  # φ′(0) = ⟨∇E(w^k), d^k⟩ < 0
-        trial = np.empty_like(params)
+        if hasattr(value_fn, "along"):  # the training loop's: reuses layer 1's GEMMs across trials
+            phi = value_fn.along(params, d)
+        else:
+            trial = np.empty_like(params)
 
-        def phi(alpha):  # φ(α) = E(w^k + α d^k)
-            np.multiply(d, d.dtype.type(alpha), out=trial)
-            np.add(trial, params, out=trial)
-            return value_fn(trial)
+            def phi(alpha):  # φ(α) = E(w^k + α d^k)
+                np.multiply(d, d.dtype.type(alpha), out=trial)
+                np.add(trial, params, out=trial)
+                return value_fn(trial)
 
         alpha_init = state.alpha if state.alpha else (1.0 if isinstance(self.step, ExactLineSearch) else None)
         alpha, ls = self.step(phi, loss, slope, alpha_init)
@@ -158,6 +161,19 @@ class _Scheduled(Optimizer):
 
     def step_size(self, d, grad, state, params, loss, value_fn) -> StepInfo:
         return StepInfo(step_size=self.schedule(state.k))
+
+    @property
+    def plain(self) -> bool:
+        """d^k = −g^k (not overridden by a subclass), so the step is −γ_k g^k."""
+        return type(self).direction is Optimizer.direction
+
+    def update(self, grad, state, params, *, loss=None, value_fn=None):
+        """(step = −γ_k g^k, new state, StepInfo): d^k = −g^k and α_k = γ_k in one pass over g."""
+        if not self.plain:  # a subclass with its own d^k
+            return super().update(grad, state, params, loss=loss, value_fn=value_fn)
+        gamma = self.schedule(state.k)
+        step = np.multiply(grad, grad.dtype.type(-gamma))
+        return step, replace(state, k=state.k + 1, alpha=gamma), StepInfo(step_size=gamma)
 
 
 def _check_sampling(sampling):
