@@ -664,3 +664,18 @@ def test_batch_monitor_is_the_scaled_mean_of_block_values(reduction):
     assert r.history.loss[-1] == pytest.approx(sum(Es) * scale, rel=1e-12)
     np.testing.assert_allclose(r.history.grad_norm[-1], np.linalg.norm(sum(gs) * scale), rtol=1e-12)
     assert r.history.loss[0] == pytest.approx(prob.value(start), rel=1e-12)  # k = 0 is exact
+
+
+def test_max_cost_budget_and_callback_sees_every_record():
+    X, y = mlplab.datasets.lecture()
+    seen = []
+    net = mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5]))
+    r = mlplab.train(net, X, y, optimizer=SGD(Inverse(1.0), sampling="cyclic"), max_cost=10, tol=None,
+                     eval_every=4, callback=lambda rec: seen.append(rec))
+    assert r.stop_reason == "max_cost" and r.cost == 10 and r.n_iter == 10
+    assert [rec["k"] for rec in seen] == [0, 4, 8, 10]  # the final record reaches the callback too
+    assert math.isnan(seen[0]["last_step_size"])
+    assert seen[1]["last_step_size"] == pytest.approx(1 / 4)  # γ_3 = 1/(3+1) produced w^4
+    gd = mlplab.train(mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5])), X, y, optimizer=GD(0.5),
+                      max_cost=10, tol=None)
+    assert gd.stop_reason == "max_cost" and gd.cost == 12  # 3 steps of S = 4: a step is never split

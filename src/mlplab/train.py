@@ -91,8 +91,8 @@ class TrainResult:
 
     Attributes:
         params: copy of the final w (also in ``net.params``).
-        stop_reason: "converged", "max_iter", "epochs", "time_limit", "callback"
-            or "line_search_failed".
+        stop_reason: "converged", "max_iter", "epochs", "max_cost", "time_limit",
+            "callback" or "line_search_failed".
         n_iter: number of steps taken.
         epochs: samples seen / S.
         loss: E at the final w; grad_norm: ‖∇E‖₂ there.
@@ -183,7 +183,8 @@ class _Sampler:
 
 
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
-          max_iter: int | None = None, epochs: int | None = None, tol: float | None = 1e-6,
+          max_iter: int | None = None, epochs: int | None = None, max_cost: int | None = None,
+          tol: float | None = 1e-6,
           time_limit: float | None = None, eval_every: int | None = None, callback=None,
           seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None,
           opt_state: OptState | None = None, monitor: str = "full",
@@ -199,6 +200,9 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             :class:`~mlplab.optim.SGD`, :class:`~mlplab.optim.MiniBatchSGD`,
             :class:`~mlplab.optim.Momentum`, :class:`~mlplab.optim.Adam`.
         max_iter: maximum number of steps k.
+        max_cost: stop at the first iteration whose cost (sample-gradient
+            evaluations, see above) has reached this; a step is never split, so
+            a line-searched step may overshoot it.
         epochs: maximum number of passes over the data (GD: one per step).
             With neither max_iter nor epochs nor time_limit, 200 epochs.
         tol: stop when ‖∇E(w^k)‖₂ ≤ tol (None or 0 disables it).
@@ -208,7 +212,9 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             (whose record costs an extra pass over the data, not counted in cost).
         callback: called as ``callback(record)`` with a dict of the recorded
             values (k, epoch, loss, grad_norm, layer_grad_norms, cost, time)
-            at every record; returning a true value stops training.
+            at every record, plus ``last_step_size``, the α/γ of the step that
+            produced w^k (NaN at the start); returning a true value stops
+            training. The final record is passed too (its return value is then ignored).
         seed: seed of the sampling RNG (j_k, B_k), or a ``np.random.Generator``
             (continues its stream). Same seed → bit-identical run.
         l2, reduction, sample_weight: the objective (see :class:`~mlplab.objective.Problem`).
@@ -242,6 +248,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         raise ValueError(f"optimizer must be an mlplab.optim optimizer such as GD() or SGD(); got {optimizer!r}")
     problem = Problem(net, X, Y, loss, l2=l2, reduction=reduction, sample_weight=sample_weight)
     max_iter = None if max_iter is None else check_int("max_iter", max_iter, low=0)
+    max_cost = None if max_cost is None else check_int("max_cost", max_cost, low=0)
     epochs = None if epochs is None else check_int("epochs", epochs, low=0)
     eval_every = None if eval_every is None else check_int("eval_every", eval_every, low=1)
     tol = None if tol is None else check_real("tol (or None)", tol, low=0.0)
@@ -262,7 +269,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     sampler = _Sampler(S, optimizer.batch_size, optimizer.sampling, rng)
     full = sampler.b is None
     per_epoch = sampler.steps_per_epoch
-    if max_iter is None and epochs is None and time_limit is None:
+    if max_iter is None and epochs is None and time_limit is None and max_cost is None:
         epochs = 200
     budgets = [b for b in (max_iter, None if epochs is None else sampler.steps_for(epochs)) if b is not None]
     max_steps = min(budgets) if budgets else None
@@ -296,6 +303,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     t0 = time.perf_counter() - elapsed0
     k_start = k
     stop_reason, E_k, gnorm_k, recorded_k = None, math.nan, math.nan, -1
+    last_step = math.nan  # α/γ of the step that produced the current w (for callbacks)
     batch_monitor = monitor == "batch" and not full
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
@@ -340,7 +348,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             acc_g[...] = 0
             gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
             record(E_k, g_full)
-            if callback is not None and callback(_last_record(history)):
+            if callback is not None and callback(_last_record(history, last_step)):
                 stop_reason = "callback"
             if stop_reason is None and tol and gnorm_k <= tol:
                 stop_reason = "converged"
@@ -351,7 +359,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
             if is_record:
                 record(E_k, g_full)
-                if callback is not None and callback(_last_record(history)):
+                if callback is not None and callback(_last_record(history, last_step)):
                     stop_reason = "callback"
             if stop_reason is None and tol and gnorm_k <= tol:
                 stop_reason = "converged"
@@ -359,6 +367,8 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if stop_reason is None:
             if max_steps is not None and k >= max_steps:
                 stop_reason = reason_for_budget
+            elif max_cost is not None and cost >= max_cost:
+                stop_reason = "max_cost"
             elif time_limit is not None and time.perf_counter() - t0 >= time_limit:
                 stop_reason = "time_limit"
         if stop_reason is not None:
@@ -376,6 +386,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
                 state = OptState(k=state.k + 1, alpha=gamma, slots=state.slots)
                 if recorded_k == k:
                     history.step_size[-1] = gamma
+                last_step = gamma
                 k += 1
                 seen += 1
                 continue
@@ -410,22 +421,24 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             history.ls_evals[-1] = info.n_evals
             history.capped[-1] = info.capped
         w += step
+        last_step = info.step_size
         k += 1
         seen += n_B
         if info.failed:
             stop_reason = "line_search_failed"
             break
 
-    if recorded_k != k and batch_monitor and acc_n > 0:  # the estimate over the last steps
-        E_k, g_full = _estimate(acc_E, acc_g, acc_n, S, problem.reduction, g)
+    if recorded_k != k:  # make the last record describe the final w
+        if batch_monitor and acc_n > 0:  # the estimate over the last steps
+            E_k, g_full = _estimate(acc_E, acc_g, acc_n, S, problem.reduction, g)
+        else:
+            E_k, g_full = problem.value_and_grad(w, None, out=g)
+            if not math.isfinite(E_k):
+                diverged(f"E(w) = {E_k}", keep_current=False)
         gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
         record(E_k, g_full)
-    elif recorded_k != k:  # make the last record describe the final w
-        E_k, g_full = problem.value_and_grad(w, None, out=g)
-        if not math.isfinite(E_k):
-            diverged(f"E(w) = {E_k}", keep_current=False)
-        gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
-        record(E_k, g_full)
+        if callback is not None:
+            callback(_last_record(history, last_step))  # the final w, too (return value ignored)
     return TrainResult(params=w.copy(), stop_reason=stop_reason, n_iter=k, epochs=seen / S,
                        loss=float(E_k), grad_norm=gnorm_k, cost=cost, history=history,
                        elapsed=time.perf_counter() - t0, optimizer=optimizer, opt_state=state)
@@ -480,6 +493,8 @@ def _block_value(problem: Problem, idx, divisor: int) -> _BlockValue:
     return _BlockValue(problem, idx, divisor)
 
 
-def _last_record(history: History) -> dict:
-    return {name: getattr(history, name)[-1] for name in
-            ("k", "epoch", "loss", "grad_norm", "layer_grad_norms", "cost", "time")}
+def _last_record(history: History, last_step: float) -> dict:
+    record = {name: getattr(history, name)[-1] for name in
+              ("k", "epoch", "loss", "grad_norm", "layer_grad_norms", "cost", "time")}
+    record["last_step_size"] = last_step
+    return record

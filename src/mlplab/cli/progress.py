@@ -1,10 +1,8 @@
 """Training progress: a Rich bar with live E, ‖∇E‖ and step size on a terminal, plain lines otherwise.
 
 Fed by :func:`mlplab.train`'s ``callback``, which is called at every recorded
-iteration with ``{k, epoch, loss, grad_norm, layer_grad_norms, cost, time}``.
-The record carries no step size, so :class:`StepSize` works it out: γ_k from
-the schedule, the constant α, or — for a line search — the previous step's
-α = ‖w^k − w^{k−1}‖ / ‖∇E(w^{k−1})‖ (exact for plain GD recorded every step).
+iteration with ``{k, epoch, loss, grad_norm, layer_grad_norms, cost, time,
+last_step_size}``; the step shown is the α/γ of the step that produced w^k.
 """
 
 from __future__ import annotations
@@ -13,31 +11,6 @@ import math
 import sys
 import time
 
-import numpy as np
-
-
-class StepSize:
-    """α_k / γ_k for display, from the optimizer and successive recorded weights."""
-
-    def __init__(self, optimizer):
-        from mlplab.optim import GD
-
-        base = getattr(optimizer, "base", optimizer)
-        self.schedule = getattr(base, "schedule", None)
-        self.constant = base.step if isinstance(base, GD) and isinstance(base.step, float) else None
-        self.prev_w, self.prev_gnorm, self.prev_k = None, None, None
-
-    def __call__(self, record, w) -> float:
-        k = record["k"]
-        if self.schedule is not None:
-            return float(self.schedule(k))
-        if self.constant is not None:
-            return self.constant
-        alpha = math.nan
-        if self.prev_w is not None and self.prev_gnorm and k == self.prev_k + 1:
-            alpha = float(np.linalg.norm(w - self.prev_w)) / self.prev_gnorm
-        self.prev_w, self.prev_gnorm, self.prev_k = w.copy(), record["grad_norm"], k
-        return alpha
 
 
 class Progress:

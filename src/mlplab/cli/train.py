@@ -260,11 +260,10 @@ def cmd_train(args) -> int:
 
     interactive = sys.stdout.isatty() and not args.json and not args.quiet
     mode = "off" if args.quiet or args.json else ("rich" if interactive else "plain")
-    from mlplab.cli.progress import Progress, StepSize
+    from mlplab.cli.progress import Progress
 
     total = _steps_total(cfg, optimizer, len(Xtr))
     progress = Progress(total, mode)
-    step_of = StepSize(optimizer)
     best = {"loss": math.inf, "params": net.params.copy(), "k": 0}
     trajectory = None
     if report_path is not None or plots_dir is not None:
@@ -278,7 +277,7 @@ def cmd_train(args) -> int:
             trajectory(rec)
         if math.isfinite(rec["loss"]) and rec["loss"] < best["loss"]:
             best.update(loss=rec["loss"], params=w.copy(), k=rec["k"])
-        progress.update(rec, step_of(rec, w))
+        progress.update(rec, rec["last_step_size"])
         return False
 
     if resume is not None and not args.json and not args.quiet:
