@@ -97,7 +97,7 @@ class Comparison:
             res = r.result
             rows.append({
                 "method": r.name, "E(w)": res.loss, "||grad E||": res.grad_norm, "steps": res.n_iter,
-                "cost": res.cost, "stopped": "budget" if res.stop_reason == "callback" else res.stop_reason,
+                "cost": res.cost, "stopped": "budget" if res.stop_reason == "max_cost" else res.stop_reason,
                 "fitted rate": r.rate.describe() if r.rate is not None else "n/a",
                 "lecture": r.theory,
                 "where it stopped": r.stop.verdict if r.stop is not None else "n/a",
@@ -162,10 +162,9 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
     for name, opt in specs:
         run_net = net.copy()
         run_net.params[...] = w0
-        rec = analysis.TrajectoryRecorder(run_net, stop_at_cost=budget)
-        bs = opt.batch_size or S
+        rec = analysis.TrajectoryRecorder(run_net)
         try:
-            result = mlplab.train(run_net, X, Y, loss=loss, optimizer=opt, max_iter=max(1, math.ceil(budget / min(bs, S))),
+            result = mlplab.train(run_net, X, Y, loss=loss, optimizer=opt, max_cost=budget,
                                   tol=tol, eval_every=1, callback=rec, seed=seed)
         except mlplab.DivergenceError as exc:
             raise ValueError(f"{name} diverged: {exc}") from exc
