@@ -342,20 +342,16 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
                 history=copy.deepcopy(history)))
         # (1) E(w^k), ∇E(w^k) on all samples: every step for GD, every eval_every steps otherwise
         is_record = k % eval_every == 0
-        if is_record and batch_monitor and acc_n > 0:
+        estimated = is_record and batch_monitor and acc_n > 0
+        if estimated:  # monitor="batch": the blocks since the last record stand in for all samples
             E_k, g_full = _estimate(acc_E, acc_g, acc_n, S, problem.reduction, g)
             acc_E, acc_n = 0.0, 0
             acc_g[...] = 0
-            gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
-            record(E_k, g_full)
-            if callback is not None and callback(_last_record(history, last_step)):
-                stop_reason = "callback"
-            if stop_reason is None and tol and gnorm_k <= tol:
-                stop_reason = "converged"
         elif full or is_record:
             E_k, g_full = problem.value_and_grad(w, None, out=g)
             if not math.isfinite(E_k):
                 diverged(f"E(w) = {E_k}", keep_current=False)
+        if estimated or full or is_record:
             gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
             if is_record:
                 record(E_k, g_full)
