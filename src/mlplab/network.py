@@ -189,8 +189,10 @@ class MLP:
 
     def __getstate__(self):
         # weights/biases are views into params; pickle params once and rebuild the views
+        # (the view and workspace caches are rebuilt on demand)
         state = self.__dict__.copy()
-        del state["weights"], state["biases"]
+        for key in ("weights", "biases", "_last_views", "_workspaces"):
+            state.pop(key, None)
         return state
 
     def __setstate__(self, state):
