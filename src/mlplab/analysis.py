@@ -23,7 +23,7 @@ flat parameter vector ``net.params``, δ^ℓ = ∂e/∂a^ℓ, V^ℓ = (W^ℓ)ᵀ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

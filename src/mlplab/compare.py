@@ -18,7 +18,6 @@ matplotlib / Plotly are imported only for ``--plots`` / ``--out``.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import dataclass, field
 

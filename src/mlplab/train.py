@@ -308,7 +308,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
     def record(E, grad):
-        nonlocal last_good, recorded_k
+        nonlocal recorded_k
         norms = [float(math.sqrt(np.dot(grad[s.W], grad[s.W]))) for s in net.slices]
         history.k.append(k)
         history.epoch.append(seen / S)

@@ -206,17 +206,21 @@ def _model_inputs(args, net, info, scaler, require_target):
     return table, X
 
 
-def cmd_evaluate(args) -> int:
-    net, meta, info, scaler = _load_model(args.model)
+def model_targets(args, net, info, scaler, needed_by: str):
+    """(table, X, y) for a saved model: inputs scaled as in training, targets coded as its classes."""
     table, X = _model_inputs(args, net, info, scaler, require_target=True)
     if table.y is None:
-        raise D.DataError(f"{table.source!r} has no target column; evaluate needs targets (--target NAME|INDEX)")
+        raise D.DataError(f"{table.source!r} has no target column; {needed_by} needs targets (--target NAME|INDEX)")
     if info["task"] == "classification":
-        y = D.codes_for(table.y, info["classes"], table.source)
-    else:
-        if table.y.dtype == object:
-            raise D.DataError(f"{table.source!r}: the target holds text but the model is a regressor")
-        y = table.y.astype(np.float64)
+        return table, X, D.codes_for(table.y, info["classes"], table.source)
+    if table.y.dtype == object:
+        raise D.DataError(f"{table.source!r}: the target holds text but the model is a regressor")
+    return table, X, table.y.astype(np.float64)
+
+
+def cmd_evaluate(args) -> int:
+    net, meta, info, scaler = _load_model(args.model)
+    table, X, y = model_targets(args, net, info, scaler, "evaluate")
     cfg = {"task": info["task"], "loss": info["loss"], "classes": info["classes"]}
     try:
         m = _metrics(net, X, y, cfg)

@@ -36,8 +36,7 @@ import numpy as np
 import mlplab
 from mlplab import data as D
 from mlplab.cli import UserError
-from mlplab.cli.commands import (_check_out_path, _emit_json, _finite, _is_builtin, _load_model, _model_inputs,
-                                 load_data)
+from mlplab.cli.commands import _check_out_path, _emit_json, _finite, _load_model, load_data, model_targets
 
 INSTALL = 'pip install "mlplab[viz]"'
 SCHEDULES = ("inverse", "constant", "power", "step", "exp")
@@ -364,15 +363,7 @@ def cmd_report(args) -> int:
         raise UserError("nothing to write: add --out REPORT.html and/or --plots DIR")
     rpath, pdir = check_outputs(args.out, args.plots, "--out")
     net, meta, info, scaler = _load_model(args.model)
-    table, X = _model_inputs(args, net, info, scaler, require_target=True)
-    if table.y is None:
-        raise D.DataError(f"{table.source!r} has no target column; a report needs targets (--target NAME|INDEX)")
-    if info["task"] == "classification":
-        y = D.codes_for(table.y, info["classes"], table.source)
-    else:
-        if table.y.dtype == object:
-            raise D.DataError(f"{table.source!r}: the target holds text but the model is a regressor")
-        y = table.y.astype(np.float64)
+    table, X, y = model_targets(args, net, info, scaler, "a report")
     cli = (meta.get("extra") or {}).get("cli") or {}
     config, training = cli.get("config") or {}, cli.get("training") or {}
     try:
