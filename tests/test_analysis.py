@@ -389,3 +389,12 @@ def test_python_m_mlplab_compare_prints_the_table():
     assert "GD, exact line search" in out.stdout and "fitted rate" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "mlplab.compare", "--budget", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--budget" in bad.stderr
+
+
+def test_stationary_point_with_non_finite_curvature_is_undetermined(monkeypatch):
+    net = mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5]))
+    X, y = mlplab.datasets.lecture()
+    problem = mlplab.Problem(net, X, y)
+    monkeypatch.setattr(analysis, "hessian", lambda problem, w: np.array([[np.nan, 0.0], [0.0, 1.0]]))
+    sp = analysis.stationary_point(problem, net.params)
+    assert sp.verdict == "undetermined" and "cannot be classified" in sp.message

@@ -461,3 +461,56 @@ def test_resume_rejects_changed_runs_and_bad_checkpoints(tmp_path, capsys):
     # budgets may change: a longer run continues from the checkpoint
     code, out, err = cli(capsys, "train", "--resume", ckdir, "--max-iter", "12", "--json")
     assert code == 0 and json.loads(out)["training"]["n_iter"] == 12
+
+
+# --- models saved from Python, and tampered command-line metadata ---------------------------
+
+
+def test_models_saved_from_python_keep_their_labels_or_fail_cleanly(tmp_path, capsys):
+    import warnings
+
+    from sklearn.datasets import load_iris
+
+    from mlplab.sklearn import MLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=50, random_state=0).fit(X, names)
+    mlplab.save(clf, tmp_path / "clf.safetensors")
+    np.save(tmp_path / "X.npy", X[:5])
+    code, out, err = cli(capsys, "predict", tmp_path / "clf.safetensors", tmp_path / "X.npy")
+    assert code == 0, err
+    assert out.split() == ["prediction", *clf.predict(X[:5])]
+    # a bare MLP with three sigmoid outputs is multilabel: the command line says so instead of crashing
+    mlplab.save(mlplab.MLP([4, 3], activation="tanh", output_activation="sigmoid", seed=0), tmp_path / "sig.safetensors")
+    code, out, err = cli(capsys, "predict", tmp_path / "sig.safetensors", tmp_path / "X.npy")
+    assert code == 2 and "multilabel" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda cli_meta: cli_meta.update(classes=cli_meta["classes"][:2]), "2 classes for a network with 3 outputs"),
+    (lambda cli_meta: cli_meta["scaler"].update(mean=[0.0], scale=[1.0]), "scaler has 1 entries"),
+    (lambda cli_meta: cli_meta.update(classes=["a", "a", "b"]), "duplicate class labels"),
+    (lambda cli_meta: cli_meta.update(task="foo"), "unknown task"),
+])
+def test_tampered_cli_metadata_is_rejected(tmp_path, capsys, edit, match):
+    import json
+    import struct
+
+    model = tmp_path / "iris.safetensors"
+    code, _, err = cli(capsys, "train", "iris", "--hidden", "4", "--epochs", "2", "--optimizer", "adam",
+                       "--standardize", "--out", model, "--quiet")
+    assert code == 0, err
+    raw = model.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = json.loads(header["__metadata__"]["mlplab"])
+    edit(meta["extra"]["cli"])
+    header["__metadata__"]["mlplab"] = json.dumps(meta)
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    model.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + n:])
+    code, out, err = cli(capsys, "predict", model)
+    assert code == 2 and match in err and "Traceback" not in err

@@ -163,3 +163,14 @@ def test_import_mlplab_does_not_import_sklearn_or_rich():
     code = "import sys, mlplab, mlplab.data; print('sklearn' in sys.modules, 'rich' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_numeric_header_over_a_text_label_column_is_a_header(tmp_path):
+    from mlplab import data as D
+
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{'up' if a > 0 else 'down'}" for a, b in rng.normal(size=(20, 2)))
+    path = tmp_path / "yearhdr.csv"
+    path.write_text("1990,2000,label\n" + rows + "\n")
+    table = D.load_file(str(path))
+    assert table.X.shape == (20, 2) and table.target_name == "label" and set(table.y) == {"up", "down"}

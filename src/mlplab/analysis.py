@@ -600,7 +600,8 @@ class StationaryPoint:
     Attributes:
         loss, grad_norm: E(w), ‖∇E(w)‖₂.
         eig_min, eig_max: extreme eigenvalues of ∇²E(w).
-        verdict: "local minimum", "saddle point", "flat valley" or "not stationary".
+        verdict: "local minimum", "saddle point", "flat valley", "not stationary" or
+            "undetermined" (non-finite E, gradient or curvature).
         message: a sentence for people.
     """
 
@@ -628,12 +629,21 @@ def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: floa
     E, g = problem.value_and_grad(w)
     gn = float(np.linalg.norm(g))
     if w.size <= 2000:
-        eig = np.linalg.eigvalsh(hessian(problem, w))
-        lo, hi = float(eig[0]), float(eig[-1])
+        H = hessian(problem, w)
+        if np.all(np.isfinite(H)):  # LAPACK returns arbitrary numbers for a matrix holding NaN
+            eig = np.linalg.eigvalsh(H)
+            lo, hi = float(eig[0]), float(eig[-1])
+        else:
+            lo = hi = math.nan
     else:
         lo, hi = hvp_extremes(problem, w)
     scale = max(1.0, abs(hi))
     flat = flat_tol * scale
+    if not all(math.isfinite(v) for v in (E, gn, lo, hi)):
+        verdict = "undetermined"
+        msg = (f"E = {E:.3g}, ‖∇E‖ = {gn:.3g}, λ_min = {lo:.3g}, λ_max = {hi:.3g}: not all finite (saturated or "
+               "overflowing units), so the point cannot be classified.")
+        return StationaryPoint(float(E), gn, lo, hi, verdict, msg)
     if gn > grad_tol * max(1.0, abs(E)):
         verdict = "not stationary"
         msg = (f"‖∇E‖ = {gn:.3g} is not small: the run stopped before reaching a stationary point "

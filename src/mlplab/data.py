@@ -197,8 +197,10 @@ def _load_csv(path: Path, target, require_target: bool, n_features: int | None) 
 
 
 def _has_header(rows) -> bool:
-    """A header: the first row has a non-number in a column whose other cells are (mostly) numbers,
-    or every first-row cell is a non-number while some later row has a number."""
+    """A header: the first row has a non-number in a column whose other cells are (mostly) numbers;
+    or its cell in a column of repeated text labels is a value found nowhere below it (a header like
+    ``1990,2000,label`` over ``0.1,-1.2,up``); or every first-row cell is a non-number while some
+    later row has a number. A header of numbers over numeric columns cannot be told from data."""
     first, rest = rows[0], rows[1:]
     if not rest:
         return not any(_is_number(c) for c in first)  # one row: a header only if it has no numbers
@@ -208,6 +210,10 @@ def _has_header(rows) -> bool:
             continue
         col = [r[j] for r in rest[:200] if j < len(r) and r[j] != ""]
         if col and all(_is_number(c) for c in col):
+            return True
+        labels = set(col)
+        if len(col) >= 4 and not any(_is_number(c) for c in col) and len(labels) <= len(col) // 2 \
+                and first[j] not in labels:
             return True
     if not any(_is_number(c) for c in first):
         return any(_is_number(c) for r in rest[:200] for c in r)

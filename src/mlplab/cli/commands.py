@@ -85,6 +85,9 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
         raise UserError(f"unknown data set {spec!r}; built-in sets are {', '.join(mlplab.datasets.names())} "
                         "(or give a .csv/.tsv/.npz/.npy file)")
     target = args.target
+    if target is not None and not spec.lower().endswith((".csv", ".tsv")):
+        raise UserError(f"--target applies to CSV/TSV files; {spec!r} keeps its targets separately "
+                        "(the npz key y, or the y.npy of a pair)")
     if target is None and target_hint is not None and spec.lower().endswith((".csv", ".tsv")):
         target = target_hint if target_hint in (D.csv_header(spec) or []) else None
     return D.load_file(spec, target, require_target=require_target, n_features=n_features)
@@ -163,23 +166,52 @@ def _table(rows, title, rich: bool) -> None:
 # --- evaluate / predict / inspect -------------------------------------------------------------
 
 
+def _info_from_python_model(path: str, net, meta) -> dict:
+    """Command-line metadata for a model saved from Python (an MLP or an estimator)."""
+    out_act = net.activations[-1].name
+    est = meta.get("estimator") or {}
+    target_type = est.get("target_type")
+    if meta.get("kind") == "MLPRegressor" or (meta.get("kind") == "MLP" and out_act not in ("softmax", "sigmoid")):
+        if net.n_outputs != 1:
+            raise UserError(f"{path!r} predicts {net.n_outputs} outputs; the command line handles one target "
+                            "column — use the model from Python (mlplab.load)")
+        return {"task": "regression", "loss": "squared", "classes": None, "n_features": net.n_inputs,
+                "target": None, "scaler": None}
+    if target_type == "multilabel-indicator" or (out_act == "sigmoid" and net.n_outputs > 1):
+        raise UserError(f"{path!r} is a multilabel model ({net.n_outputs} sigmoid outputs); the command line "
+                        "handles one label per sample — use the model from Python (mlplab.load)")
+    classes = est.get("classes")
+    if classes is None:  # a bare MLP: classes are the output indices (0/1 for one sigmoid unit)
+        classes = [0, 1] if net.n_outputs == 1 else list(range(net.n_outputs))
+    loss = "cross_entropy" if out_act == "softmax" else "binary_cross_entropy"
+    return {"task": "classification", "loss": loss, "classes": classes, "n_features": net.n_inputs,
+            "target": None, "scaler": None}
+
+
 def _load_model(path: str):
     if not Path(path).is_file():
         raise UserError(f"model file {path!r} does not exist; train one with `mlplab train ... --out {path}`")
     net, meta = mlplab.io.load_network(path)
     info = (meta.get("extra") or {}).get("cli")
-    if info is None:  # a model saved from Python: predict with what the architecture says
-        out_act = net.activations[-1].name
-        loss = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(out_act, "squared")
-        classes = list(range(net.n_outputs)) if out_act == "softmax" else ([0, 1] if out_act == "sigmoid" else None)
-        info = {"task": "regression" if classes is None else "classification", "loss": loss, "classes": classes,
-                "n_features": net.n_inputs, "target": None, "scaler": None}
+    if info is None:  # a model saved from Python: what its architecture and estimator metadata say
+        info = _info_from_python_model(path, net, meta)
     try:
         scaler = None if info.get("scaler") is None else D.StandardScaler.from_dict(info["scaler"])
         if int(info["n_features"]) != net.n_inputs:
             raise ValueError("n_features does not match the architecture")
-        if info["task"] == "classification" and not info.get("classes"):
-            raise ValueError("a classifier without class labels")
+        if scaler is not None and not (len(scaler.mean) == len(scaler.scale) == net.n_inputs):
+            raise ValueError(f"the scaler has {len(scaler.mean)} entries for {net.n_inputs} features")
+        if info["task"] not in ("classification", "regression"):
+            raise ValueError(f"unknown task {info['task']!r}")
+        if info["task"] == "classification":
+            classes = info.get("classes")
+            if not classes:
+                raise ValueError("a classifier without class labels")
+            if len(set(map(str, classes))) != len(classes):
+                raise ValueError(f"duplicate class labels {classes!r}")
+            expected = 1 if len(classes) == 2 and net.n_outputs == 1 else len(classes)
+            if expected != net.n_outputs:
+                raise ValueError(f"{len(classes)} classes for a network with {net.n_outputs} outputs")
     except (KeyError, TypeError, ValueError) as exc:
         raise mlplab.ModelFileError(f"{path!r}: mlplab command-line metadata is invalid ({exc}); "
                                     "re-train the model") from None
