@@ -182,3 +182,16 @@ def test_report_in_a_headless_browser(which, expected, request, tmp_path):
         shot = out / f"report-{which}{name}.png"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     print(f"screenshots: {out}/report-{which}*.png")
+
+
+def test_a_single_recorded_point_draws_no_history_curves(tmp_path):
+    from mlplab import plots
+
+    X, y = mlplab.datasets.lecture()
+    net = mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5]))
+    result = mlplab.train(net, X, y, max_iter=0)  # one record: w^0
+    comp = mlplab.compare.from_result(net, X, y, result, loss="squared", name="saved model")
+    for figs in (report.figures(comp), plots.figures(comp)):
+        assert "surface_3d" in figs and "convergence_cost" not in figs and "layer_heatmap" not in figs
+    page = report.write_report(tmp_path / "r.html", comp).read_text(encoding="utf-8")
+    assert 'data-name="surface_3d"' in page and 'data-name="convergence_cost"' not in page
