@@ -156,24 +156,29 @@ def load(path):
         raise ModelFileError(f"{str(path)!r}: estimator metadata is invalid ({exc})") from None
 
 
-def load_network(path):
-    """(MLP, metadata dict) from a model file, fully validated."""
+def _read_file(path: Path, what: str):
+    """(metadata dict of strings, {name: tensor}) of a safetensors file; ModelFileError if unreadable."""
     from safetensors import safe_open
 
+    where = repr(str(path))
+    if not path.is_file():
+        raise ModelFileError(f"{what} {where} does not exist")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            return f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # safetensors reports corrupt headers with its own exception types
+        raise ModelFileError(f"{where} is not a readable .safetensors {what} ({exc}); "
+                             "it may be truncated or corrupt — re-save or re-train the model") from None
+
+
+def load_network(path):
+    """(MLP, metadata dict) from a model file, fully validated."""
     from mlplab.network import MLP
 
     path = Path(path)
     where = repr(str(path))
-    if not path.is_file():
-        raise ModelFileError(f"model file {where} does not exist")
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            raw_meta = f.metadata() or {}
-            names = set(f.keys())
-            tensors = {k: f.get_tensor(k) for k in names}
-    except Exception as exc:  # safetensors reports corrupt headers with its own exception types
-        raise ModelFileError(f"{where} is not a readable .safetensors model file ({exc}); "
-                             "it may be truncated or corrupt — re-save or re-train the model") from None
+    raw_meta, tensors = _read_file(path, "model file")
+    names = set(tensors)
     if "mlplab" not in raw_meta:
         raise ModelFileError(f"{where} has no mlplab metadata; it was not written by mlplab.save")
     try:
@@ -304,22 +309,16 @@ def load_checkpoint(path):
     Raises:
         ModelFileError: missing, unreadable, truncated or inconsistent file.
     """
-    from safetensors import safe_open
-
     from mlplab.optim.optimizers import OptState
     from mlplab.train import Checkpoint, History
 
     path = Path(path)
     where = repr(str(path))
-    if not path.is_file():
-        raise ModelFileError(f"checkpoint {where} does not exist")
+    raw_meta, tensors = _read_file(path, "checkpoint")
     try:
-        with safe_open(str(path), framework="numpy") as f:
-            raw_meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
         meta = json.loads(raw_meta["mlplab"])
-    except Exception as exc:
-        raise ModelFileError(f"{where} is not a readable mlplab checkpoint ({type(exc).__name__}: {exc})") from None
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{where} is not an mlplab checkpoint: its metadata is missing or not JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("kind") != "checkpoint" or meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{where} is not an mlplab checkpoint of format version {FORMAT_VERSION}")
     try:
