@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mlplab import analysis
+from mlplab.compare import Comparison, comparison_surface, figure_plan, infimum_curve
 from mlplab.io import atomic_write
-from mlplab.compare import Comparison, comparison_surface, infimum_curve
 
 COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
@@ -197,24 +198,10 @@ def decision_boundary(comp: Comparison, run_index: int | None = None):
                    height=550)
 
 
-_HISTORY_FIGURES = ("convergence_cost", "convergence_k", "grad_norm", "step_sizes", "layer_grad_norms",
-                    "layer_heatmap")
-
-
 def figures(comp: Comparison) -> dict[str, go.Figure]:
     """Every figure that applies, by name (the names of :func:`mlplab.plots.figures`)."""
-    view = comparison_surface(comp)
-    builders = {
-        "surface_3d": lambda: surface_3d(comp, view), "contour": lambda: contour(comp, view),
-        "slice_1d": lambda: slice_1d(comp, view), "infimum": lambda: infimum(comp),
-        "convergence_cost": lambda: convergence(comp, "cost"), "convergence_k": lambda: convergence(comp, "k"),
-        "grad_norm": lambda: grad_norms(comp), "step_sizes": lambda: step_sizes(comp),
-        "layer_grad_norms": lambda: layer_grad_norms(comp), "layer_heatmap": lambda: layer_heatmap(comp),
-        "gradient_flow": lambda: bound_factors(comp), "decision_boundary": lambda: decision_boundary(comp),
-    }
-    # one recorded point (e.g. a saved model without history): no curves over the iterations
-    skip = () if any(len(r.history) >= 2 for r in comp.runs) else _HISTORY_FIGURES
-    figs = {name: make() for name, make in builders.items() if name not in skip}
+    this = sys.modules[__name__]
+    figs = {name: getattr(this, fn)(comp, *args) for name, fn, args in figure_plan(comp)}
     return {k: v for k, v in figs.items() if v is not None}
 
 
