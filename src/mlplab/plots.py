@@ -15,9 +15,8 @@ k or cost, log-log and semi-log, fitted rate lines), :func:`grad_norms`,
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
