@@ -38,6 +38,7 @@ def measure(run, *, repeats: int, warmup: int = 1) -> tuple[Timing, object]:
         _, result = run()
     times = []
     for _ in range(repeats):
+        result = None  # free the last result first: each run allocates into released memory
         seconds, result = run()
         times.append(seconds)
     return Timing(times), result
@@ -52,9 +53,11 @@ def measure_all(runs: dict, *, repeats: int, warmup: int = 1) -> dict:
     results, times = {}, {name: [] for name in runs}
     for _ in range(warmup):
         for name, run in runs.items():
+            results[name] = None
             results[name] = run()[1]
     for _ in range(repeats):
         for name, run in runs.items():
+            results[name] = None  # free the last result first: each run allocates into released memory
             seconds, results[name] = run()
             times[name].append(seconds)
     return {name: (Timing(times[name]), results[name]) for name in runs}

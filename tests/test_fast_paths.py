@@ -6,12 +6,15 @@ then w − γ g, or a fresh forward pass at w + α d).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 import mlplab
 from mlplab import MLP, Problem, train
-from mlplab.optim import SGD
+from mlplab.optim import SGD, MiniBatchSGD
+from mlplab.optim.schedules import inverse
 
 
 def _problem(dtype="float64", bias=True, l2=0.0, reduction="sum", weighted=False, loss="cross_entropy"):
@@ -36,6 +39,93 @@ def test_sgd_step_is_w_minus_gamma_g(dtype, bias, l2, reduction, weighted):
     tol = 1e-12 if dtype == "float64" else 1e-5
     np.testing.assert_allclose(E, E_ref, rtol=tol)
     np.testing.assert_allclose(w, expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("bias, l2, reduction, weighted", [
+    (True, 0.0, "sum", False), (False, 0.0, "mean", False), (True, 0.3, "sum", True), (True, 0.3, "mean", True)])
+@pytest.mark.parametrize("idx", [np.array([7, 0, 11, 3]), slice(2, 9)])
+def test_block_sgd_step_is_w_minus_gamma_g(dtype, bias, l2, reduction, weighted, idx):
+    # the gemm path: W ← (1 − γρλ) W − γ dZᵀ A, against w − γ ∇E_B from value_and_grad
+    p = _problem(dtype, bias, l2, reduction, weighted)
+    w = p.net.params.copy()
+    E_ref, g = p.value_and_grad(w, idx)
+    expected = w - w.dtype.type(0.37) * g
+    E, taken = p.sgd_step(w, idx, 0.37)
+    assert taken
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(E, E_ref, rtol=tol)
+    np.testing.assert_allclose(w, expected, rtol=tol, atol=tol)
+    assert not np.array_equal(w, p.net.params)  # it moved
+
+
+def test_block_sgd_step_declines_a_step_that_could_overflow():
+    p = _problem("float32")
+    w = p.net.params.copy()
+    before = w.copy()
+    _, taken = p.sgd_step(w, np.arange(6), 1e38)  # |B| γ max|dz| max|a| beyond float32's 3.4e38
+    assert not taken
+    np.testing.assert_array_equal(w, before)
+
+
+@pytest.mark.parametrize("average", [False, True])
+def test_train_minibatch_matches_the_general_update_loop(average):
+    # the same B_k as train draws ("shuffle": a permutation per epoch, blocks of 5, the last of 2)
+    p = _problem()
+    net = p.net
+    w = net.params.copy()
+    rng = np.random.default_rng(5)
+    blocks = []
+    for _ in range(2):
+        order = rng.permutation(p.S)
+        blocks += [order[i:i + 5] for i in range(0, p.S, 5)]
+    for k, B in enumerate(blocks):
+        _, g = p.value_and_grad(w, B)
+        w -= (0.1 / (k + 1)) / (len(B) if average else 1) * g
+    r = train(net, p.X, p.Y, "cross_entropy", MiniBatchSGD(5, schedule=inverse(0.1), average=average),
+              epochs=2, tol=None, seed=5)
+    np.testing.assert_allclose(r.params, w, rtol=1e-12, atol=1e-14)
+    assert r.cost == 2 * p.S and r.n_iter == len(blocks) == 6
+    assert r.history.step_size[0] == 0.1  # γ_0, not γ_0 / |B|
+
+
+@pytest.mark.parametrize("gamma, scale", [(1e6, 100.0), (1e300, 1e5)],
+                         ids=["loss-overflows-first", "step-overflows-first"])
+def test_train_minibatch_divergence_stops_at_the_hand_simulated_iteration(gamma, scale):
+    # cyclic blocks {0,1}, {2,3}, {4,5} on e^s = (y_s − wᵀx_s)², no bias: simulate by hand until
+    # E_B(w^k) or the step −γ∇E_B(w^k) stops being finite. The error carries that k and w^k when
+    # only the step overflowed (the fast path declined it), or the last recorded w (one record per
+    # epoch of 3 blocks) when the loss itself overflowed.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 3)) * scale
+    y = rng.normal(size=6)
+    net = MLP([3, 1], activation="identity", bias=False, init="zeros")
+    w = net.params.copy()
+    w_recorded = w.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(10_000):
+            B = slice(2 * (k % 3), 2 * (k % 3) + 2)
+            if k % 3 == 0:  # a record: E(w^k) on all samples
+                r_all = y - X @ w
+                if not math.isfinite(float(r_all @ r_all)):
+                    w = w_recorded
+                    break
+                w_recorded = w.copy()
+            r = y[B] - X[B] @ w
+            step = gamma * 2.0 * (r @ X[B])  # −γ ∇E_B = γ · 2 Σ_s r_s x_s
+            if not math.isfinite(float(r @ r)):
+                w = w_recorded
+                break
+            if not np.all(np.isfinite(step)):
+                break
+            w = w + step
+        with pytest.raises(mlplab.DivergenceError) as exc:
+            train(net, X, y, "squared", MiniBatchSGD(2, schedule=gamma, sampling="cyclic"),
+                  max_iter=10_000, tol=None)
+    assert exc.value.k == k > 0
+    np.testing.assert_allclose(exc.value.params, w, rtol=1e-6)
+    assert np.all(np.isfinite(net.params))
+    np.testing.assert_array_equal(net.params, exc.value.params)
 
 
 def test_sgd_step_declines_a_step_that_could_overflow():
@@ -103,3 +193,70 @@ def test_block_gradients_with_reused_buffers_match_fresh_problems(dtype):
         for s in p.net.slices:
             gl[s.W] += (1 - len(b) / p.S) * 0.1 * w[s.W]
         np.testing.assert_allclose(gl, g_ref, rtol=tol, atol=tol)
+
+
+# ---------------------------------------------------------------------------
+# _blas: every product through one BLAS, against float64 NumPy
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("m, k, n", [(1, 784, 300), (300, 784, 1), (128, 784, 300), (3, 4, 5), (1, 2, 2),
+                                     (40, 300, 1), (1, 300, 40), (64, 20, 16)])
+@pytest.mark.parametrize("tA, tB", [(False, False), (True, False), (False, True), (True, True)])
+def test_blas_products_match_numpy(dtype, tol, m, k, n, tA, tB):
+    from mlplab import _blas
+
+    rng = np.random.default_rng(m * 1000 + k + n)
+    A = rng.standard_normal((k, m) if tA else (m, k)).astype(dtype)
+    A = A.T if tA else A  # transposed views, as the engine passes W.T and dZ.T
+    B = rng.standard_normal((n, k) if tB else (k, n)).astype(dtype)
+    B = B.T if tB else B
+    ref = A.astype(np.float64) @ B.astype(np.float64)
+    scale = max(1.0, float(np.abs(ref).max()))
+    out = _blas.matmul(A, B)
+    assert out.shape == (m, n) and out.dtype == dtype and out.flags.c_contiguous
+    assert np.abs(out - ref).max() / scale < tol
+    into = np.full((m, n), np.nan, dtype=dtype)  # β = 0 must not read the old contents
+    assert _blas.matmul(A, B, out=into) is into
+    assert np.abs(into - ref).max() / scale < tol
+    C = rng.standard_normal((m, n)).astype(dtype)
+    expected = 0.9 * C.astype(np.float64) - 0.5 * ref
+    _blas.gemm_update(C, -0.5, A, B, 0.9)
+    assert np.abs(C - expected).max() / scale < tol
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blas_rank_one_update_and_dot(dtype):
+    from mlplab import _blas
+
+    rng = np.random.default_rng(0)
+    C = rng.standard_normal((300, 784)).astype(dtype)
+    x, y = rng.standard_normal(300).astype(dtype), rng.standard_normal(784).astype(dtype)
+    expected = C.astype(np.float64) - 0.25 * np.outer(x, y)
+    _blas.ger_update(C, -0.25, x, y)
+    np.testing.assert_allclose(C, expected, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+    for size in (5, 50_000):  # NumPy's dot below OpenBLAS's threading size, SciPy's from it on
+        u, v = rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
+        ref = float(u.astype(np.float64) @ v.astype(np.float64))
+        assert isinstance(_blas.dot(u, v), float)
+        assert abs(_blas.dot(u, v) - ref) <= (1e-3 if dtype == np.float32 else 1e-10) * max(1.0, abs(ref))
+
+
+def test_sigmoid_block_form_matches_expit_to_a_few_ulps():
+    # blocks of ≥ 1024 entries use 1/(1 + exp(−z)) with NumPy's SIMD exp; one sample uses expit
+    from scipy.special import expit
+
+    from mlplab.activations import get_activation
+
+    sigmoid = get_activation("sigmoid").phi
+    for dtype in (np.float64, np.float32):
+        z = np.concatenate([np.linspace(-120, 120, 200_001), [-1e4, 1e4, -88.8, -745.2, 0.0]]).astype(dtype)
+        with np.errstate(all="raise"):  # no overflow/underflow escapes
+            a = sigmoid(z.reshape(-1, 1))
+        assert a.dtype == dtype and np.all((a >= 0) & (a <= 1))
+        ref = expit(z.astype(np.float64)).reshape(-1, 1)
+        normal = ref > np.finfo(dtype).tiny
+        rel = np.abs(a[normal] - ref[normal]) / ref[normal]
+        assert rel.max() <= 4 * np.finfo(dtype).eps
+        np.testing.assert_array_equal(a[[-5, -2]].ravel(), [0.0, 0.0])  # σ(−1e4), σ(−745.2): exp(−z) overflowed
+        assert a[-4, 0] == 1.0 and a[-1, 0] == 0.5

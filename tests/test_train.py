@@ -306,7 +306,7 @@ def test_tol_none_disables_gradient_test():
 @pytest.fixture
 def sampled(monkeypatch):
     """Records the index set of every block gradient the loop asks Problem for
-    (through value_and_grad, or sgd_step, the in-place one-sample SGD step)."""
+    (through value_and_grad, or sgd_step, the in-place SGD step)."""
     calls = []
     original = Problem.value_and_grad
     original_sgd_step = Problem.sgd_step
@@ -316,10 +316,10 @@ def sampled(monkeypatch):
             calls.append(np.arange(self.S)[idx].reshape(-1).tolist())
         return original(self, w, idx, out=out)
 
-    def spy_sgd_step(self, w, j, gamma):
-        E, taken = original_sgd_step(self, w, j, gamma)
-        if taken:  # otherwise the loop asks value_and_grad for the same j, recorded there
-            calls.append([j])
+    def spy_sgd_step(self, w, idx, gamma):
+        E, taken = original_sgd_step(self, w, idx, gamma)
+        if taken:  # otherwise the loop asks value_and_grad for the same block, recorded there
+            calls.append(np.arange(self.S)[idx].reshape(-1).tolist())
         return E, taken
 
     monkeypatch.setattr(Problem, "value_and_grad", spy)

@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from mlplab import _blas
 from mlplab._checks import make_rng
 from mlplab.activations import Activation, get_activation
 from mlplab.initializers import initialize
@@ -273,7 +274,7 @@ class MLP:
                 Z = Z1
             else:
                 # z^ℓ = W^ℓ a^{ℓ−1}, for every sample (row) at once; W.T is a transposed view
-                Z = np.matmul(As[-1], W.T, out=None if ws is None else ws.Z[ell])
+                Z = _blas.matmul(As[-1], W.T, out=None if ws is None else ws.Z[ell])
                 if biases is not None:
                     Z += biases[ell]  # … + b^ℓ
             Zs.append(Z)
@@ -319,7 +320,7 @@ class MLP:
             yield ell, dz, As[ell - 1]
             if ell > 1:
                 buf = None if ws is None else ws.delta[ell - 2]
-                delta = np.matmul(dz, weights[ell - 1], out=buf)  # δ^{ℓ−1} = (W^ℓ)ᵀ Diag(φ′(z^ℓ)) δ^ℓ = V^ℓ δ^ℓ
+                delta = _blas.matmul(dz, weights[ell - 1], out=buf)  # δ^{ℓ−1} = (W^ℓ)ᵀ Diag(φ′(z^ℓ)) δ^ℓ = V^ℓ δ^ℓ
                 act = self.activations[ell - 2]
                 dz = act.backward(Zs[ell - 2], As[ell - 1], delta, out=buf)  # Diag(φ′(z^{ℓ−1})) δ^{ℓ−1}
 
@@ -335,7 +336,7 @@ class MLP:
             if dz.shape[0] == 1:  # one sample: the outer product dz aᵀ (BLAS is slow at inner dim 1)
                 np.multiply(dz.T, a_prev, out=gW)
             else:
-                np.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
+                _blas.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
             if s.b is not None:
                 np.sum(dz, axis=0, out=g[s.b])
         return g

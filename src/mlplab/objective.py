@@ -20,8 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import blas
-
+from mlplab import _blas
 from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
 
@@ -99,7 +98,7 @@ class Problem:
     def _l2_value(self, w, n) -> float:
         if self.l2 == 0.0:
             return 0.0
-        sq = sum(float(np.dot(w[s.W], w[s.W])) for s in self.net.slices)
+        sq = sum(_blas.dot(w[s.W], w[s.W]) for s in self.net.slices)
         return self._reg_weight(n) * 0.5 * self.l2 * sq  # ρ_B (λ/2) Σ‖W^ℓ‖²
 
     def _l2_grad(self, w, g, n) -> None:
@@ -131,7 +130,7 @@ class Problem:
         X, Y, c, n = self._block(idx)
         (W1, *_), b = self.net.unpack(w)
         (D1, *_), db = self.net.unpack(d)
-        Z_w, Z_d = X @ W1.T, X @ D1.T
+        Z_w, Z_d = _blas.matmul(X, W1.T), _blas.matmul(X, D1.T)
         if b is not None:
             Z_w += b[0]
             Z_d += db[0]
@@ -166,40 +165,56 @@ class Problem:
         self._l2_grad(w, g, n)
         return E + self._l2_value(w, n), g
 
-    def sgd_step(self, w: np.ndarray, j: int, gamma: float) -> tuple[float, bool]:
-        """The lecture's SGD step on ONE sample j, in place: w ← w − γ ∇E_j(w).
+    def sgd_step(self, w: np.ndarray, idx, gamma: float) -> tuple[float, bool]:
+        """The (mini-batch) SGD step on the sample j or the block idx, in place: w ← w − γ ∇E_B(w).
 
-        E_j is the block objective of ``value_and_grad(w, j)``. Its weight gradient
-        ∇_{W^ℓ} = dz aᵀ (+ ρλ W^ℓ) is rank one, so no (d,) gradient is formed:
-        every W^ℓ takes its step as one BLAS rank-1 update W^ℓ ← W^ℓ − γ dz aᵀ,
-        a single pass over the weights (instead of writing g, scaling it and adding
-        it). All dz are computed before any W^ℓ changes (backprop needs the old W).
+        E_B is the block objective of ``value_and_grad(w, idx)``. No (d,) gradient
+        is formed: ∇_{W^ℓ} E_B = (dZ^ℓ)ᵀ A^{ℓ−1} (+ ρλ W^ℓ), so every W^ℓ takes its
+        step in the BLAS call that computes that product,
+            W^ℓ ← (1 − γρλ) W^ℓ − γ (dZ^ℓ)ᵀ A^{ℓ−1}
+        (``ger``, a rank-1 update, for one sample; ``gemm`` with β = 1 − γρλ for a
+        block): one pass over the weights instead of writing g, scaling it and
+        adding it to w. All dZ^ℓ are computed before any W^ℓ changes (backprop
+        needs the old W).
 
         Returns:
-            (E_j(w) at the w before the step, taken). ``taken`` is False — and w is
-            untouched — when E_j is not finite or γ max|dz| max|a| comes near the
-            dtype's overflow: the caller then takes the general path, which reports
-            the divergence exactly.
+            (E_B(w) at the w before the step, taken). ``taken`` is False — and w is
+            untouched — when E_B is not finite or |B| γ max|dz| max|a| comes near the
+            dtype's overflow (a bound on every entry of the step): the caller then
+            takes the general path, which reports the divergence exactly.
         """
-        X, Y, c, n = self._block(j)
-        cache = self.net.forward_cache(X, w)
+        X, Y, c, n = self._block(idx)
+        ws = None if n == 1 else self.net.workspace(n)
+        cache = self.net.forward_cache(X, w, ws=ws)
         E, dz = self._weighted_output(Y, cache, c, n)
         E += self._l2_value(w, n)
-        factors = [(ell, dz_l[0], a_prev[0]) for ell, dz_l, a_prev in self.net.backprop(cache, dz, w)]
-        biggest = max(float(abs(dz_l).max()) * float(abs(a).max()) for _, dz_l, a in factors)
-        if not (math.isfinite(E) and gamma * biggest < _SAFE_STEP[w.dtype]):
+        factors = list(self.net.backprop(cache, dz, w, ws))  # (ℓ, dZ^ℓ, A^{ℓ−1}), ℓ = L … 1
+        biggest = max(float(abs(dz_l).max()) * (self._x_bound() if ell == 1 else float(abs(a).max()))
+                      for ell, dz_l, a in factors)
+        if not (math.isfinite(E) and n * gamma * biggest < _SAFE_STEP[w.dtype]):
             return E, False
         f = w.dtype.type
         shrink = 1.0 - gamma * self._reg_weight(n) * self.l2  # the regulariser's −γ ρλ W^ℓ
         for ell, dz_l, a_prev in factors:
             s = self.net.slices[ell - 1]
             W = w[s.W].reshape(s.shape)
-            if shrink != 1.0:
-                W *= f(shrink)
-            _rank_one_update(W, -gamma, dz_l, a_prev)  # W^ℓ ← W^ℓ − γ dz (a^{ℓ−1})ᵀ
+            if n == 1:
+                if shrink != 1.0:
+                    W *= f(shrink)
+                _blas.ger_update(W, -gamma, dz_l[0], a_prev[0])  # W^ℓ ← W^ℓ − γ dz (a^{ℓ−1})ᵀ
+            else:
+                _blas.gemm_update(W, -gamma, dz_l.T, a_prev, shrink)  # W^ℓ ← (1 − γρλ) W^ℓ − γ dZᵀ A^{ℓ−1}
             if s.b is not None:
-                w[s.b] -= f(gamma) * dz_l  # b^ℓ ← b^ℓ − γ dz
+                b = w[s.b]
+                b -= f(gamma) * (dz_l[0] if n == 1 else np.sum(dz_l, axis=0))  # b^ℓ ← b^ℓ − γ Σ_s dz_s
         return E, True
+
+    def _x_bound(self) -> float:
+        """max |x_ij| over all inputs (bounds layer 1's a^0 in the overflow test; computed once)."""
+        bound = self.__dict__.get("_x_abs_max")
+        if bound is None:
+            bound = self._x_abs_max = max(abs(float(self.X.max())), abs(float(self.X.min())))
+        return bound
 
     def _weighted_output(self, Y, cache, c, n):
         """(R(Σ_s c_s e^s), its ∂/∂z^L rows): the data term and the backward pass's seed."""
@@ -239,16 +254,4 @@ class Problem:
         return output_error(self.loss, self.net.activations[-1], Y, Z, A, need_grad)
 
 
-_GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
-_SAFE_STEP = {dt: 0.25 * float(np.finfo(dt).max) for dt in _GER}  # |step entries| below this: no overflow
-
-
-def _rank_one_update(A: np.ndarray, alpha: float, x: np.ndarray, y: np.ndarray) -> None:
-    """A ← A + α x yᵀ in place (BLAS ger); A (m, n) C-ordered, x (m,), y (n,).
-
-    BLAS is column-major, so ger updates Aᵀ ← Aᵀ + α y xᵀ, which is the same memory.
-    """
-    At = A.T
-    out = _GER[A.dtype](alpha, y, x, a=At, overwrite_a=True)
-    if out is not At:  # f2py had to copy (A not contiguous): write the result back
-        At[...] = out
+_SAFE_STEP = {np.dtype(dt): 0.25 * float(np.finfo(dt).max) for dt in (np.float32, np.float64)}  # |step entries| below this: no overflow

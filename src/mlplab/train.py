@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlplab import _blas
 from mlplab._checks import check_int, check_real, make_rng
 from mlplab.objective import Problem
 from mlplab.optim.optimizers import GD, Optimizer, OptState, _Scheduled
@@ -269,6 +270,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     sampler = _Sampler(S, optimizer.batch_size, optimizer.sampling, rng)
     full = sampler.b is None
     per_epoch = sampler.steps_per_epoch
+    batch_monitor = monitor == "batch" and not full
     if max_iter is None and epochs is None and time_limit is None and max_cost is None:
         epochs = 200
     budgets = [b for b in (max_iter, None if epochs is None else sampler.steps_for(epochs)) if b is not None]
@@ -277,8 +279,10 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     if eval_every is None:
         eval_every = 1 if full else per_epoch
     average = optimizer.average and problem.reduction == "sum"
-    # one sample per step and d^k = −g^k: the step is rank one per layer, taken in place
-    lean = sampler.b == 1 and isinstance(optimizer, _Scheduled) and optimizer.plain and monitor == "full"
+    # sampled blocks and d^k = −g^k: each W^ℓ takes its step in the BLAS call that computes
+    # its gradient (Problem.sgd_step); monitor="batch" needs the block gradients themselves
+    lean = (sampler.b is not None and isinstance(optimizer, _Scheduled) and optimizer.plain
+            and not batch_monitor)
 
     w = net.params
     history = History()
@@ -304,16 +308,15 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     k_start = k
     stop_reason, E_k, gnorm_k, recorded_k = None, math.nan, math.nan, -1
     last_step = math.nan  # α/γ of the step that produced the current w (for callbacks)
-    batch_monitor = monitor == "batch" and not full
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
     def record(E, grad):
         nonlocal recorded_k
-        norms = [float(math.sqrt(np.dot(grad[s.W], grad[s.W]))) for s in net.slices]
+        norms = [math.sqrt(_blas.dot(grad[s.W], grad[s.W])) for s in net.slices]
         history.k.append(k)
         history.epoch.append(seen / S)
         history.loss.append(E)
-        history.grad_norm.append(float(math.sqrt(np.dot(grad, grad))))
+        history.grad_norm.append(math.sqrt(_blas.dot(grad, grad)))
         history.layer_grad_norms.append(norms)
         history.step_size.append(math.nan)
         history.ls_evals.append(0)
@@ -352,7 +355,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             if not math.isfinite(E_k):
                 diverged(f"E(w) = {E_k}", keep_current=False)
         if estimated or full or is_record:
-            gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
+            gnorm_k = math.sqrt(_blas.dot(g_full, g_full))
             if is_record:
                 record(E_k, g_full)
                 if callback is not None and callback(_last_record(history, last_step)):
@@ -373,22 +376,21 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if full:
             idx, E_B, n_B = None, E_k, S
             cost += S  # GD's step uses the gradient computed above
-        elif lean:  # the lecture's SGD: w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k), applied in place
-            idx, _ = sampler.next()
+        elif lean:  # the lecture's SGD: w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k), applied in place
+            idx, n_B = sampler.next()
             gamma = optimizer.schedule(state.k)
-            E_B, taken = problem.sgd_step(w, idx, gamma)
+            E_B, taken = problem.sgd_step(w, idx, gamma / n_B if average else gamma)
             if taken:
-                cost += 1
+                cost += n_B
                 state = OptState(k=state.k + 1, alpha=gamma, slots=state.slots)
                 if recorded_k == k:
                     history.step_size[-1] = gamma
                 last_step = gamma
                 k += 1
-                seen += 1
+                seen += n_B
                 continue
             # not finite, or too close to overflow: the general path below reports it exactly
             E_B, _ = problem.value_and_grad(w, idx, out=g)
-            n_B = 1
             cost += n_B
             if not math.isfinite(E_B):
                 diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
@@ -431,7 +433,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             E_k, g_full = problem.value_and_grad(w, None, out=g)
             if not math.isfinite(E_k):
                 diverged(f"E(w) = {E_k}", keep_current=False)
-        gnorm_k = float(math.sqrt(np.dot(g_full, g_full)))
+        gnorm_k = math.sqrt(_blas.dot(g_full, g_full))
         record(E_k, g_full)
         if callback is not None:
             callback(_last_record(history, last_step))  # the final w, too (return value ignored)
