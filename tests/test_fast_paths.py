@@ -260,3 +260,137 @@ def test_sigmoid_block_form_matches_expit_to_a_few_ulps():
         assert rel.max() <= 4 * np.finfo(dtype).eps
         np.testing.assert_array_equal(a[[-5, -2]].ravel(), [0.0, 0.0])  # σ(−1e4), σ(−745.2): exp(−z) overflowed
         assert a[-4, 0] == 1.0 and a[-1, 0] == 0.5
+
+
+# ---------------------------------------------------------------------------
+# _scalar: tiny networks in Python floats, against the array code
+# ---------------------------------------------------------------------------
+
+def test_scalar_activations_match_the_array_ones():
+    from mlplab import _scalar
+    from mlplab.activations import get_activation
+
+    z = np.concatenate([np.linspace(-50, 50, 2001), [-800.0, -40.0, 0.0, 1e-300, 40.0, 800.0]])
+    for name, (phi, dphi) in _scalar.ACTIVATIONS.items():
+        act = get_activation(name)
+        a_ref = act.phi(z.reshape(1, -1)).ravel()  # one row: the array code's one-sample form
+        da_ref = act.dphi(z, a_ref)
+        a = np.array([phi(float(v)) for v in z])
+        da = np.array([dphi(float(v), float(av)) for v, av in zip(z, a)])
+        np.testing.assert_allclose(a, a_ref, rtol=2e-15, atol=1e-300, err_msg=name)  # a few ulps
+        np.testing.assert_allclose(da, da_ref, rtol=2e-15, atol=1e-15, err_msg=name)  # 1 − a² near 0
+    assert set(_scalar.ACTIVATIONS) == set(mlplab.activations.ACTIVATIONS) - {"softmax"}
+
+
+@pytest.mark.parametrize("loss, out", [("squared", "sigmoid"), ("squared", "identity"), ("absolute", "tanh"),
+                                       ("perceptron", "identity"), ("perceptron", "tanh"),
+                                       ("binary_cross_entropy", "sigmoid")])
+def test_scalar_output_error_matches_the_array_one(loss, out):
+    from mlplab import _scalar
+    from mlplab.activations import get_activation
+    from mlplab.losses import get_loss, output_error
+
+    rng = np.random.default_rng(1)
+    act, lossf = get_activation(out), get_loss(loss)
+    for _ in range(50):
+        z = rng.normal(scale=4.0, size=(1, 3))
+        y = {"perceptron": rng.choice([-1.0, 1.0], size=(1, 3)), "binary_cross_entropy": rng.integers(0, 2, size=(1, 3))
+             }.get(loss, rng.normal(size=(1, 3))).astype(float)
+        a = act.phi(z)
+        e_ref, dz_ref = output_error(lossf, act, y, z, a)
+        if (loss, out) in _scalar.LOGIT_FORMS:
+            value, grad_z = _scalar.LOGIT_FORMS[(loss, out)]
+            e = sum(value(yi, zi) for yi, zi in zip(y[0], z[0]))
+            dz = [grad_z(yi, zi, ai) for yi, zi, ai in zip(y[0], z[0], a[0])]
+        else:
+            value, grad = _scalar.LOSSES[loss]
+            dphi = _scalar.ACTIVATIONS[out][1]
+            e = sum(value(yi, ai) for yi, ai in zip(y[0], a[0]))
+            dz = [grad(yi, ai) * dphi(zi, ai) for yi, zi, ai in zip(y[0], z[0], a[0])]
+        np.testing.assert_allclose(e, e_ref[0], rtol=1e-14)
+        np.testing.assert_allclose(dz, dz_ref[0], rtol=1e-14, atol=1e-300)
+
+
+def _tiny_problem(sizes, act, out, loss, bias, l2=0.0, reduction="sum", weighted=False, dtype="float64"):
+    rng = np.random.default_rng(7)
+    S = 9
+    X = rng.normal(size=(S, sizes[0]))
+    if loss == "perceptron":
+        Y = rng.choice([-1.0, 1.0], size=(S, sizes[-1]))
+    elif loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, size=(S, sizes[-1])).astype(float)
+    else:
+        Y = rng.normal(size=(S, sizes[-1]))
+    sw = rng.uniform(0.5, 2.0, size=S) if weighted else None
+    net = MLP(sizes, activation=act, output_activation=out, bias=bias, seed=3, dtype=dtype)
+    return Problem(net, X, Y, loss, l2=l2, reduction=reduction, sample_weight=sw)
+
+
+@pytest.mark.parametrize("sizes, act, out, loss", [
+    ((2, 2, 1), "sigmoid", "sigmoid", "squared"),  # the slides' network
+    ((3, 4, 2), "tanh", "identity", "absolute"),
+    ((2, 3, 3, 1), "relu", "tanh", "perceptron"),
+    ((3, 4, 2), "leaky_relu", "sigmoid", "binary_cross_entropy"),
+    ((2, 5, 1), "softplus", "identity", "squared"),
+    ((1, 1), "identity", "identity", "squared"),
+])
+@pytest.mark.parametrize("bias, l2, reduction, weighted", [
+    (False, 0.0, "sum", False), (True, 0.0, "sum", False), (True, 0.2, "sum", True), (True, 0.2, "mean", True)])
+def test_scalar_steps_match_array_steps(sizes, act, out, loss, bias, l2, reduction, weighted):
+    from mlplab import _scalar
+
+    p = _tiny_problem(sizes, act, out, loss, bias, l2, reduction, weighted)
+    assert _scalar.supports(p)
+    rng = np.random.default_rng(11)
+    js = rng.integers(0, p.S, size=60).tolist()
+    gammas = [0.3 / (k + 1) ** 0.6 for k in range(60)]
+    w_ref = p.net.params.copy()
+    for j, gamma in zip(js, gammas):
+        assert p.sgd_step(w_ref, j, gamma)[1]
+    w = p.net.params.copy()
+    assert p.sgd_steps(w, js, gammas) == 60
+    assert p._use_scalar
+    np.testing.assert_allclose(w, w_ref, rtol=1e-12, atol=1e-13)
+    assert not np.array_equal(w, p.net.params)
+
+
+def test_scalar_path_is_used_only_where_it_applies():
+    from mlplab import _scalar
+
+    assert _scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False))
+    assert not _scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False, dtype="float32"))
+    assert not _scalar.supports(_tiny_problem((2, 20, 3), "tanh", "identity", "squared", True))  # d = 123
+    X, y = np.random.default_rng(0).normal(size=(6, 2)), np.arange(6) % 3
+    ce = Problem(MLP([2, 2, 3], output_activation="softmax", seed=0), X, y, "cross_entropy")
+    assert not _scalar.supports(ce)
+
+
+def test_scalar_steps_stop_before_a_step_that_could_overflow():
+    p = _tiny_problem((2, 2, 1), "identity", "identity", "squared", True)
+    w = p.net.params.copy()
+    js, gammas = [0, 1, 2, 3], [1e-3, 1e-3, 1e308, 1e-3]
+    w_ref = w.copy()
+    for j, gamma in zip(js[:2], gammas[:2]):
+        p.sgd_step(w_ref, j, gamma)
+    assert p.sgd_steps(w, js, gammas) == 2  # the third step is declined; w is w^2
+    np.testing.assert_allclose(w, w_ref, rtol=1e-14)
+    assert not p.sgd_step(w.copy(), js[2], gammas[2])[1]  # the array step declines it too
+
+
+def test_train_sgd_on_the_slides_network_matches_array_steps_and_resumes_bit_identically():
+    # train's chunks of scalar steps against sgd_step one at a time with the same j_k (uniform)
+    X, y = mlplab.datasets.lecture()
+    net = MLP([2, 2, 1], bias=False, seed=0)
+    w = net.params.copy()
+    p = Problem(net, X, y, "squared")
+    js = np.random.default_rng(4).integers(0, len(X), size=3000)
+    for k, j in enumerate(js):
+        p.sgd_step(w, int(j), 1.0 / (k + 1))
+    r = train(net.copy(), X, y, "squared", SGD(), max_iter=3000, tol=None, seed=4)
+    np.testing.assert_allclose(r.params, w, rtol=1e-12)
+    checkpoints = []
+    part = train(net.copy(), X, y, "squared", SGD(), max_iter=1700, tol=None, seed=4,
+                 checkpoint_every=700, on_checkpoint=checkpoints.append)
+    resumed = train(net.copy(), X, y, "squared", SGD(), max_iter=3000, tol=None, seed=4, resume=checkpoints[-1])
+    assert part.n_iter == 1700 and checkpoints[-1].k == 1400
+    np.testing.assert_array_equal(resumed.params, r.params)

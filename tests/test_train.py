@@ -306,7 +306,7 @@ def test_tol_none_disables_gradient_test():
 @pytest.fixture
 def sampled(monkeypatch):
     """Records the index set of every block gradient the loop asks Problem for
-    (through value_and_grad, or sgd_step, the in-place SGD step)."""
+    (through value_and_grad, or sgd_step / sgd_steps, the in-place SGD steps)."""
     calls = []
     original = Problem.value_and_grad
     original_sgd_step = Problem.sgd_step
@@ -322,8 +322,17 @@ def sampled(monkeypatch):
             calls.append(np.arange(self.S)[idx].reshape(-1).tolist())
         return E, taken
 
+    original_sgd_steps = Problem.sgd_steps
+
+    def spy_sgd_steps(self, w, js, gammas):
+        taken = original_sgd_steps(self, w, js, gammas)
+        if self._use_scalar:  # otherwise each step went through sgd_step, recorded there
+            calls.extend([j] for j in js[:taken])
+        return taken
+
     monkeypatch.setattr(Problem, "value_and_grad", spy)
     monkeypatch.setattr(Problem, "sgd_step", spy_sgd_step)
+    monkeypatch.setattr(Problem, "sgd_steps", spy_sgd_steps)
     return calls
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from mlplab import _blas
+from mlplab import _blas, _scalar
 from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
 
@@ -208,6 +208,24 @@ class Problem:
                 b = w[s.b]
                 b -= f(gamma) * (dz_l[0] if n == 1 else np.sum(dz_l, axis=0))  # b^ℓ ← b^ℓ − γ Σ_s dz_s
         return E, True
+
+    def sgd_steps(self, w: np.ndarray, js, gammas) -> int:
+        """Consecutive one-sample SGD steps w ← w − γ_k ∇E_{j_k}(w), for j_k, γ_k in zip(js, gammas).
+
+        The same steps as calling :meth:`sgd_step` for each pair; tiny float64
+        networks run them in Python floats instead (:mod:`mlplab._scalar`, the same
+        formulas per component, equal to rounding). Stops before the first step that
+        :meth:`sgd_step` would decline (a non-finite E_j, or a step near overflow)
+        and returns the number of steps taken.
+        """
+        if self.__dict__.get("_use_scalar") is None:
+            self._use_scalar = _scalar.supports(self)
+        if self._use_scalar:
+            return _scalar.sgd_steps(self, w, js, gammas)
+        for taken, (j, gamma) in enumerate(zip(js, gammas)):
+            if not self.sgd_step(w, j, gamma)[1]:
+                return taken
+        return len(js)
 
     def _x_bound(self) -> float:
         """max |x_ij| over all inputs (bounds layer 1's a^0 in the overflow test; computed once)."""

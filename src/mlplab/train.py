@@ -161,14 +161,36 @@ class _Sampler:
             return math.ceil(epochs * self.S / self.b)
         return epochs * self.steps_per_epoch
 
+    def _uniform_draws(self):
+        """i.i.d. j_k for one-sample "uniform" sampling, drawn max(S, 1024) at a time (NumPy's
+        stream does not depend on how the draws are split into calls)."""
+        self.order, self.pos = self.rng.integers(0, self.S, size=max(self.S, _CHUNK)), 0
+
+    def peek(self, n: int) -> list[int]:
+        """The next ≤ n indices j_k of one-sample sampling, without taking them (advance ``pos``
+        by the number used): the same j_k as ``next()`` calls would give, up to the end of
+        the current order (an epoch, or a block of uniform draws)."""
+        if self.mode == "uniform":
+            if self.order is None or self.pos >= len(self.order):
+                self._uniform_draws()
+            return self.order[self.pos:self.pos + n].tolist()
+        if self.pos >= self.S:  # the next epoch
+            self.pos = 0
+            if self.mode == "shuffle":
+                self.order = self.rng.permutation(self.S)
+        stop = min(self.pos + n, self.S)
+        if self.mode == "cyclic":
+            return list(range(self.pos, stop))
+        return self.order[self.pos:stop].tolist()
+
     def next(self):
         if self.b is None:
             return None, self.S
         S, b = self.S, self.b
         if self.mode == "uniform":
             if b == 1:
-                if self.pos >= S:  # draw a whole epoch of i.i.d. indices at once
-                    self.order, self.pos = self.rng.integers(0, S, size=S), 0
+                if self.order is None or self.pos >= len(self.order):
+                    self._uniform_draws()
                 self.pos += 1
                 return int(self.order[self.pos - 1]), 1
             return np.sort(self.rng.choice(S, size=b, replace=False)), b
@@ -181,6 +203,9 @@ class _Sampler:
         if self.mode == "cyclic":
             return (i if b == 1 else slice(i, self.pos)), n
         return (int(self.order[i]) if b == 1 else self.order[i:self.pos]), n
+
+
+_CHUNK = 1024  # one-sample SGD steps between checks of the time limit
 
 
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
@@ -376,7 +401,32 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if full:
             idx, E_B, n_B = None, E_k, S
             cost += S  # GD's step uses the gradient computed above
-        elif lean:  # the lecture's SGD: w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k), applied in place
+        elif lean and sampler.b == 1:  # the lecture's SGD, w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k), in place,
+            # as many steps at once as fit before the next record, checkpoint or budget
+            limits = [_CHUNK, eval_every - k % eval_every]
+            limits += [] if max_steps is None else [max_steps - k]
+            limits += [] if max_cost is None else [max_cost - cost]
+            limits += [] if checkpoint_every is None else [checkpoint_every - k % checkpoint_every]
+            js = sampler.peek(min(limits))
+            gammas = [optimizer.schedule(kk) for kk in range(state.k, state.k + len(js))]
+            taken = problem.sgd_steps(w, js, gammas)
+            sampler.pos += taken
+            if taken:
+                cost += taken
+                state = OptState(k=state.k + taken, alpha=gammas[taken - 1], slots=state.slots)
+                if recorded_k == k:
+                    history.step_size[-1] = gammas[0]
+                last_step = gammas[taken - 1]
+                k += taken
+                seen += taken
+                continue
+            # the first step was declined (not finite, or too close to overflow): the general path
+            idx, n_B = sampler.next()  # the same j
+            E_B, _ = problem.value_and_grad(w, idx, out=g)
+            cost += n_B
+            if not math.isfinite(E_B):
+                diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
+        elif lean:  # mini-batch SGD, w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k), in place
             idx, n_B = sampler.next()
             gamma = optimizer.schedule(state.k)
             E_B, taken = problem.sgd_step(w, idx, gamma / n_B if average else gamma)
