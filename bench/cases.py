@@ -74,7 +74,8 @@ def b1(sz: Sizes, data) -> list[dict]:
         d = data if dtype == "float32" else data.astype(dtype)
         init = glorot_weights(sizes, dtype)
         args = (d, sizes, act, init, dtype, sz.batch, lr)
-        runs = {"mlplab": lambda: ml.epoch_steps(*args, order),
+        runs = {"mlplab": lambda: ml.epoch(*args, order),
+                "mlplab update API": lambda: ml.epoch_steps(*args, order),
                 "mlplab train()": lambda: ml.epoch_train(*args, seed=1)}
         if have("sklearn"):
             from bench import impl_sklearn
@@ -123,6 +124,8 @@ def b2(sz: Sizes, data) -> list[dict]:
             from bench import impl_torch
 
             runs["torch"] = lambda: impl_torch.sgd(X, y, sizes, act, out, loss, bias, init, n, seed=0)
+            runs["torch (torch.optim)"] = lambda: impl_torch.sgd_optim(X, y, sizes, act, out, loss, bias, init, n,
+                                                                       seed=0)
         else:
             rows.append(_skip(case, "torch", "not installed"))
         for lib, (timing, steps) in measure_all(runs, repeats=sz.repeats).items():

@@ -24,6 +24,23 @@ def _layers(net):
     return [(W.copy(), b.copy()) for W, b in zip(net.weights, net.biases)]
 
 
+def epoch(data, sizes, activation, init, dtype, batch_size, lr, order):
+    """One epoch of mini-batch SGD with ``Problem.sgd_step`` (the step ``train`` takes).
+
+    w ← w − γ ∇(1/|B|) Σ_{j∈B} e^j on the blocks order[0:128], order[128:256], …, each W^ℓ
+    updated in place by the GEMM that computes its gradient. Problem construction (input
+    validation) is inside the timed region.
+    """
+    net = _net(sizes, activation, init, dtype)
+    with Clock() as c:
+        problem = Problem(net, data.X, data.y, "cross_entropy", reduction="mean")
+        w = net.params
+        for start in range(0, problem.S, batch_size):
+            _, taken = problem.sgd_step(w, order[start:start + batch_size], lr)
+            assert taken
+    return c.seconds, _layers(net)
+
+
 def epoch_steps(data, sizes, activation, init, dtype, batch_size, lr, order):
     """One epoch of mini-batch SGD as the optimizer API's own loop (what the peers run).
 

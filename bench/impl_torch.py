@@ -84,6 +84,32 @@ def sgd(X, y, sizes, activation, output, loss, bias, init, n_steps, seed):
     return c.seconds, n_steps
 
 
+def sgd_optim(X, y, sizes, activation, output, loss, bias, init, n_steps, seed):
+    """The same steps with torch.optim.SGD and a LambdaLR schedule (the textbook PyTorch loop)."""
+    import torch
+    import torch.nn.functional as F
+
+    model = _model(sizes, activation, init, _dtype(X.dtype), bias=bias, output=output)
+    Xt = torch.from_numpy(X)
+    if loss == "squared":
+        Yt = torch.from_numpy(np.asarray(y, dtype=X.dtype).reshape(len(X), -1))
+        error = lambda out, j: ((out - Yt[j:j + 1]) ** 2).sum()
+    else:
+        Yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        error = lambda out, j: F.cross_entropy(out, Yt[j:j + 1], reduction="sum")
+    js = np.random.default_rng(seed).integers(0, len(X), size=n_steps).tolist()
+    with Clock() as c:
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 / (k + 1))
+        for j in js:
+            e = error(model(Xt[j:j + 1]), j)
+            opt.zero_grad(set_to_none=True)
+            e.backward()
+            opt.step()
+            schedule.step()
+    return c.seconds, n_steps
+
+
 def gd_exact(data, sizes, activation, init, dtype, n_iter):
     """Full-batch GD; α^k from mlplab's own ExactLineSearch, φ(α) evaluated by torch."""
     import torch

@@ -27,7 +27,7 @@ def main(argv):
     if lib == "mlplab":
         from bench import impl_mlplab
 
-        impl_mlplab.epoch_steps(*args, order)
+        impl_mlplab.epoch(*args, order)
     elif lib == "sklearn":
         from bench import impl_sklearn
 

@@ -54,8 +54,8 @@ def ratios(rows) -> list[str]:
         me = libs.get("mlplab")
         if me is None:
             continue
-        for peer in ("sklearn", "torch"):
-            if peer not in libs:
+        for peer in libs:
+            if peer.startswith("mlplab"):
                 continue
             if "steps_per_s" in me:
                 out.append(f"{case}: mlplab makes {me['steps_per_s'] / libs[peer]['steps_per_s']:.2f} × "
@@ -102,11 +102,16 @@ def markdown(rows, info, versions, command) -> str:
         "- B1: one epoch of mini-batch SGD, |B| = 128, γ = 0.1 (0.02 for the deep relu net, whose",
         "  float32 runs at 0.1 are chaotic and part ways between libraries), mean cross-entropy,",
         "  blocks from one fixed permutation (scikit-learn shuffles with its own RNG). `mlplab` is",
-        "  the optimizer API's loop (`Problem.value_and_grad` → `opt.update` → `w += step`), input",
-        "  validation included; `mlplab train()` is the same epoch through `mlplab.train`, which",
-        "  also evaluates E and ∇E on all 60,000 samples at the start and the end for its history.",
+        "  `Problem.sgd_step` per block (the step `train` takes: each W^ℓ updated in place by the GEMM",
+        "  that computes its gradient), input validation included; `mlplab update API` is the",
+        "  optimizer API's loop (`Problem.value_and_grad` → `opt.update` → `w += step`), which forms",
+        "  the gradient vector; `mlplab train()` is the epoch through `mlplab.train`, which also",
+        "  evaluates E and ∇E on all 60,000 samples at the start and the end for its history.",
         "- B2: |B| = 1, γ_k = 1/(k+1), j_k uniform; mlplab through `train(..., eval_every=n)` (history",
-        "  at start and end only). scikit-learn has biases on the slides network (it cannot drop",
+        "  at start and end only; the slides network runs in Python floats, `mlplab._scalar`).",
+        "  `torch` writes the update out (`autograd.grad`, `p.sub_`); `torch (torch.optim)` is the",
+        "  textbook loop (`zero_grad`, `backward`, `torch.optim.SGD.step`, `LambdaLR.step`).",
+        "  scikit-learn has biases on the slides network (it cannot drop",
         "  them), uses log-loss, and its γ = 1/t changes once per epoch.",
         "- B3: full-batch GD on 10,000 samples (float64, E summed), α^k = argmin E(w + α d) by",
         "  mlplab's ExactLineSearch; torch runs the same search with φ(α) evaluated by torch.",

@@ -123,29 +123,29 @@ def sgd_steps(problem, w: np.ndarray, js, gammas) -> int:
         for (W, b), (phi, _) in zip(layers, acts):
             z = ([sum(map(mul, row, a)) for row in W] if b is None
                  else [sum(map(mul, row, a), bi) for row, bi in zip(W, b)])
-            a = [phi(v) for v in z]
+            a = list(map(phi, z))
             zs.append(z)
             As.append(a)
         # the output error e and dz^L = ∂e/∂z^L
         z = zs[-1]
         if logit is not None:
             e = sum(map(logit[0], y, z))
-            dz = [logit[1](yi, zi, ai) for yi, zi, ai in zip(y, z, a)]
+            dz = list(map(logit[1], y, z, a))
         else:
             dphi = acts[-1][1]
             e = sum(map(e_unit, y, a))
-            dz = [de_unit(yi, ai) * dphi(zi, ai) for yi, zi, ai in zip(y, z, a)]
+            dz = list(map(mul, map(de_unit, y, a), map(dphi, z, a)))
         E = c * e
         if c != 1.0:
-            dz = [c * d for d in dz]
+            dz = [c * d for d in dz]  # c_s ∂e/∂z
         if rho_lam:
             E += 0.5 * rho_lam * sum(v * v for W, _ in layers for row in W for v in row)
         # backward, every dz^ℓ before any W^ℓ changes: dz^{ℓ−1} = φ′(z^{ℓ−1}) ⊙ (W^ℓ)ᵀ dz^ℓ
         dzs = [dz]
         for ell in range(L - 1, 0, -1):
             dphi = acts[ell - 1][1]
-            delta = [sum(map(mul, column, dz)) for column in zip(*layers[ell][0])]
-            dz = [d * dphi(zi, ai) for d, zi, ai in zip(delta, zs[ell - 1], As[ell])]
+            delta = [sum(map(mul, column, dz)) for column in zip(*layers[ell][0])]  # (W^ℓ)ᵀ dz^ℓ
+            dz = list(map(mul, delta, map(dphi, zs[ell - 1], As[ell])))
             dzs.append(dz)
         dzs.reverse()
         # Σ_ℓ Σ|dz^ℓ| Σ|a^{ℓ−1}| ≥ every |step entry| / γ; sums, not maxima, so that a NaN fails the test
