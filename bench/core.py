@@ -27,6 +27,20 @@ class Timing:
                 "repeats": len(self.times)}
 
 
+SETTLE_S = 0.3  # pause before each timed run, see settle()
+
+
+def settle() -> None:
+    """Let the last run's BLAS / OpenMP worker threads stop spinning before the next run.
+
+    OpenBLAS and OpenMP workers busy-wait for a while (OpenBLAS: ~2^28 cycles) after
+    each parallel call. NumPy, SciPy, scikit-learn and PyTorch use three different
+    pools, so a run started right after another library's would share the cores
+    with the other pool's spinning threads and look slower than it is.
+    """
+    time.sleep(SETTLE_S)
+
+
 def measure(run, *, repeats: int, warmup: int = 1) -> tuple[Timing, object]:
     """Call ``run()`` warmup + repeats times; time the repeats. Returns (Timing, last result).
 
@@ -39,6 +53,7 @@ def measure(run, *, repeats: int, warmup: int = 1) -> tuple[Timing, object]:
     times = []
     for _ in range(repeats):
         result = None  # free the last result first: each run allocates into released memory
+        settle()
         seconds, result = run()
         times.append(seconds)
     return Timing(times), result
@@ -58,6 +73,7 @@ def measure_all(runs: dict, *, repeats: int, warmup: int = 1) -> dict:
     for _ in range(repeats):
         for name, run in runs.items():
             results[name] = None  # free the last result first: each run allocates into released memory
+            settle()
             seconds, results[name] = run()
             times[name].append(seconds)
     return {name: (Timing(times[name]), results[name]) for name in runs}

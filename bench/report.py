@@ -118,7 +118,7 @@ def markdown(rows, info, versions, command) -> str:
         "- B4: (S, d) per-sample gradients; torch returns a dict of per-parameter tensors.",
         "- B5: FLOPs count GEMMs only: forward 2·S·N_ℓ·N_{ℓ−1} per layer, backward the same for",
         "  ∇W^ℓ and for δ^{ℓ−1} at ℓ ≥ 2; peak = best of the square GEMMs run before B1 and in B5.",
-        "  \"GEMMs alone\" runs just",
+        "  \"GEMMs alone\" (the faster of NumPy's BLAS and SciPy's, which mlplab uses) runs just",
         "  those GEMMs at the epoch's block shapes into preallocated outputs (no element-wise work):",
         "  the time an engine with no overhead outside BLAS would need at |B| = 128.",
         "- B6: `python -m bench.memory LIB`, one fresh process per library: peak RSS (VmHWM) after B1;",

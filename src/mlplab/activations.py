@@ -151,16 +151,18 @@ def _dsoftplus(z, a):
 
 def _softmax(z):
     # a_i = e^{z_i − m} / Σ_j e^{z_j − m}, m = max_j z_j; exponents clipped (no underflow)
-    shifted = z - np.max(z, axis=-1, keepdims=True)
+    shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(np.maximum(shifted, _exp_floor(z.dtype)))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """log a_i = (z_i − m) − log Σ_j e^{z_j − m}; exact, finite for any finite z."""
-    shifted = z - np.max(z, axis=-1, keepdims=True)
+    shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(np.maximum(shifted, _exp_floor(z.dtype)))
-    return shifted - np.log(np.sum(e, axis=-1, keepdims=True))
+    shifted -= np.log(e.sum(axis=-1, keepdims=True))
+    return shifted
 
 
 ACTIVATIONS: dict[str, Activation] = {

@@ -203,7 +203,7 @@ def _prepare_perceptron(Y: np.ndarray, n_out: int) -> np.ndarray:
 
 def _squared(y, yhat):
     r = y - yhat
-    return np.sum(r * r, axis=1)  # e = Σ_i (y_i − ŷ_i)²
+    return (r * r).sum(axis=1)  # e = Σ_i (y_i − ŷ_i)²
 
 
 def _dsquared(y, yhat):
@@ -247,12 +247,12 @@ def _dce(y, yhat):
 
 
 def _ce_softmax(y, z):
-    return -np.sum(y * log_softmax(z), axis=1)  # −Σ_i y_i log softmax(z)_i
+    return -(y * log_softmax(z)).sum(axis=1)  # −Σ_i y_i log softmax(z)_i
 
 
 def _ce_softmax_grad_z(y, z, a):
     # ∂e/∂z = J (−y/a) = a Σ_i y_i − y = a − y for rows summing to 1 (exact chain rule)
-    return a * np.sum(y, axis=1, keepdims=True) - y
+    return a * y.sum(axis=1, keepdims=True) - y
 
 
 def _perceptron(y, yhat):

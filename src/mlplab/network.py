@@ -338,7 +338,7 @@ class MLP:
             else:
                 _blas.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
             if s.b is not None:
-                np.sum(dz, axis=0, out=g[s.b])
+                dz.sum(axis=0, out=g[s.b])
         return g
 
     def backward_per_sample(self, cache, dz_L, w=None, out=None) -> np.ndarray:

@@ -147,7 +147,7 @@ class Problem:
     def _value_from(self, cache, Y, c, n, w) -> float:
         e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
         scale = self._scale(c, n)
-        total = float(np.sum(e * scale)) if not np.isscalar(scale) else float(np.sum(e)) * scale
+        total = float((e * scale).sum()) if not np.isscalar(scale) else float(e.sum()) * scale
         return total + self._l2_value(w, n)
 
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
@@ -179,8 +179,8 @@ class Problem:
 
         Returns:
             (E_B(w) at the w before the step, taken). ``taken`` is False — and w is
-            untouched — when E_B is not finite or |B| γ max|dz| max|a| comes near the
-            dtype's overflow (a bound on every entry of the step): the caller then
+            untouched — when E_B is not finite or |B| γ Σ_ℓ max|dZ^ℓ| max|A^{ℓ−1}| comes
+            near the dtype's overflow (a bound on every entry of the step): the caller then
             takes the general path, which reports the divergence exactly.
         """
         X, Y, c, n = self._block(idx)
@@ -189,9 +189,9 @@ class Problem:
         E, dz = self._weighted_output(Y, cache, c, n)
         E += self._l2_value(w, n)
         factors = list(self.net.backprop(cache, dz, w, ws))  # (ℓ, dZ^ℓ, A^{ℓ−1}), ℓ = L … 1
-        biggest = max(float(abs(dz_l).max()) * (self._x_bound() if ell == 1 else float(abs(a).max()))
-                      for ell, dz_l, a in factors)
-        if not (math.isfinite(E) and n * gamma * biggest < _SAFE_STEP[w.dtype]):
+        # Σ_ℓ max|dZ^ℓ| max|A^{ℓ−1}| (a sum, so that a NaN in any layer fails the test)
+        bound = sum(_abs_max(dz_l) * (self._x_bound() if ell == 1 else _abs_max(a)) for ell, dz_l, a in factors)
+        if not (math.isfinite(E) and n * gamma * bound < _SAFE_STEP[w.dtype]):
             return E, False
         f = w.dtype.type
         shrink = 1.0 - gamma * self._reg_weight(n) * self.l2  # the regulariser's −γ ρλ W^ℓ
@@ -206,7 +206,7 @@ class Problem:
                 _blas.gemm_update(W, -gamma, dz_l.T, a_prev, shrink)  # W^ℓ ← (1 − γρλ) W^ℓ − γ dZᵀ A^{ℓ−1}
             if s.b is not None:
                 b = w[s.b]
-                b -= f(gamma) * (dz_l[0] if n == 1 else np.sum(dz_l, axis=0))  # b^ℓ ← b^ℓ − γ Σ_s dz_s
+                b -= f(gamma) * (dz_l[0] if n == 1 else dz_l.sum(axis=0))  # b^ℓ ← b^ℓ − γ Σ_s dz_s
         return E, True
 
     def sgd_steps(self, w: np.ndarray, js, gammas) -> int:
@@ -231,7 +231,7 @@ class Problem:
         """max |x_ij| over all inputs (bounds layer 1's a^0 in the overflow test; computed once)."""
         bound = self.__dict__.get("_x_abs_max")
         if bound is None:
-            bound = self._x_abs_max = max(abs(float(self.X.max())), abs(float(self.X.min())))
+            bound = self._x_abs_max = _abs_max(self.X)
         return bound
 
     def _weighted_output(self, Y, cache, c, n):
@@ -239,7 +239,7 @@ class Problem:
         e, dz = self._output(Y, cache[0][-1], cache[1][-1], need_grad=True)
         scale = self._scale(c, n)
         if np.isscalar(scale):
-            E = float(np.sum(e)) * scale
+            E = float(e.sum()) * scale
             if scale != 1.0:
                 dz *= scale
         else:
@@ -273,3 +273,8 @@ class Problem:
 
 
 _SAFE_STEP = {np.dtype(dt): 0.25 * float(np.finfo(dt).max) for dt in (np.float32, np.float64)}  # |step entries| below this: no overflow
+
+
+def _abs_max(x: np.ndarray) -> float:
+    """max |x_i| without an |x| temporary; NaN if x holds a NaN."""
+    return max(float(x.max()), -float(x.min()))
