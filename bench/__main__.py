@@ -8,7 +8,7 @@ import os
 import sys
 from dataclasses import replace
 
-from bench import cases, report
+from bench import cases, core, report
 from bench.core import library_versions, machine_info, make_data
 
 
@@ -22,6 +22,8 @@ def main(argv=None) -> int:
                    help="folder for results.md / results.json (default: bench/)")
     args = p.parse_args(argv)
     sz = cases.SMOKE if args.smoke else cases.FULL
+    if args.smoke:
+        core.SETTLE_S = 0.0  # nothing is timed for real
     if args.repeats is not None:
         sz = replace(sz, repeats=args.repeats)
     wanted = {c.strip().upper() for c in args.cases.split(",")}

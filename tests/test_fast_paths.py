@@ -394,3 +394,27 @@ def test_train_sgd_on_the_slides_network_matches_array_steps_and_resumes_bit_ide
     resumed = train(net.copy(), X, y, "squared", SGD(), max_iter=3000, tol=None, seed=4, resume=checkpoints[-1])
     assert part.n_iter == 1700 and checkpoints[-1].k == 1400
     np.testing.assert_array_equal(resumed.params, r.params)
+
+
+# ---------------------------------------------------------------------------
+# passes over all samples in chunks
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chunk", [5, 4, 1])  # 12 rows: chunks of 5, 5, 2; 4, 4, 4; twelve of one row
+@pytest.mark.parametrize("bias, l2, reduction, weighted", [
+    (True, 0.0, "sum", False), (False, 0.3, "mean", True), (True, 0.3, "sum", True)])
+def test_full_pass_in_chunks_equals_one_pass(monkeypatch, chunk, bias, l2, reduction, weighted):
+    from mlplab import objective
+
+    p = _problem("float64", bias, l2, reduction, weighted)
+    w = p.net.params.copy()
+    E_ref, g_ref = p.value_and_grad(w, np.arange(p.S))  # all 12 rows as one block: no chunks
+    V_ref = p.value(w, np.arange(p.S))
+    monkeypatch.setattr(objective, "CHUNK", chunk)
+    out = np.full_like(w, np.nan)  # accumulating must start from the first chunk, not from out
+    E, g = p.value_and_grad(w, out=out)
+    assert g is out
+    np.testing.assert_allclose(E, E_ref, rtol=1e-13)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(p.value(w), V_ref, rtol=1e-13)
+    np.testing.assert_allclose(p.value(w), E, rtol=1e-13)

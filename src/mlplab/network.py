@@ -170,11 +170,12 @@ class MLP:
         return last[1], last[2]
 
     def workspace(self, S: int) -> Workspace:
-        """The :class:`Workspace` for blocks of S rows (kept for the two latest sizes:
-        a shuffled epoch's blocks of |B| and its last, smaller one)."""
+        """The :class:`Workspace` for blocks of S rows (kept for the four latest sizes:
+        a shuffled epoch's blocks of |B| and its last, smaller one; the full passes'
+        chunks and their last one)."""
         spaces = self.__dict__.setdefault("_workspaces", {})
         if S not in spaces:
-            if len(spaces) >= 2:
+            if len(spaces) >= 4:
                 spaces.pop(next(iter(spaces)))
             spaces[S] = Workspace(self.layer_sizes, S, self.dtype)
         return spaces[S]
@@ -324,21 +325,31 @@ class MLP:
                 act = self.activations[ell - 2]
                 dz = act.backward(Zs[ell - 2], As[ell - 1], delta, out=buf)  # Diag(φ′(z^{ℓ−1})) δ^{ℓ−1}
 
-    def backward(self, cache, dz_L, w=None, out=None, ws: Workspace | None = None) -> np.ndarray:
+    def backward(self, cache, dz_L, w=None, out=None, ws: Workspace | None = None,
+                 accumulate: bool = False) -> np.ndarray:
         """Σ_s ∇_w e^s in the flat layout, from the rows of dz_L (already weighted).
 
         ∇_{W^ℓ} = Σ_s dz_s a_sᵀ = dZᵀ A^{ℓ−1} (one GEMM), ∇_{b^ℓ} = Σ_s dz_s.
+        ``accumulate``: add to ``out`` instead of overwriting it (passes in chunks).
         """
         g = np.empty(self.n_params, dtype=self.dtype) if out is None else out
         for ell, dz, a_prev in self.backprop(cache, dz_L, w, ws):
             s = self.slices[ell - 1]
             gW = g[s.W].reshape(s.shape)
             if dz.shape[0] == 1:  # one sample: the outer product dz aᵀ (BLAS is slow at inner dim 1)
-                np.multiply(dz.T, a_prev, out=gW)
+                if accumulate:
+                    gW += dz.T * a_prev
+                else:
+                    np.multiply(dz.T, a_prev, out=gW)
+            elif accumulate:
+                _blas.gemm_update(gW, 1.0, dz.T, a_prev, 1.0)  # gW + dZᵀ A^{ℓ−1}
             else:
                 _blas.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
             if s.b is not None:
-                dz.sum(axis=0, out=g[s.b])
+                if accumulate:
+                    g[s.b] += dz.sum(axis=0)
+                else:
+                    dz.sum(axis=0, out=g[s.b])
         return g
 
     def backward_per_sample(self, cache, dz_L, w=None, out=None) -> np.ndarray:

@@ -25,6 +25,7 @@ from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
 
 REDUCTIONS = ("sum", "mean")
+CHUNK = 2048  # rows per piece of a pass over all samples (value, value_and_grad)
 
 
 class Problem:
@@ -112,8 +113,22 @@ class Problem:
 
     def value(self, w: np.ndarray, idx=None) -> float:
         """E(w) over all samples, or over the block idx (forward pass only)."""
+        if idx is None and self.S > CHUNK:  # all samples, CHUNK rows at a time
+            total = 0.0
+            for rows in self._chunks():
+                X, Y, c = self._rows(rows)
+                total += self._data_value(self.net.forward_cache(X, w, ws=self.net.workspace(len(X))), Y, c, self.S)
+            return total + self._l2_value(w, self.S)
         X, Y, c, n = self._block(idx)
         return self._value_from(self.net.forward_cache(X, w), Y, c, n, w)
+
+    def _chunks(self):
+        """Slices of at most CHUNK rows that cover all samples."""
+        return (slice(i, min(i + CHUNK, self.S)) for i in range(0, self.S, CHUNK))
+
+    def _rows(self, rows: slice):
+        c = None if self.sample_weight is None else self.sample_weight[rows]
+        return self.X[rows], self.Y[rows], c
 
     def value_along(self, w: np.ndarray, d: np.ndarray, idx=None):
         """φ(α) = E(w + α d) over all samples or the block idx, for line searches.
@@ -145,17 +160,34 @@ class Problem:
         return phi
 
     def _value_from(self, cache, Y, c, n, w) -> float:
+        return self._data_value(cache, Y, c, n) + self._l2_value(w, n)
+
+    def _data_value(self, cache, Y, c, n) -> float:
+        """R(Σ_s c_s e^s) over the cached rows, R dividing by n for "mean"."""
         e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
         scale = self._scale(c, n)
-        total = float((e * scale).sum()) if not np.isscalar(scale) else float(e.sum()) * scale
-        return total + self._l2_value(w, n)
+        return float((e * scale).sum()) if not np.isscalar(scale) else float(e.sum()) * scale
 
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
         """(E(w), ∇E(w)) over all samples, or over the block idx.
 
         Returns E as a Python float and ∇E as a (d,) array in the params layout
-        (written into ``out`` when given).
+        (written into ``out`` when given). All samples are taken CHUNK rows at a
+        time, summing the chunks' gradients in place (the GEMMs accumulate with
+        β = 1): memory stays bounded and the element-wise work stays in cache.
         """
+        if idx is None and self.S > CHUNK:
+            g = np.empty(self.d, dtype=self.net.dtype) if out is None else out
+            E = 0.0
+            for i, rows in enumerate(self._chunks()):
+                X, Y, c = self._rows(rows)
+                ws = self.net.workspace(len(X))
+                cache = self.net.forward_cache(X, w, ws=ws)
+                E_rows, dz = self._weighted_output(Y, cache, c, self.S)
+                self.net.backward(cache, dz, w, out=g, ws=ws, accumulate=i > 0)
+                E += E_rows
+            self._l2_grad(w, g, self.S)
+            return E + self._l2_value(w, self.S), g
         X, Y, c, n = self._block(idx)
         # blocks (the stochastic methods' hot loop) reuse the net's Z/δ buffers for |B| rows
         ws = None if idx is None else self.net.workspace(n)
