@@ -49,6 +49,7 @@ def main(argv=None) -> int:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "versions": versions, "rows": rows}, f)
     if not args.smoke:
+        os.makedirs(args.out, exist_ok=True)
         command = "PYTHONPATH=src python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
         report.write(rows, info, versions, command.strip(), os.path.join(args.out, "results.md"),
                      os.path.join(args.out, "results.json"))

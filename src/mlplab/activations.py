@@ -48,6 +48,7 @@ class Activation:
             Jacobian is not diagonal (use :meth:`backward` / :meth:`jacobian`).
         output_only: may be used only on the last layer (softmax).
         dphi_max: max over z of φ′(z) (used to define "saturated" units).
+        bound: sup_z |φ(z)| where it is finite (sigmoid, tanh, softmax: 1), else ``None``.
     """
 
     name: str
@@ -55,6 +56,7 @@ class Activation:
     dphi: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     output_only: bool = False
     dphi_max: float = 1.0
+    bound: float | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -168,13 +170,13 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("sigmoid", _sigmoid, _dsigmoid, dphi_max=0.25),
-        Activation("tanh", _tanh, _dtanh),
+        Activation("sigmoid", _sigmoid, _dsigmoid, dphi_max=0.25, bound=1.0),
+        Activation("tanh", _tanh, _dtanh, bound=1.0),
         Activation("relu", _relu, _drelu),
         Activation("leaky_relu", _leaky_relu, _dleaky_relu),
         Activation("identity", _identity, _didentity),
         Activation("softplus", _softplus, _dsoftplus),
-        Activation("softmax", _softmax, None, output_only=True, dphi_max=0.25),
+        Activation("softmax", _softmax, None, output_only=True, dphi_max=0.25, bound=1.0),
     )
 }
 

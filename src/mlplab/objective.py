@@ -211,8 +211,8 @@ class Problem:
 
         Returns:
             (E_B(w) at the w before the step, taken). ``taken`` is False — and w is
-            untouched — when E_B is not finite or |B| γ Σ_ℓ max|dZ^ℓ| max|A^{ℓ−1}| comes
-            near the dtype's overflow (a bound on every entry of the step): the caller then
+            untouched — when E_B is not finite or |B| γ Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|)
+            comes near the dtype's overflow (a bound on every entry of the step): the caller then
             takes the general path, which reports the divergence exactly.
         """
         X, Y, c, n = self._block(idx)
@@ -221,8 +221,10 @@ class Problem:
         E, dz = self._weighted_output(Y, cache, c, n)
         E += self._l2_value(w, n)
         factors = list(self.net.backprop(cache, dz, w, ws))  # (ℓ, dZ^ℓ, A^{ℓ−1}), ℓ = L … 1
-        # Σ_ℓ max|dZ^ℓ| max|A^{ℓ−1}| (a sum, so that a NaN in any layer fails the test)
-        bound = sum(_abs_max(dz_l) * (self._x_bound() if ell == 1 else _abs_max(a)) for ell, dz_l, a in factors)
+        # |B| Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|) bounds every |Σ_s dz_si a_sj| and |Σ_s dz_si|, the
+        # entries of the step / γ (a sum over layers, so that a NaN anywhere fails the test)
+        bound = sum(math.sqrt(_blas.dot(dz_l.ravel(), dz_l.ravel())) * max(1.0, self._a_bound(ell, a))
+                    for ell, dz_l, a in factors)
         if not (math.isfinite(E) and n * gamma * bound < _SAFE_STEP[w.dtype]):
             return E, False
         f = w.dtype.type
@@ -259,12 +261,16 @@ class Problem:
                 return taken
         return len(js)
 
-    def _x_bound(self) -> float:
-        """max |x_ij| over all inputs (bounds layer 1's a^0 in the overflow test; computed once)."""
-        bound = self.__dict__.get("_x_abs_max")
-        if bound is None:
-            bound = self._x_abs_max = _abs_max(self.X)
-        return bound
+    def _a_bound(self, ell: int, A: np.ndarray) -> float:
+        """A bound on max |A^{ℓ−1}| for the overflow test: max |x_ij| over all inputs for ℓ = 1
+        (computed once), the activation's own bound (σ, tanh: 1) or max |A^{ℓ−1}| itself."""
+        if ell == 1:
+            bound = self.__dict__.get("_x_abs_max")
+            if bound is None:
+                bound = self._x_abs_max = _abs_max(self.X)
+            return bound
+        act_bound = self.net.activations[ell - 2].bound
+        return act_bound if act_bound is not None else _abs_max(A)
 
     def _weighted_output(self, Y, cache, c, n):
         """(R(Σ_s c_s e^s), its ∂/∂z^L rows): the data term and the backward pass's seed."""
