@@ -102,7 +102,7 @@ def sgd_steps(problem, w: np.ndarray, js, gammas) -> int:
     E_j is the one-sample objective of ``Problem.value_and_grad(w, j)``
     (sample weight, reduction and regulariser included). Stops before the
     first step whose E_j is not finite or whose size could overflow
-    (γ Σ_ℓ Σ|dz^ℓ| Σ|a^{ℓ−1}| ≥ 2^1021, a bound on every entry); returns the number of steps taken.
+    (γ Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ 2^1021, a bound on every entry); returns the number of steps taken.
     """
     net = problem.net
     weights, biases = net.unpack(w)
@@ -148,10 +148,11 @@ def sgd_steps(problem, w: np.ndarray, js, gammas) -> int:
             dz = list(map(mul, delta, map(dphi, zs[ell - 1], As[ell])))
             dzs.append(dz)
         dzs.reverse()
-        # Σ_ℓ Σ|dz^ℓ| Σ|a^{ℓ−1}| ≥ every |step entry| / γ; sums, not maxima, so that a NaN fails the test
+        # Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ every |entry| of the step / γ, weights and biases;
+        # sums, not maxima, so that a NaN fails the test
         bound = 0.0
         for dz_l, a_prev in zip(dzs, As):
-            bound += sum(map(abs, dz_l)) * sum(map(abs, a_prev))
+            bound += sum(map(abs, dz_l)) * (1.0 + sum(map(abs, a_prev)))
         if not (math.isfinite(E) and gamma * bound < _SAFE):
             break
         shrink = 1.0 - gamma * rho_lam
