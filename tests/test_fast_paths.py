@@ -359,7 +359,7 @@ def test_scalar_path_is_used_only_where_it_applies():
 
     assert _scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False))
     assert not _scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False, dtype="float32"))
-    assert not _scalar.supports(_tiny_problem((2, 20, 3), "tanh", "identity", "squared", True))  # d = 123
+    assert not _scalar.supports(_tiny_problem((2, 40, 3), "tanh", "identity", "squared", True))  # d = 243
     X, y = np.random.default_rng(0).normal(size=(6, 2)), np.arange(6) % 3
     ce = Problem(MLP([2, 2, 3], output_activation="softmax", seed=0), X, y, "cross_entropy")
     assert not _scalar.supports(ce)
