@@ -270,10 +270,12 @@ def test_scalar_activations_match_the_array_ones():
     from mlplab import _scalar
     from mlplab.activations import get_activation
 
-    z = np.concatenate([np.linspace(-50, 50, 2001), [-800.0, -40.0, 0.0, 1e-300, 40.0, 800.0]])
+    z = np.concatenate([np.linspace(-50, 50, 2001), [-800.0, -745.0, -720.0, -40.0, 0.0, 1e-300, 40.0, 800.0,
+                                                       np.nan]])
     for name, (phi, dphi) in _scalar.ACTIVATIONS.items():
         act = get_activation(name)
-        a_ref = act.phi(z.reshape(1, -1)).ravel()  # one row: the array code's one-sample form
+        # rows of one sample's size: the array code's one-sample form (NaN passes through both)
+        a_ref = np.concatenate([act.phi(z[i:i + 100].reshape(1, -1)).ravel() for i in range(0, len(z), 100)])
         da_ref = act.dphi(z, a_ref)
         a = np.array([phi(float(v)) for v in z])
         da = np.array([dphi(float(v), float(av)) for v, av in zip(z, a)])
@@ -418,3 +420,65 @@ def test_full_pass_in_chunks_equals_one_pass(monkeypatch, chunk, bias, l2, reduc
     np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(p.value(w), V_ref, rtol=1e-13)
     np.testing.assert_allclose(p.value(w), E, rtol=1e-13)
+
+
+
+def test_scalar_path_rejects_look_alike_records():
+    # a user's own activation that happens to be called "relu" must not run the built-in formulas
+    from mlplab import _scalar
+    from mlplab.activations import Activation
+
+    p = _tiny_problem((2, 3, 1), "relu", "identity", "squared", True)
+    assert _scalar.supports(p)
+    mine = Activation("relu", lambda z: np.maximum(z, 0) ** 2, lambda z, a: 2 * np.maximum(z, 0))
+    p.net.activations = (mine, p.net.activations[1])
+    assert not _scalar.supports(p)
+
+
+def test_steps_with_a_regulariser_factor_beyond_one_are_declined():
+    # γρλ > 2 flips and grows the weights: |1 − γρλ| > 1 is declined by both fast paths
+    for sizes, dtype in (((2, 2, 1), "float64"), ((2, 40, 3), "float64"), ((2, 2, 1), "float32")):
+        p = _tiny_problem(sizes, "tanh", "identity", "squared", True, l2=1e10, dtype=dtype)
+        w = p.net.params.copy()
+        assert not p.sgd_step(w, 0, 1e300 if dtype == "float64" else 1e30)[1]
+        assert p.sgd_steps(w, [0, 1], [1e-12, 1e300 if dtype == "float64" else 1e30]) == 1
+        assert np.all(np.isfinite(w))
+        assert not p.sgd_step(w, np.arange(3), 1e300 if dtype == "float64" else 1e30)[1]
+
+
+def test_float32_schedule_values_run_the_scalar_path_in_float64():
+    import warnings
+
+    from mlplab.optim.schedules import Constant
+
+    X, y = mlplab.datasets.lecture()
+    nets = [MLP([2, 2, 1], bias=False, seed=0) for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no float32 casts of the overflow bound
+        a = train(nets[0], X, y, "squared", SGD(schedule=Constant(np.float32(0.25))), max_iter=300, tol=None, seed=2)
+    b = train(nets[1], X, y, "squared", SGD(schedule=float(np.float32(0.25))), max_iter=300, tol=None, seed=2)
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_time_limit_is_kept_by_one_sample_sgd_on_a_large_network():
+    # steps of a few ms each: the clock is checked every ~20 ms of steps, not every 1024 steps
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3000)), rng.normal(size=20)
+    net = MLP([3000, 2000, 1], activation="tanh", output_activation="identity", seed=0)  # d = 6 million
+    r = train(net, X, y, "squared", SGD(schedule=1e-7), time_limit=0.3, eval_every=10**6, tol=None)
+    assert r.stop_reason == "time_limit"
+    assert r.n_iter > 0
+    assert r.elapsed < 0.3 + 0.3  # a chunk of 1024 steps of this network takes about a second
+
+
+def test_line_search_phi_at_zero_reproduces_the_chunked_E(monkeypatch):
+    # GD hands E(w^k) from value_and_grad to the line search as φ(0): both must be the same number
+    from mlplab import objective
+
+    monkeypatch.setattr(objective, "CHUNK", 5)
+    for l2, weighted in ((0.0, False), (0.3, True)):
+        p = _problem("float32", True, l2, "sum", weighted)
+        w = p.net.params.copy()
+        E, g = p.value_and_grad(w)
+        assert p.value_along(w, -g)(0.0) == E
+        assert p.value(w) == E

@@ -26,6 +26,7 @@ from operator import mul
 
 import numpy as np
 
+from mlplab import activations, losses
 from mlplab.activations import LEAKY_RELU_SLOPE
 
 TINY = 128  # at most this many parameters (measured: the array step is as fast from d ≈ 150–200 on)
@@ -42,15 +43,19 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
+_EXP_FLOOR = activations._exp_floor(np.float64)  # as the array softplus: exp never goes subnormal
+
+
 def _softplus(z):
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+    return max(z, 0.0) + math.log1p(math.exp(max(-abs(z), _EXP_FLOOR)))
 
 
 ACTIVATIONS = {
     "sigmoid": (_sigmoid, lambda z, a: a * (1.0 - a)),
     "tanh": (math.tanh, lambda z, a: 1.0 - a * a),
-    "relu": (lambda z: z if z > 0 else 0.0, lambda z, a: 1.0 if z > 0 else 0.0),
-    "leaky_relu": (lambda z: z if z > 0 else LEAKY_RELU_SLOPE * z,
+    # `not z <= 0` lets a NaN through, as NumPy's maximum / where do
+    "relu": (lambda z: z if not z <= 0 else 0.0, lambda z, a: 1.0 if z > 0 else 0.0),
+    "leaky_relu": (lambda z: z if not z <= 0 else LEAKY_RELU_SLOPE * z,
                    lambda z, a: 1.0 if z > 0 else LEAKY_RELU_SLOPE),
     "identity": (lambda z: z, lambda z, a: 1.0),
     "softplus": (_softplus, lambda z, a: _sigmoid(z)),
@@ -88,6 +93,10 @@ def supports(problem) -> bool:
     net = problem.net
     names = [act.name for act in net.activations]
     loss = problem.loss
+    # the built-in records themselves, not look-alikes that share a name
+    if losses.LOSSES.get(loss.name) is not loss or any(
+            activations.ACTIVATIONS.get(act.name) is not act for act in net.activations):
+        return False
     if names[-1] in loss.logit_forms:
         output_known = (loss.name, names[-1]) in LOGIT_FORMS
     else:
@@ -101,8 +110,9 @@ def sgd_steps(problem, w: np.ndarray, js, gammas) -> int:
 
     E_j is the one-sample objective of ``Problem.value_and_grad(w, j)``
     (sample weight, reduction and regulariser included). Stops before the
-    first step whose E_j is not finite or whose size could overflow
-    (γ Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ 2^1021, a bound on every entry); returns the number of steps taken.
+    first step whose E_j is not finite, whose size could overflow
+    (γ Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ 2^1021, a bound on every entry), or whose
+    regulariser factor |1 − γρλ| exceeds 1; returns the number of steps taken.
     """
     net = problem.net
     weights, biases = net.unpack(w)
@@ -153,9 +163,9 @@ def sgd_steps(problem, w: np.ndarray, js, gammas) -> int:
         bound = 0.0
         for dz_l, a_prev in zip(dzs, As):
             bound += sum(map(abs, dz_l)) * (1.0 + sum(map(abs, a_prev)))
-        if not (math.isfinite(E) and gamma * bound < _SAFE):
+        shrink = 1.0 - gamma * rho_lam  # the regulariser's −γρλ w_ij
+        if not (math.isfinite(E) and gamma * bound < _SAFE and abs(shrink) <= 1.0):
             break
-        shrink = 1.0 - gamma * rho_lam
         for (W, b), dz_l, a_prev in zip(layers, dzs, As):
             for i, (row, d) in enumerate(zip(W, dz_l)):
                 g = gamma * d

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from mlplab import _blas, _scalar
 from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
@@ -67,6 +68,7 @@ class Problem:
             if not np.all(np.isfinite(sw)) or np.any(sw < 0):
                 raise ValueError("sample_weight must be finite and >= 0")
             self.sample_weight = sw.astype(net.dtype)
+        self._use_scalar = _scalar.supports(self)  # one-sample SGD steps in Python floats (tiny nets)
 
     @property
     def d(self) -> int:
@@ -137,25 +139,38 @@ class Problem:
             Z^1(α) = (X (W^1)ᵀ + b^1) + α (X (D^1)ᵀ + d_b^1),
         so its two GEMMs — most of a forward pass when N_0 is large — are done
         once here, and each φ(α) costs only the element-wise update of Z^1 and
-        layers 2..L. (Rounding differs from a fresh pass by a few ulps.)
+        layers 2..L. All samples are taken in the same chunks as :meth:`value_and_grad`,
+        so φ(0) reproduces its E exactly (other α: rounding differs from a fresh pass
+        by a few ulps).
 
         Returns:
             phi: α ↦ E(w + α d) as a Python float.
         """
-        X, Y, c, n = self._block(idx)
+        if idx is None and self.S > CHUNK:
+            pieces, n, chunked = [self._rows(rows) for rows in self._chunks()], self.S, True
+        else:
+            X, Y, c, n = self._block(idx)
+            pieces, chunked = [(X, Y, c)], False
         (W1, *_), b = self.net.unpack(w)
         (D1, *_), db = self.net.unpack(d)
-        Z_w, Z_d = _blas.matmul(X, W1.T), _blas.matmul(X, D1.T)
-        if b is not None:
-            Z_w += b[0]
-            Z_d += db[0]
-        trial, Z1 = np.empty_like(w), np.empty_like(Z_w)
+        Zs = []  # (X (W^1)ᵀ + b^1, X (D^1)ᵀ + d_b^1) per piece
+        for X, _, _ in pieces:
+            Z_w, Z_d = _blas.matmul(X, W1.T), _blas.matmul(X, D1.T)
+            if b is not None:
+                Z_w += b[0]
+                Z_d += db[0]
+            Zs.append((Z_w, Z_d))
+        trial, Z1s = np.empty_like(w), [np.empty_like(Z_w) for Z_w, _ in Zs]
 
         def phi(alpha: float) -> float:
             a = w.dtype.type(alpha)
             np.add(w, np.multiply(d, a, out=trial), out=trial)  # w + α d (layers 2..L, regulariser)
-            np.add(Z_w, np.multiply(Z_d, a, out=Z1), out=Z1)  # Z^1(α)
-            return self._value_from(self.net.forward_cache(X, trial, Z1=Z1), Y, c, n, trial)
+            total = 0.0
+            for (X, Y, c), (Z_w, Z_d), Z1 in zip(pieces, Zs, Z1s):
+                np.add(Z_w, np.multiply(Z_d, a, out=Z1), out=Z1)  # Z^1(α)
+                ws = self.net.workspace(len(X)) if chunked else None
+                total += self._data_value(self.net.forward_cache(X, trial, Z1=Z1, ws=ws), Y, c, n)
+            return total + self._l2_value(trial, n)
 
         return phi
 
@@ -166,7 +181,7 @@ class Problem:
         """R(Σ_s c_s e^s) over the cached rows, R dividing by n for "mean"."""
         e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
         scale = self._scale(c, n)
-        return float((e * scale).sum()) if not np.isscalar(scale) else float(e.sum()) * scale
+        return float(e.sum()) * scale if np.isscalar(scale) else float(np.dot(e, scale))  # as _weighted_output
 
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
         """(E(w), ∇E(w)) over all samples, or over the block idx.
@@ -211,9 +226,10 @@ class Problem:
 
         Returns:
             (E_B(w) at the w before the step, taken). ``taken`` is False — and w is
-            untouched — when E_B is not finite or |B| γ Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|)
-            comes near the dtype's overflow (a bound on every entry of the step): the caller then
-            takes the general path, which reports the divergence exactly.
+            untouched — when E_B is not finite, when |B| γ Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|)
+            (a bound on every entry of the step) comes near the dtype's overflow, or when
+            the regulariser's factor |1 − γρλ| exceeds 1: the caller then takes the general
+            path, which reports a divergence exactly.
         """
         X, Y, c, n = self._block(idx)
         ws = None if n == 1 else self.net.workspace(n)
@@ -223,12 +239,11 @@ class Problem:
         factors = list(self.net.backprop(cache, dz, w, ws))  # (ℓ, dZ^ℓ, A^{ℓ−1}), ℓ = L … 1
         # |B| Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|) bounds every |Σ_s dz_si a_sj| and |Σ_s dz_si|, the
         # entries of the step / γ (a sum over layers, so that a NaN anywhere fails the test)
-        bound = sum(math.sqrt(_blas.dot(dz_l.ravel(), dz_l.ravel())) * max(1.0, self._a_bound(ell, a))
-                    for ell, dz_l, a in factors)
-        if not (math.isfinite(E) and n * gamma * bound < _SAFE_STEP[w.dtype]):
+        bound = sum(_norm_bound(dz_l) * max(1.0, self._a_bound(ell, a)) for ell, dz_l, a in factors)
+        shrink = 1.0 - gamma * self._reg_weight(n) * self.l2  # the regulariser's −γ ρλ W^ℓ
+        if not (math.isfinite(E) and n * gamma * bound < _SAFE_STEP[w.dtype] and abs(shrink) <= 1.0):
             return E, False
         f = w.dtype.type
-        shrink = 1.0 - gamma * self._reg_weight(n) * self.l2  # the regulariser's −γ ρλ W^ℓ
         for ell, dz_l, a_prev in factors:
             s = self.net.slices[ell - 1]
             W = w[s.W].reshape(s.shape)
@@ -248,12 +263,11 @@ class Problem:
 
         The same steps as calling :meth:`sgd_step` for each pair; tiny float64
         networks run them in Python floats instead (:mod:`mlplab._scalar`, the same
-        formulas per component, equal to rounding). Stops before the first step that
-        :meth:`sgd_step` would decline (a non-finite E_j, or a step near overflow)
-        and returns the number of steps taken.
+        formulas per component, equal to rounding). Stops before the first step
+        whose E_j is not finite or that might overflow (each path with its own
+        bound, see :meth:`sgd_step` and :func:`mlplab._scalar.sgd_steps`) and
+        returns the number of steps taken; w then holds the last good iterate.
         """
-        if self.__dict__.get("_use_scalar") is None:
-            self._use_scalar = _scalar.supports(self)
         if self._use_scalar:
             return _scalar.sgd_steps(self, w, js, gammas)
         for taken, (j, gamma) in enumerate(zip(js, gammas)):
@@ -310,9 +324,16 @@ class Problem:
         return output_error(self.loss, self.net.activations[-1], Y, Z, A, need_grad)
 
 
-_SAFE_STEP = {np.dtype(dt): 0.25 * float(np.finfo(dt).max) for dt in (np.float32, np.float64)}  # |step entries| below this: no overflow
+# |step entries| below this cannot overflow the weights they are added to
+_SAFE_STEP = {np.dtype(dt): 0.25 * float(np.finfo(dt).max) for dt in (np.float32, np.float64)}
 
 
 def _abs_max(x: np.ndarray) -> float:
     """max |x_i| without an |x| temporary; NaN if x holds a NaN."""
     return max(float(x.max()), -float(x.min()))
+
+
+def _norm_bound(dz: np.ndarray) -> float:
+    """‖dz‖_F ≥ max |dz_i| (one BLAS dot); max |dz_i| itself where ‖dz‖² overflows. NaN stays NaN."""
+    norm = math.sqrt(_blas.dot(dz.ravel(), dz.ravel()))
+    return norm if norm < math.inf else _abs_max(dz)

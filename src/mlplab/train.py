@@ -164,7 +164,7 @@ class _Sampler:
     def _uniform_draws(self):
         """i.i.d. j_k for one-sample "uniform" sampling, drawn max(S, 1024) at a time (NumPy's
         stream does not depend on how the draws are split into calls)."""
-        self.order, self.pos = self.rng.integers(0, self.S, size=max(self.S, _CHUNK)), 0
+        self.order, self.pos = self.rng.integers(0, self.S, size=max(self.S, _UNIFORM_DRAWS)), 0
 
     def peek(self, n: int) -> list[int]:
         """The next ≤ n indices j_k of one-sample sampling, without taking them (advance ``pos``
@@ -205,7 +205,9 @@ class _Sampler:
         return (int(self.order[i]) if b == 1 else self.order[i:self.pos]), n
 
 
-_CHUNK = 1024  # one-sample SGD steps between checks of the time limit
+_UNIFORM_DRAWS = 1024  # i.i.d. one-sample indices drawn at a time (at least S)
+_CHUNK_SECONDS = 0.02  # one-sample SGD runs about this long between checks of the clock …
+_CHUNK_STEPS = 1024  # … and at most this many steps
 
 
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
@@ -333,6 +335,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     k_start = k
     stop_reason, E_k, gnorm_k, recorded_k = None, math.nan, math.nan, -1
     last_step = math.nan  # α/γ of the step that produced the current w (for callbacks)
+    chunk_steps = 16  # one-sample SGD steps in the first chunk; then sized from the measured step time
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
     def record(E, grad):
@@ -402,14 +405,19 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             idx, E_B, n_B = None, E_k, S
             cost += S  # GD's step uses the gradient computed above
         elif lean and sampler.b == 1:  # the lecture's SGD, w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k), in place,
-            # as many steps at once as fit before the next record, checkpoint or budget
-            limits = [_CHUNK, eval_every - k % eval_every]
+            # as many steps at once as fit before the next record, checkpoint or budget, and
+            # about _CHUNK_SECONDS' worth (the time limit is checked between chunks)
+            limits = [chunk_steps, eval_every - k % eval_every]
             limits += [] if max_steps is None else [max_steps - k]
             limits += [] if max_cost is None else [max_cost - cost]
             limits += [] if checkpoint_every is None else [checkpoint_every - k % checkpoint_every]
             js = sampler.peek(min(limits))
-            gammas = [optimizer.schedule(kk) for kk in range(state.k, state.k + len(js))]
+            gammas = [float(optimizer.schedule(kk)) for kk in range(state.k, state.k + len(js))]
+            t_chunk = time.perf_counter()
             taken = problem.sgd_steps(w, js, gammas)
+            t_chunk = time.perf_counter() - t_chunk
+            chunk_steps = _CHUNK_STEPS if t_chunk <= 0 else max(1, min(
+                _CHUNK_STEPS, int(_CHUNK_SECONDS * max(taken, 1) / t_chunk)))
             sampler.pos += taken
             if taken:
                 cost += taken
@@ -428,7 +436,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
                 diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
         elif lean:  # mini-batch SGD, w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k), in place
             idx, n_B = sampler.next()
-            gamma = optimizer.schedule(state.k)
+            gamma = float(optimizer.schedule(state.k))
             E_B, taken = problem.sgd_step(w, idx, gamma / n_B if average else gamma)
             if taken:
                 cost += n_B
