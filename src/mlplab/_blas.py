@@ -101,11 +101,14 @@ def ger_update(C: np.ndarray, alpha: float, x: np.ndarray, y: np.ndarray) -> Non
 
 
 _DOT = {np.dtype(np.float32): blas.sdot, np.dtype(np.float64): blas.ddot}
-_DOT_SMALL = 10_000  # OpenBLAS threads dot products from this length on
 
 
 def dot(x: np.ndarray, y: np.ndarray) -> float:
-    """⟨x, y⟩ of two 1-D arrays of one float dtype, as a Python float."""
-    if x.size < _DOT_SMALL:
-        return float(np.dot(x, y))
-    return float(_DOT[x.dtype](x, y))
+    """⟨x, y⟩ of two 1-D arrays, as a Python float.
+
+    float32/float64 pairs of one dtype go to SciPy's BLAS at every length (OpenBLAS
+    threads long dot products; SciPy's wrapper also leaves an overflow to inf without
+    NumPy's warning, which the engine's overflow tests rely on); anything else to np.dot.
+    """
+    f = _DOT.get(x.dtype) if x.dtype == y.dtype else None
+    return float(np.dot(x, y)) if f is None else float(f(x, y))

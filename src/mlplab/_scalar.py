@@ -93,9 +93,9 @@ def supports(problem) -> bool:
     net = problem.net
     names = [act.name for act in net.activations]
     loss = problem.loss
-    # the built-in records themselves, not look-alikes that share a name
-    if losses.LOSSES.get(loss.name) is not loss or any(
-            activations.ACTIVATIONS.get(act.name) is not act for act in net.activations):
+    # the built-in records (or copies of them, e.g. unpickled), not look-alikes that share a name
+    if losses.LOSSES.get(loss.name) != loss or any(
+            activations.ACTIVATIONS.get(act.name) != act for act in net.activations):
         return False
     if names[-1] in loss.logit_forms:
         output_known = (loss.name, names[-1]) in LOGIT_FORMS

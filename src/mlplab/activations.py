@@ -95,7 +95,7 @@ def _sigmoid(z):
     # is σ's limit (the true value is below the dtype's smallest normal number);
     # for z ≫ 0, exp(−z) underflows harmlessly to 0 and σ = 1
     # (σ itself underflows to a subnormal or 0 for z ≪ 0, also harmless).
-    if not isinstance(z, np.ndarray) or z.size < _SIGMOID_NUMPY_SIZE:
+    if not isinstance(z, np.ndarray) or z.size < _SIGMOID_NUMPY_SIZE or z.dtype.kind != "f":
         return expit(z)
     with np.errstate(over="ignore", under="ignore"):
         a = np.negative(z)

@@ -181,7 +181,7 @@ class Problem:
         """R(Σ_s c_s e^s) over the cached rows, R dividing by n for "mean"."""
         e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
         scale = self._scale(c, n)
-        return float(e.sum()) * scale if np.isscalar(scale) else float(np.dot(e, scale))  # as _weighted_output
+        return float(e.sum()) * scale if np.isscalar(scale) else _blas.dot(e, scale)  # as _weighted_output
 
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
         """(E(w), ∇E(w)) over all samples, or over the block idx.
@@ -295,7 +295,7 @@ class Problem:
             if scale != 1.0:
                 dz *= scale
         else:
-            E = float(np.dot(e, scale))
+            E = _blas.dot(e, scale)
             dz *= scale[:, None]
         return E, dz
 

@@ -335,7 +335,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     k_start = k
     stop_reason, E_k, gnorm_k, recorded_k = None, math.nan, math.nan, -1
     last_step = math.nan  # α/γ of the step that produced the current w (for callbacks)
-    chunk_steps = 16  # one-sample SGD steps in the first chunk; then sized from the measured step time
+    chunk_steps = 1  # one-sample SGD steps in the first chunk; then sized from the measured step time
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
     def record(E, grad):
@@ -412,7 +412,14 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             limits += [] if max_cost is None else [max_cost - cost]
             limits += [] if checkpoint_every is None else [checkpoint_every - k % checkpoint_every]
             js = sampler.peek(min(limits))
-            gammas = [float(optimizer.schedule(kk)) for kk in range(state.k, state.k + len(js))]
+            gammas = []
+            try:  # γ_k for the chunk; a schedule that fails at some k fails there, with w = w^k
+                for kk in range(state.k, state.k + len(js)):
+                    gammas.append(float(optimizer.schedule(kk)))
+            except Exception:
+                if not gammas:
+                    raise
+                js = js[:len(gammas)]
             t_chunk = time.perf_counter()
             taken = problem.sgd_steps(w, js, gammas)
             t_chunk = time.perf_counter() - t_chunk
