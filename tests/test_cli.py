@@ -444,6 +444,7 @@ def test_resume_rejects_changed_runs_and_bad_checkpoints(tmp_path, capsys):
         (["--lr", "0.1", "--line-search", "none"], "cannot change when resuming"),
         (["iris"], "the data argument cannot change when resuming"),
         (["--no-bias"], "--bias cannot change when resuming"),
+        (["--seed", "3"], "was made with 0, got 3"),  # the run used the default seed, 0
     ]:
         code, out, err = cli(capsys, "train", *argv, "--resume", ckdir)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1
@@ -458,6 +459,8 @@ def test_resume_rejects_changed_runs_and_bad_checkpoints(tmp_path, capsys):
     assert code == 2 and "--checkpoint-every needs a place" in err
     code, _, err = cli(capsys, "train", "xor", "--checkpoint-every", "0")
     assert code == 2 and "--checkpoint-every: expected a positive number" in err
+    code, _, err = cli(capsys, "train", "--seed", "0", "--resume", ckdir, "--quiet")  # the seed it was made with
+    assert code == 0, err
     # budgets may change: a longer run continues from the checkpoint
     code, out, err = cli(capsys, "train", "--resume", ckdir, "--max-iter", "12", "--json")
     assert code == 0 and json.loads(out)["training"]["n_iter"] == 12

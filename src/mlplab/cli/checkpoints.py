@@ -117,6 +117,10 @@ def find_resume(spec: str):
     raise UserError(f"--resume {spec!r}: no readable checkpoint ({errors[-1]})")
 
 
+# flags whose omission (None) means a fixed value: --seed 0 resumes a run made without --seed
+_IMPLIED = {"seed": 0}
+
+
 def merge_args(args, stored: dict, path: Path):
     """The checkpoint's run arguments, with the budgets/outputs given now; other differences are errors."""
     merged = argparse.Namespace(**vars(args))
@@ -124,6 +128,8 @@ def merge_args(args, stored: dict, path: Path):
         new = getattr(args, key, None)
         if key == "checkpoint_every" and old is not None:
             old = tuple(old)
+        if key in _IMPLIED and old is None:
+            old = _IMPLIED[key]
         if key in MAY_CHANGE:
             setattr(merged, key, old if new is None else new)
             continue
