@@ -8,24 +8,7 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="matplotlib is not installed (pip install 'mlplab[viz]')")
 
-import mlplab  # noqa: E402
 from mlplab import compare, plots  # noqa: E402
-from mlplab.optim import GD, SGD, inverse  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return compare.run_comparison(budget=300)
-
-
-@pytest.fixture(scope="module")
-def deep():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((30, 2))
-    y = (X[:, 0] * X[:, 1] > 0).astype(float)
-    net = mlplab.MLP([2, 5, 5, 1], activation="tanh", output_activation="sigmoid", seed=1)
-    return compare.run_comparison(net, X, y, "binary_cross_entropy",
-                                  specs=[("GD", GD("exact")), ("SGD", SGD(schedule=inverse(0.5)))], budget=150)
 
 
 def lines_with_label(ax, label):

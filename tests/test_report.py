@@ -18,28 +18,12 @@ import pytest
 pytest.importorskip("plotly", reason="plotly is not installed (pip install 'mlplab[viz]')")
 
 import mlplab  # noqa: E402
-from mlplab import compare, report  # noqa: E402
-from mlplab.optim import GD, SGD, inverse  # noqa: E402
+from mlplab import report  # noqa: E402
 
 TOY_FIGURES = ["surface_3d", "contour", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",
                "layer_grad_norms", "layer_heatmap", "gradient_flow", "infimum", "decision_boundary"]
 DEEP_FIGURES = ["surface_3d", "contour", "slice_1d", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",
                 "layer_grad_norms", "layer_heatmap", "gradient_flow", "decision_boundary"]
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return compare.run_comparison(budget=300)
-
-
-@pytest.fixture(scope="module")
-def deep():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((30, 2))
-    y = (X[:, 0] * X[:, 1] > 0).astype(float)
-    net = mlplab.MLP([2, 5, 5, 1], activation="tanh", output_activation="sigmoid", seed=1)
-    return compare.run_comparison(net, X, y, "binary_cross_entropy",
-                                  specs=[("GD", GD("exact")), ("SGD", SGD(schedule=inverse(0.5)))], budget=150)
 
 
 def names_of(fig, trace_type=None):

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 import mlplab
+from mlplab.cli import POSITIVE_INT
 from mlplab.optim import GD, SGD, MiniBatchSGD, inverse
 
 
@@ -29,23 +30,13 @@ def _w0(text: str) -> np.ndarray:
     return np.array(values)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mlplab",
         description="Solve the lecture's toy problem with GD (exact line search), SGD and mini-batch SGD.")
     parser.add_argument("--w0", type=_w0, default=np.array([0.5, 0.5]),
                         help="starting point w11,w12 (default 0.5,0.5)")
-    parser.add_argument("--budget", type=_positive, default=400,
+    parser.add_argument("--budget", type=POSITIVE_INT, default=400,
                         help="cost budget in sample-gradient evaluations per method (default 400)")
     parser.add_argument("--tol", type=float, default=1e-6, help="stop when ||grad E|| <= tol (default 1e-6)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the sampling of j_k and B_k")

@@ -302,6 +302,18 @@ def infimum_curve(comp: Comparison, radii=None):
     return r, Emin
 
 
+def decision_view(comp: Comparison, run_index: int | None = None):
+    """(run, xs, ys, P) for the decision-boundary figures: ŷ over the 2-D input plane for the
+    run ``run_index`` (default: the one with the lowest final E), see
+    :func:`mlplab.analysis.decision_grid`; None unless N_0 = 2."""
+    if comp.problem.net.n_inputs != 2:
+        return None
+    if run_index is None:
+        run_index = int(np.argmin([r.result.loss for r in comp.runs]))
+    run = comp.runs[run_index]
+    return (run, *analysis.decision_grid(run.net, comp.problem.X))
+
+
 def format_table(comp: Comparison) -> str:
     """The comparison table as plain text."""
     lines = [comp.title, f"for the rates: {comp.E_ref_note}", ""]

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from mlplab import analysis
-from mlplab.compare import Comparison, comparison_surface, figure_plan, infimum_curve
+from mlplab.compare import Comparison, comparison_surface, decision_view, figure_plan, infimum_curve
 
 COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
@@ -249,13 +248,11 @@ def bound_factors(comp: Comparison) -> Figure:
 
 def decision_boundary(comp: Comparison, run_index: int | None = None) -> Figure | None:
     """Predicted probability over the 2-D input plane with the data on top (None unless N_0 = 2)."""
-    problem = comp.problem
-    if problem.net.n_inputs != 2:
+    view = decision_view(comp, run_index)
+    if view is None:
         return None
-    if run_index is None:
-        run_index = int(np.argmin([r.result.loss for r in comp.runs]))
-    run = comp.runs[run_index]
-    xs, ys, P = analysis.decision_grid(run.net, problem.X)
+    run, xs, ys, P = view
+    problem = comp.problem
     fig = Figure(figsize=(6.5, 5.5))
     ax = fig.add_subplot()
     im = ax.pcolormesh(xs, ys, P, cmap="RdBu_r", vmin=0, vmax=1, shading="auto")

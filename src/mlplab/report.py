@@ -22,8 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mlplab import analysis
-from mlplab.compare import Comparison, comparison_surface, figure_plan, infimum_curve
+from mlplab.compare import Comparison, comparison_surface, decision_view, figure_plan, infimum_curve
 from mlplab.io import atomic_write
 
 COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -178,13 +177,11 @@ def bound_factors(comp: Comparison) -> go.Figure:
 
 
 def decision_boundary(comp: Comparison, run_index: int | None = None):
-    problem = comp.problem
-    if problem.net.n_inputs != 2:
+    view = decision_view(comp, run_index)
+    if view is None:
         return None
-    if run_index is None:
-        run_index = int(np.argmin([r.result.loss for r in comp.runs]))
-    run = comp.runs[run_index]
-    xs, ys, P = analysis.decision_grid(run.net, problem.X)
+    run, xs, ys, P = view
+    problem = comp.problem
     fig = go.Figure([go.Heatmap(x=xs, y=ys, z=P, colorscale="RdBu", reversescale=True, zmin=0, zmax=1,
                                 colorbar=dict(title="ŷ")),
                      ])
