@@ -461,6 +461,8 @@ def test_resume_rejects_changed_runs_and_bad_checkpoints(tmp_path, capsys):
     assert code == 2 and "--checkpoint-every: expected a positive number" in err
     code, _, err = cli(capsys, "train", "--seed", "0", "--resume", ckdir, "--quiet")  # the seed it was made with
     assert code == 0, err
+    code, _, err = cli(capsys, "train", "--optimizer", "gd", "--bias", "--resume", ckdir, "--quiet")  # its defaults
+    assert code == 0, err
     # budgets may change: a longer run continues from the checkpoint
     code, out, err = cli(capsys, "train", "--resume", ckdir, "--max-iter", "12", "--json")
     assert code == 0 and json.loads(out)["training"]["n_iter"] == 12

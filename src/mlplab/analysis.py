@@ -443,8 +443,12 @@ def gradient_flow(net, X, Y, loss="squared", w=None, saturation: float = SATURAT
             dphi_norm = np.linalg.norm(J, ord=2, axis=(1, 2))
             sat = float(np.mean(np.diagonal(J, axis1=1, axis2=2) < saturation * act.dphi_max))
         if ell == L and out_act.name in problem.loss.logit_forms:
-            # δ^L may be infinite where ŷ saturates while Diag(φ′) δ^L is finite: keep the bound finite
-            delta_norm = np.linalg.norm(dz, axis=1) / np.maximum(dphi_norm, 1e-300)
+            # δ^L = ∂e/∂ŷ is infinite where ŷ rounds to 0 or 1 while Diag(φ′) δ^L (from the logits)
+            # is finite: there, ‖dz‖ / ‖Diag(φ′)‖ ≤ ‖δ^L‖ keeps the bound finite (and tight)
+            with np.errstate(all="ignore"):
+                delta_norm = np.linalg.norm(delta, axis=1)
+                fallback = np.linalg.norm(dz, axis=1) / np.maximum(dphi_norm, 1e-300)
+            delta_norm = np.where(np.isfinite(delta_norm), delta_norm, fallback)
         else:
             delta_norm = np.linalg.norm(delta, axis=1)
         a_norm = np.linalg.norm(a_prev, axis=1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import math
 import sys
 from pathlib import Path
@@ -117,28 +118,48 @@ def find_resume(spec: str):
     raise UserError(f"--resume {spec!r}: no readable checkpoint ({errors[-1]})")
 
 
-# flags whose omission (None) means a fixed value: --seed 0 resumes a run made without --seed
-_IMPLIED = {"seed": 0}
-
-
 def merge_args(args, stored: dict, path: Path):
-    """The checkpoint's run arguments, with the budgets/outputs given now; other differences are errors."""
+    """The checkpoint's run arguments, with the budgets/outputs given now.
+
+    Returns (merged, given): ``given`` maps each other flag given now with a value that
+    differs from the stored one to that value; :func:`check_unchanged` decides, once the
+    settings are resolved, whether it changes the run (``--seed 0`` on a run made
+    without ``--seed`` does not). A different data argument is an error at once.
+    """
     merged = argparse.Namespace(**vars(args))
+    given = {}
     for key, old in stored.items():
         new = getattr(args, key, None)
         if key == "checkpoint_every" and old is not None:
             old = tuple(old)
-        if key in _IMPLIED and old is None:
-            old = _IMPLIED[key]
         if key in MAY_CHANGE:
             setattr(merged, key, old if new is None else new)
             continue
         if new is not None and new != old:  # given now (flags default to None) and different
-            flag = "the data argument" if key == "data" else "--" + key.replace("_", "-")
-            raise UserError(f"{flag} cannot change when resuming: {str(path)!r} was made with {old!r}, got "
-                            f"{new!r}; drop it, or start a new run without --resume")
+            if key == "data":
+                _changed("the data argument", path, old, new)
+            given[key] = new
         setattr(merged, key, old)
-    return merged
+    return merged, given
+
+
+def check_unchanged(args, given: dict, resolve, cfg: dict, path: Path) -> None:
+    """Each flag in ``given`` must leave the resolved settings ``cfg = resolve(args)`` as they are."""
+    same = json.dumps(cfg, sort_keys=True, default=str)
+    for key, new in given.items():
+        trial = argparse.Namespace(**vars(args))
+        setattr(trial, key, new)
+        try:
+            changed = json.dumps(resolve(trial), sort_keys=True, default=str) != same
+        except UserError:
+            changed = True
+        if changed:
+            _changed("--" + key.replace("_", "-"), path, cfg.get(key, getattr(args, key)), new)
+
+
+def _changed(flag, path, old, new):
+    raise UserError(f"{flag} cannot change when resuming: {str(path)!r} was made with {old!r}, got "
+                    f"{new!r}; drop it, or start a new run without --resume")
 
 
 class Writer:

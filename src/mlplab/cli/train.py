@@ -206,10 +206,12 @@ def cmd_train(args) -> int:
     resume = None
     if args.resume:
         resume, ck_meta, ck_path = C.find_resume(args.resume)
-        args = C.merge_args(args, ck_meta["extra"]["cli"]["args"], ck_path)
+        args, given = C.merge_args(args, ck_meta["extra"]["cli"]["args"], ck_path)
     run_args = C.stored_args(args)
     table = load_data(args)
     cfg = _resolve(args, table)
+    if resume is not None:
+        C.check_unchanged(args, given, lambda a: _resolve(a, table), cfg, ck_path)
     out = _check_out_path(args.out, ".safetensors", "--out") if args.out else None
     from mlplab.cli.reports import check_outputs
 
