@@ -10,37 +10,12 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
 from bench import impl_mlplab as ml
-from bench.core import Timing, evaluate, glorot_weights, have, measure, measure_all
+from bench.core import FULL, SMOKE, Sizes, Timing, evaluate, glorot_weights, have, measure, measure_all  # noqa: F401
 
-
-@dataclass(frozen=True)
-class Sizes:
-    """Problem sizes: the issue's (``full``) or tiny ones for the smoke run."""
-
-    S: int = 60_000
-    n_in: int = 784
-    hidden: int = 300
-    deep: tuple = (512, 512)
-    batch: int = 128
-    lr: float = 0.1
-    sgd_S: int = 1_000  # samples the 784-300-10 per-sample SGD draws from
-    sgd_steps_small: int = 20_000  # slides network
-    sgd_steps_large: int = 2_000  # 784-300-10
-    gd_S: int = 10_000
-    gd_iter: int = 5
-    ps_S: int = 1_024
-    repeats: int = 5
-    gemm_n: int = 2_000
-
-
-FULL = Sizes()
-SMOKE = Sizes(S=512, n_in=20, hidden=16, deep=(16, 16), batch=32, sgd_S=64, sgd_steps_small=200,
-              sgd_steps_large=50, gd_S=256, gd_iter=2, ps_S=32, repeats=1, gemm_n=64)
 
 PEERS = {"sklearn": "sklearn", "torch": "torch"}
 
@@ -51,10 +26,6 @@ def _skip(case, library, why):
 
 def _row(case, library, timing: Timing, **extra):
     return {"case": case, "library": library, "time": timing.as_dict(), **extra}
-
-
-def _np_dtype(name):
-    return np.dtype(name)
 
 
 # --- B1 -----------------------------------------------------------------------

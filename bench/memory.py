@@ -14,8 +14,7 @@ import numpy as np
 
 
 def main(argv):
-    from bench.cases import FULL, SMOKE
-    from bench.core import glorot_weights, make_data
+    from bench.core import FULL, SMOKE, glorot_weights, make_data
 
     lib, smoke = argv[0], "--smoke" in argv
     sz = SMOKE if smoke else FULL

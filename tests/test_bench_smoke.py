@@ -24,7 +24,6 @@ from bench import cases, report  # noqa: E402
 from bench.core import evaluate, glorot_weights, make_data  # noqa: E402
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
-SZ = cases.SMOKE
 
 
 @pytest.fixture(scope="module")
