@@ -126,7 +126,7 @@ def test_report_of_a_saved_model_with_and_without_history(tmp_path, capsys):
 
 def test_parse_method_specs():
     assert parse_method("gd")["line_search"] == "exact"
-    assert parse_method("gd:0.1") | {} == parse_method("gd:0.1") and parse_method("gd:0.1")["lr"] == 0.1
+    assert parse_method("gd:0.1")["line_search"] == "none" and parse_method("gd:0.1")["lr"] == 0.1
     m = parse_method("minibatch:2:inverse:1.0")
     assert (m["optimizer"], m["batch_size"], m["schedule"], m["lr"], m["average"]) == ("minibatch", 2, "inverse", 1.0,
                                                                                        False)

@@ -87,7 +87,8 @@ def test_npz_and_npy_pairs(tmp_path):
     X, y = np.arange(12.0).reshape(6, 2), np.array([0, 1, 0, 1, 0, 1])
     np.savez(tmp_path / "d.npz", X=X, y=y)
     t = D.load_file(str(tmp_path / "d.npz"))
-    np.testing.assert_array_equal(t.X, X) and np.testing.assert_array_equal(t.y, y)
+    np.testing.assert_array_equal(t.X, X)
+    np.testing.assert_array_equal(t.y, y)
     np.save(tmp_path / "X_train.npy", X)
     np.save(tmp_path / "y_train.npy", y)
     t = D.load_file(str(tmp_path / "X_train.npy"))  # sibling y_train.npy found
@@ -127,7 +128,8 @@ def test_split_is_seeded_disjoint_and_complete():
 def test_scaler_uses_training_rows_only_and_round_trips():
     X = np.array([[0.0, 5.0], [2.0, 5.0], [100.0, 5.0]])
     s = D.StandardScaler.fit(X[:2])
-    np.testing.assert_allclose(s.mean, [1.0, 5.0]) and np.testing.assert_allclose(s.scale, [1.0, 1.0])
+    np.testing.assert_allclose(s.mean, [1.0, 5.0])
+    np.testing.assert_allclose(s.scale, [1.0, 1.0])
     np.testing.assert_allclose(s.transform(X)[:, 0], [-1, 1, 99])
     back = D.StandardScaler.from_dict(s.to_dict())
     np.testing.assert_array_equal(back.transform(X), s.transform(X))

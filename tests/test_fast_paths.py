@@ -523,8 +523,11 @@ def test_overflow_test_of_the_step_raises_no_floating_point_errors():
     net = MLP([2, 3, 1], activation="tanh", output_activation="identity", seed=0, dtype="float32")
     p = Problem(net, [[0.1, -0.2], [0.3, 0.1]], [0.0, 0.0], "squared", sample_weight=[1e30, 1.0])
     w = net.params.copy()
+    E_ref, g = p.value_and_grad(w, 0)
     with np.errstate(all="raise"):
-        p.sgd_step(w, 0, 1e-30)  # ‖dz‖² overflows float32: the bound falls back to max|dz|
+        E, taken = p.sgd_step(w, 0, 1e-30)  # ‖dz‖² overflows float32: the bound falls back to max|dz|
+    assert taken and E == pytest.approx(E_ref, rel=1e-6)
+    np.testing.assert_allclose(w, net.params - np.float32(1e-30) * g, rtol=1e-5)
 
 
 def test_sigmoid_of_integer_blocks():

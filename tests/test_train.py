@@ -511,7 +511,7 @@ def test_block_gradients_sum_to_full_gradient():
         (dict(tol=float("nan")), "nan"),
         (dict(eval_every=-2), "-2"),
         (dict(optimizer="sgd"), "sgd"),
-        (dict(time_limit=0), "0"),
+        (dict(time_limit=0), "got 0"),
         (dict(time_limit=-1.5), "-1.5"),
         (dict(callback="print"), "print"),
         (dict(l2=-0.1), "-0.1"),
