@@ -152,9 +152,9 @@ def sgd_steps(problem, w: np.ndarray, js, gammas) -> int:
             E += 0.5 * rho_lam * sum(v * v for W, _ in layers for row in W for v in row)
         # backward, every dz^ℓ before any W^ℓ changes: dz^{ℓ−1} = φ′(z^{ℓ−1}) ⊙ (W^ℓ)ᵀ dz^ℓ
         dzs = [dz]
-        for ell in range(L - 1, 0, -1):
+        for ell in range(L - 1, 0, -1):  # ℓ = L−1 … 1; layers[ell] holds W^{ℓ+1}
             dphi = acts[ell - 1][1]
-            delta = [sum(map(mul, column, dz)) for column in zip(*layers[ell][0])]  # (W^ℓ)ᵀ dz^ℓ
+            delta = [sum(map(mul, column, dz)) for column in zip(*layers[ell][0])]  # δ^ℓ = (W^{ℓ+1})ᵀ dz^{ℓ+1}
             dz = list(map(mul, delta, map(dphi, zs[ell - 1], As[ell])))
             dzs.append(dz)
         dzs.reverse()

@@ -53,7 +53,8 @@ class Workspace:
 
     def __init__(self, sizes: Sequence[int], S: int, dtype):
         self.Z = [np.empty((S, n), dtype=dtype) for n in sizes[1:]]  # Z^1 … Z^L
-        self.delta = [np.empty((S, n), dtype=dtype) for n in sizes[1:-1]]  # δ^1 … δ^{L−1}
+        # δ^1 … δ^{L−1}, each overwritten in place by ∂e/∂z^ℓ = Diag(φ′(z^ℓ)) δ^ℓ
+        self.delta = [np.empty((S, n), dtype=dtype) for n in sizes[1:-1]]
 
 
 @dataclass(frozen=True)

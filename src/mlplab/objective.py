@@ -299,12 +299,6 @@ class Problem:
             dz *= scale[:, None]
         return E, dz
 
-    def per_sample_values(self, w: np.ndarray, idx=None) -> np.ndarray:
-        """e^s(w) for each sample (no weights, no reduction, no regulariser), shape (|B|,)."""
-        X, Y, _, _ = self._block(idx)
-        Zs, As = self.net.forward_cache(X, w)
-        return self._output(Y, Zs[-1], As[-1], need_grad=False)[0]
-
     def per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
         """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser).
 

@@ -333,18 +333,18 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     last_good = w.copy()
     t0 = time.perf_counter() - elapsed0
     k_start = k
-    stop_reason, E_k, gnorm_k, recorded_k = None, math.nan, math.nan, -1
+    stop_reason, E_k, gnorm_k, recorded_k, evaluated_k = None, math.nan, math.nan, -1, -1
     last_step = math.nan  # α/γ of the step that produced the current w (for callbacks)
     chunk_steps = 1  # one-sample SGD steps in the first chunk; then sized from the measured step time
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
-    def record(E, grad):
+    def record(E, grad, grad_norm):
         nonlocal recorded_k
-        norms = [math.sqrt(_blas.dot(grad[s.W], grad[s.W])) for s in net.slices]
+        norms = [math.sqrt(_blas.dot(grad[s.W], grad[s.W])) for s in net.slices]  # ‖∇_{W^ℓ} E‖
         history.k.append(k)
         history.epoch.append(seen / S)
         history.loss.append(E)
-        history.grad_norm.append(math.sqrt(_blas.dot(grad, grad)))
+        history.grad_norm.append(grad_norm)
         history.layer_grad_norms.append(norms)
         history.step_size.append(math.nan)
         history.ls_evals.append(0)
@@ -353,6 +353,17 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         history.time.append(time.perf_counter() - t0)
         last_good[...] = w
         recorded_k = k
+
+    def advanced(n_steps, first_gamma, last_gamma, n_samples):
+        """Bookkeeping after n_steps steps taken in place by a fast path (no StepInfo)."""
+        nonlocal k, seen, cost, state, last_step
+        if recorded_k == k:
+            history.step_size[-1] = first_gamma
+        cost += n_samples
+        seen += n_samples
+        k += n_steps
+        state = OptState(k=state.k + n_steps, alpha=last_gamma, slots=state.slots)
+        last_step = last_gamma
 
     def diverged(what, keep_current=True):
         # w^k itself is kept when its loss was finite (the step was not); otherwise the
@@ -380,12 +391,13 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             acc_g[...] = 0
         elif full or is_record:
             E_k, g_full = problem.value_and_grad(w, None, out=g)
+            evaluated_k = k
             if not math.isfinite(E_k):
                 diverged(f"E(w) = {E_k}", keep_current=False)
         if estimated or full or is_record:
             gnorm_k = math.sqrt(_blas.dot(g_full, g_full))
             if is_record:
-                record(E_k, g_full)
+                record(E_k, g_full, gnorm_k)
                 if callback is not None and callback(_last_record(history, last_step)):
                     stop_reason = "callback"
             if stop_reason is None and tol and gnorm_k <= tol:
@@ -404,63 +416,43 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if full:
             idx, E_B, n_B = None, E_k, S
             cost += S  # GD's step uses the gradient computed above
-        elif lean and sampler.b == 1:  # the lecture's SGD, w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k), in place,
-            # as many steps at once as fit before the next record, checkpoint or budget, and
-            # about _CHUNK_SECONDS' worth (the time limit is checked between chunks)
-            limits = [chunk_steps, eval_every - k % eval_every]
-            limits += [] if max_steps is None else [max_steps - k]
-            limits += [] if max_cost is None else [max_cost - cost]
-            limits += [] if checkpoint_every is None else [checkpoint_every - k % checkpoint_every]
-            js = sampler.peek(min(limits))
-            gammas = []
-            try:  # γ_k for the chunk; a schedule that fails at some k fails there, with w = w^k
-                for kk in range(state.k, state.k + len(js)):
-                    gammas.append(float(optimizer.schedule(kk)))
-            except Exception:
-                if not gammas:
-                    raise
-                js = js[:len(gammas)]
-            t_chunk = time.perf_counter()
-            taken = problem.sgd_steps(w, js, gammas)
-            t_chunk = time.perf_counter() - t_chunk
-            chunk_steps = _CHUNK_STEPS if t_chunk <= 0 else max(1, min(
-                _CHUNK_STEPS, int(_CHUNK_SECONDS * max(taken, 1) / t_chunk)))
-            sampler.pos += taken
-            if taken:
-                cost += taken
-                state = OptState(k=state.k + taken, alpha=gammas[taken - 1], slots=state.slots)
-                if recorded_k == k:
-                    history.step_size[-1] = gammas[0]
-                last_step = gammas[taken - 1]
-                k += taken
-                seen += taken
-                continue
-            # the first step was declined (not finite, or too close to overflow): the general path
-            idx, n_B = sampler.next()  # the same j
-            E_B, _ = problem.value_and_grad(w, idx, out=g)
-            cost += n_B
-            if not math.isfinite(E_B):
-                diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
-        elif lean:  # mini-batch SGD, w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k), in place
-            idx, n_B = sampler.next()
-            gamma = float(optimizer.schedule(state.k))
-            E_B, taken = problem.sgd_step(w, idx, gamma / n_B if average else gamma)
-            if taken:
-                cost += n_B
-                state = OptState(k=state.k + 1, alpha=gamma, slots=state.slots)
-                if recorded_k == k:
-                    history.step_size[-1] = gamma
-                last_step = gamma
-                k += 1
-                seen += n_B
-                continue
-            # not finite, or too close to overflow: the general path below reports it exactly
-            E_B, _ = problem.value_and_grad(w, idx, out=g)
-            cost += n_B
-            if not math.isfinite(E_B):
-                diverged(f"the loss on the sampled block is {E_B}", keep_current=False)
         else:
-            idx, n_B = sampler.next()
+            idx = None
+            if lean and sampler.b == 1:  # the lecture's SGD, w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k), in place,
+                # as many steps at once as fit before the next record, checkpoint or budget, and
+                # about _CHUNK_SECONDS' worth (the time limit is checked between chunks)
+                limits = [chunk_steps, eval_every - k % eval_every]
+                limits += [] if max_steps is None else [max_steps - k]
+                limits += [] if max_cost is None else [max_cost - cost]
+                limits += [] if checkpoint_every is None else [checkpoint_every - k % checkpoint_every]
+                js = sampler.peek(min(limits))
+                gammas = []
+                try:  # γ_k for the chunk; a schedule that fails at some k fails there, with w = w^k
+                    for kk in range(state.k, state.k + len(js)):
+                        gammas.append(float(optimizer.schedule(kk)))
+                except Exception:
+                    if not gammas:
+                        raise
+                    js = js[:len(gammas)]
+                t_chunk = time.perf_counter()
+                taken = problem.sgd_steps(w, js, gammas)
+                t_chunk = time.perf_counter() - t_chunk
+                chunk_steps = _CHUNK_STEPS if t_chunk <= 0 else max(1, min(
+                    _CHUNK_STEPS, int(_CHUNK_SECONDS * max(taken, 1) / t_chunk)))
+                sampler.pos += taken
+                if taken:
+                    advanced(taken, gammas[0], gammas[taken - 1], taken)
+                    continue
+            elif lean:  # mini-batch SGD, w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k), in place
+                idx, n_B = sampler.next()
+                gamma = float(optimizer.schedule(state.k))
+                if problem.sgd_step(w, idx, gamma / n_B if average else gamma)[1]:
+                    advanced(1, gamma, gamma, n_B)
+                    continue
+            # the general path; also for a step a fast path declined (E not finite, or a step
+            # too close to overflow), which it reports exactly
+            if idx is None:
+                idx, n_B = sampler.next()  # (after a declined one-sample step: the same j)
             E_B, _ = problem.value_and_grad(w, idx, out=g)
             cost += n_B
             if not math.isfinite(E_B):
@@ -473,7 +465,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         if average:  # the block mean (1/|B_k|) Σ_{j∈B_k} ∇e^j instead of the sum
             g /= g.dtype.type(n_B)
             E_B /= n_B
-        value_fn = _block_value(problem, idx, n_B if average else 1)
+        value_fn = _BlockValue(problem, idx, n_B if average else 1)
         # (5) the step
         step, state, info = optimizer.update(g, state, w, loss=E_B, value_fn=value_fn)
         if not np.isfinite(step).all():
@@ -494,12 +486,12 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     if recorded_k != k:  # make the last record describe the final w
         if batch_monitor and acc_n > 0:  # the estimate over the last steps
             E_k, g_full = _estimate(acc_E, acc_g, acc_n, S, problem.reduction, g)
-        else:
+        elif evaluated_k != k:  # (GD between records has E, ∇E at this w already)
             E_k, g_full = problem.value_and_grad(w, None, out=g)
             if not math.isfinite(E_k):
                 diverged(f"E(w) = {E_k}", keep_current=False)
         gnorm_k = math.sqrt(_blas.dot(g_full, g_full))
-        record(E_k, g_full)
+        record(E_k, g_full, gnorm_k)
         if callback is not None:
             callback(_last_record(history, last_step))  # the final w, too (return value ignored)
     return TrainResult(params=w.copy(), stop_reason=stop_reason, n_iter=k, epochs=seen / S,
@@ -550,10 +542,6 @@ class _BlockValue:
     def along(self, w, d):
         phi = self.problem.value_along(w, d, self.idx)
         return phi if self.divisor == 1 else (lambda alpha: phi(alpha) / self.divisor)
-
-
-def _block_value(problem: Problem, idx, divisor: int) -> _BlockValue:
-    return _BlockValue(problem, idx, divisor)
 
 
 def _last_record(history: History, last_step: float) -> dict:
