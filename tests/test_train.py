@@ -688,3 +688,21 @@ def test_max_cost_budget_and_callback_sees_every_record():
     gd = mlplab.train(mlplab.MLP([2, 1], bias=False, init=np.array([0.5, 0.5])), X, y, optimizer=GD(0.5),
                       max_cost=10, tol=None)
     assert gd.stop_reason == "max_cost" and gd.cost == 12  # 3 steps of S = 4: a step is never split
+
+
+def test_gd_between_records_evaluates_each_iterate_once(monkeypatch):
+    # 7 GD steps with eval_every=5: E, ∇E at w^0 … w^7, eight full passes (the last one also records)
+    X, y = linear_data(S=6)
+    calls = []
+    original = Problem.value_and_grad
+
+    def spy(self, w, idx=None, out=None):
+        if idx is None:
+            calls.append(w.copy())
+        return original(self, w, idx, out=out)
+
+    monkeypatch.setattr(Problem, "value_and_grad", spy)
+    r = train(linear_net(), X, y, optimizer=GD(step=1e-3), max_iter=7, eval_every=5, tol=None)
+    assert len(calls) == 8
+    assert list(r.history.k) == [0, 5, 7]
+    np.testing.assert_array_equal(calls[-1], r.params)
