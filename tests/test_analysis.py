@@ -398,3 +398,34 @@ def test_stationary_point_with_non_finite_curvature_is_undetermined(monkeypatch)
     monkeypatch.setattr(analysis, "hessian", lambda problem, w: np.array([[np.nan, 0.0], [0.0, 1.0]]))
     sp = analysis.stationary_point(problem, net.params)
     assert sp.verdict == "undetermined" and "cannot be classified" in sp.message
+
+
+def test_comparison_on_other_data_is_not_the_toy_problem():
+    # the toy network on data of one's own: E* is the best E reached, not the toy's infimum 0
+    from mlplab import compare
+
+    X = np.array([[1.0, 1.0], [1.0, 1.0], [-1.0, 2.0], [2.0, -1.0]])
+    y = np.array([1.0, 0.0, 1.0, 0.0])  # the first two points coincide with opposite labels: E > 0.5 always
+    comp = compare.run_comparison(X=X, Y=y, budget=100)
+    assert comp.E_ref == min(min(r.history.loss) for r in comp.runs) > 0.5
+    assert "toy" not in comp.title
+    with pytest.raises(ValueError, match="both X and Y"):
+        compare.run_comparison(X=X, budget=10)
+
+
+def test_gradient_flow_output_delta_is_de_da_for_logit_pairs():
+    # softmax + cross-entropy and sigmoid + BCE compute dz^L from the logits; ‖δ^L‖ is still ‖∂e/∂a^L‖
+    from mlplab.losses import get_loss
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 3))
+    cases = [(mlplab.MLP([3, 4, 3], activation=["tanh", "softmax"], seed=0), rng.integers(0, 3, 5), "cross_entropy"),
+             (mlplab.MLP([3, 4, 2], activation=["tanh", "sigmoid"], seed=0),
+              rng.integers(0, 2, (5, 2)).astype(float), "binary_cross_entropy")]
+    for net, y, loss in cases:
+        flow = analysis.gradient_flow(net, X, y, loss)
+        p = mlplab.Problem(net, X, y, loss)
+        A_L = net.forward_cache(p.X)[1][-1]
+        np.testing.assert_allclose(flow.layers[-1].delta_norm,
+                                   np.linalg.norm(get_loss(loss).grad(p.Y, A_L), axis=1), rtol=1e-12)
+        assert all(f.holds for f in flow.layers)

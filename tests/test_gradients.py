@@ -158,3 +158,14 @@ def test_trace_softmax_shows_the_jacobian():
     t = net.trace([0.2, 0.4], 1, loss="cross_entropy")
     a = t.layers[0].a
     np.testing.assert_allclose(t.layers[0].dphi, np.diag(a) - np.outer(a, a), rtol=1e-14)
+
+
+def test_gradcheck_of_a_float32_network_runs_in_float64_and_takes_numpy_eps():
+    X, y = np.random.default_rng(0).normal(size=(6, 3)), np.random.default_rng(1).normal(size=6)
+    net = mlplab.MLP([3, 4, 1], activation="tanh", output_activation="identity", seed=0, dtype="float32")
+    report = mlplab.gradcheck(net, X, y, eps=np.float32(1e-3))
+    assert report.max_error <= 1e-6 and report.analytic.dtype == np.float64
+    copy = net.copy(dtype="float64")
+    assert copy.dtype == np.float64 and copy.params.dtype == np.float64 and net.dtype == np.float32
+    np.testing.assert_array_equal(copy.params, net.params.astype(np.float64))
+    assert copy.weights[0].base is copy.params or np.shares_memory(copy.weights[0], copy.params)

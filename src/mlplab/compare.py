@@ -139,11 +139,13 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         hessian_max_d: compute the Hessian verdict only for d up to this.
         config: extra settings to show in the report.
     """
-    toy = net is None
+    if (X is None) != (Y is None):
+        raise ValueError("give both X and Y, or neither (the lecture's toy data)")
+    toy = net is None and X is None  # the lecture's toy problem: its network and its data
     if net is None:
         net = mlplab.MLP(mlplab.datasets.LECTURE_SIZES, activation="sigmoid", bias=False,
                          init=np.array([0.5, 0.5]))
-    if X is None or Y is None:
+    if X is None:
         X, Y = mlplab.datasets.lecture()
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ValueError(f"budget must be a positive integer (sample-gradient evaluations), got {budget!r}")
@@ -186,7 +188,7 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         except ValueError:
             r.rate = None
         if problem.d <= hessian_max_d:
-            r.stop = analysis.stationary_point(Problem(r.net, X, Y, loss), r.result.params)
+            r.stop = analysis.stationary_point(problem, r.result.params)
     flow = analysis.gradient_flow(runs[0].net, X, Y, loss)
     cfg = {"network": f"MLP{list(net.layer_sizes)}, activations "
                       f"{[a.name for a in net.activations]}, bias={net.bias}",
@@ -360,23 +362,19 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 HISTORY_FIGURES = ("convergence_cost", "convergence_k", "grad_norm", "step_sizes", "layer_grad_norms",
                    "layer_heatmap")
 
 
-def figure_plan(comp: Comparison) -> list[tuple[str, str, tuple]]:
+def figure_plan(comp: Comparison, view: SurfaceView | None = None) -> list[tuple[str, str, tuple]]:
     """(figure name, plotting function name, arguments after ``comp``) of every figure that applies.
 
     Shared by :func:`mlplab.plots.figures` (matplotlib) and :func:`mlplab.report.figures`
     (Plotly), which define functions of these names. A comparison whose runs each
     recorded a single point (e.g. a saved model without history) gets no curves
-    over the iterations.
+    over the iterations. ``view``: the :func:`comparison_surface` when the caller has it.
     """
-    view = comparison_surface(comp)
+    view = comparison_surface(comp) if view is None else view
     plan = [("surface_3d", "surface_3d", (view,)), ("contour", "contour", (view,)),
             ("slice_1d", "slice_1d", (view,)), ("infimum", "infimum", ()),
             ("convergence_cost", "convergence", ("cost",)), ("convergence_k", "convergence", ("k",)),
@@ -386,3 +384,7 @@ def figure_plan(comp: Comparison) -> list[tuple[str, str, tuple]]:
     if not any(len(r.history) >= 2 for r in comp.runs):
         plan = [step for step in plan if step[0] not in HISTORY_FIGURES]
     return plan
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -87,13 +87,8 @@ def gradcheck(net, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weig
 
     if order not in (2, 4):
         raise ValueError(f"order must be 2 or 4, got {order!r}")
-    if not (isinstance(eps, (int, float)) and 0 < eps < 1):
-        raise ValueError(f"eps must be a number in (0, 1), got {eps!r}")
-    net64 = net.copy()
-    if net64.dtype != np.float64:
-        net64.dtype = np.dtype(np.float64)
-        net64.params = net.params.astype(np.float64)
-        net64.weights, net64.biases = net64.unpack(net64.params)
+    eps = check_real("eps", eps, low=0.0, high=1.0, low_open=True, high_open=True)
+    net64 = net.copy(dtype="float64")
     problem = Problem(net64, np.asarray(X, dtype=np.float64), Y, loss, l2=l2,
                       reduction=reduction, sample_weight=sample_weight)
     w = net64.params.copy()

@@ -181,11 +181,12 @@ class MLP:
             spaces[S] = Workspace(self.layer_sizes, S, self.dtype)
         return spaces[S]
 
-    def copy(self) -> "MLP":
-        """An independent network with the same architecture and a copy of w."""
+    def copy(self, dtype=None) -> "MLP":
+        """An independent network with the same architecture and a copy of w (in ``dtype`` if given)."""
         new = object.__new__(MLP)
         new.__dict__.update(self.__dict__)
-        new.params = self.params.copy()
+        new.dtype = self.dtype if dtype is None else resolve_dtype(dtype)
+        new.params = self.params.astype(new.dtype)  # a copy
         new.weights, new.biases = new.unpack(new.params)
         new._last_views, new._workspaces = None, {}
         return new

@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mlplab.compare import Comparison, comparison_surface, decision_view, figure_plan, infimum_curve
+from mlplab.compare import Comparison, SurfaceView, comparison_surface, decision_view, figure_plan, infimum_curve
 from mlplab.io import atomic_write
 
 COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -195,10 +195,11 @@ def decision_boundary(comp: Comparison, run_index: int | None = None):
                    height=550)
 
 
-def figures(comp: Comparison) -> dict[str, go.Figure]:
-    """Every figure that applies, by name (the names of :func:`mlplab.plots.figures`)."""
+def figures(comp: Comparison, view: SurfaceView | None = None) -> dict[str, go.Figure]:
+    """Every figure that applies, by name (the names of :func:`mlplab.plots.figures`);
+    ``view``: the :func:`~mlplab.compare.comparison_surface` when the caller has it."""
     this = sys.modules[__name__]
-    figs = {name: getattr(this, fn)(comp, *args) for name, fn, args in figure_plan(comp)}
+    figs = {name: getattr(this, fn)(comp, *args) for name, fn, args in figure_plan(comp, view)}
     return {k: v for k, v in figs.items() if v is not None}
 
 
@@ -240,6 +241,12 @@ table.t th{background:#f3f3f3}.note{color:#555;font-size:14px}.plot{margin:1.5em
 details{margin:.5em 0}"""
 
 
+def _windows(comp: Comparison) -> str:
+    """The k windows the rates were fitted over, as the note under the comparison table says them."""
+    fits = [f"{r.name}: k = {r.rate.window[0]:g}…{r.rate.window[1]:g}" for r in comp.runs if r.rate is not None]
+    return "; ".join(fits) if fits else "no run (too few points)"
+
+
 def write_report(path, comp: Comparison, max_history_rows: int = 200) -> Path:
     """Write the comparison as ONE self-contained HTML file (plotly.js embedded); returns the path.
 
@@ -251,11 +258,12 @@ def write_report(path, comp: Comparison, max_history_rows: int = 200) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"cannot write the report to {str(path)!r}: folder {str(path.parent)!r} does not exist")
-    figs = figures(comp)
+    view = comparison_surface(comp)  # once: the figures and the note below share it
+    figs = figures(comp, view)
     parts = [f"<h1>{html.escape(comp.title)}</h1>",
              "<h2>Configuration</h2>", _table([{"setting": k, "value": v} for k, v in comp.config.items()]),
              "<h2>Comparison</h2>", _table(comp.table()),
-             f'<p class="note">Rates are fitted over the second half of each run; {html.escape(comp.E_ref_note)}.</p>']
+             f'<p class="note">Rates are fitted over {html.escape(_windows(comp))}; {html.escape(comp.E_ref_note)}.</p>']
     stops = [f"<li><b>{html.escape(r.name)}</b>: {html.escape(r.stop.message)}</li>" for r in comp.runs if r.stop]
     if stops:
         parts.append("<h3>Where did each run stop?</h3><ul>" + "".join(stops) + "</ul>")
@@ -269,7 +277,7 @@ def write_report(path, comp: Comparison, max_history_rows: int = 200) -> Path:
             continue
         parts.append(f"<h2>{html.escape(section)}</h2>")
         if section == "Loss surface":
-            parts.append(f'<p class="note">{html.escape(comparison_surface(comp, n=3).note)}.</p>')
+            parts.append(f'<p class="note">{html.escape(view.note)}.</p>')
         for name in present:
             div = figs[name].to_html(full_html=False, include_plotlyjs=True if first else False,
                                      div_id=f"fig-{name}", config={"displaylogo": False, "responsive": True})

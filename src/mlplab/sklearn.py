@@ -54,11 +54,8 @@ def _make_schedule(schedule, lr):
     """γ_k from the ``schedule`` parameter; names use ``learning_rate_init`` as their constant c."""
     if schedule is None:
         return as_schedule(float(lr))
-    if isinstance(schedule, str):
-        cls = SCHEDULES.get(schedule)
-        if cls is None:
-            raise ValueError(f"schedule must be one of {sorted(SCHEDULES)} or a callable, got {schedule!r}")
-        return cls(c=float(lr))
+    if isinstance(schedule, str):  # a name from SCHEDULES (checked by _parameter_constraints)
+        return SCHEDULES[schedule](c=float(lr))
     return as_schedule(schedule)
 
 
