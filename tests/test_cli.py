@@ -103,6 +103,8 @@ def test_csv_end_to_end_with_string_labels(tmp_path):
     with open(tmp_path / "new.csv", "w") as f:
         f.write("a,b,c\n1,1,0\n-1,-1,0\n")
     ok("predict", model, tmp_path / "new.csv", "--proba", "--out", tmp_path / "pred.csv")
+    r = run("evaluate", model, tmp_path / "new.csv")  # evaluation needs the targets
+    assert r.returncode == 2 and "no target column" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     lines = (tmp_path / "pred.csv").read_text().splitlines()
     assert lines[0] == "prediction,p(no),p(yes)" and lines[1].startswith("yes,") and lines[2].startswith("no,")
     # the file with its target column works too; labels are printed as they were in the data

@@ -148,6 +148,9 @@ def _load_csv(path: Path, target, require_target: bool, n_features: int | None) 
         names = [f"x{j + 1}" for j in range(width)]
     # which column is the target?
     if n_features is not None and width == n_features and target is None:
+        if require_target:
+            raise DataError(f"{where} has {width} columns, the model's {n_features} features, but no target "
+                            f"column; add the targets as the last column (or name one with --target)")
         t = None  # prediction on features only
     elif n_features is not None and width == n_features + 1 and target is None:
         t = width - 1  # prediction on a file that still has its target, last

@@ -118,7 +118,7 @@ def _arch_str(net) -> str:
 
 def _metrics(net, X, y, cfg) -> dict:
     """E (as trained: sum or mean), mean e, and accuracy + confusion matrix, or MSE and R²."""
-    E, _ = net.loss_and_grad(X, y, cfg["loss"], l2=0.0, reduction="sum")
+    E = mlplab.Problem(net, X, y, cfg["loss"]).value(net.params)  # Σ_s e^s (forward pass only)
     m = {"n": int(len(X)), "loss": _finite(E), "mean_loss": _finite(E / len(X))}
     out = net.forward(X)
     if cfg["task"] == "classification":

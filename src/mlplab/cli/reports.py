@@ -165,14 +165,7 @@ def write_outputs(comp, rpath: Path | None, pdir: Path | None) -> dict:
         if rpath is not None:
             from mlplab.report import write_report
 
-            folder = rpath.parent if str(rpath.parent) else Path(".")
-            tmp = Path(tempfile.mkdtemp(prefix=f".{rpath.name}.", dir=folder))
-            try:
-                written = write_report(tmp / rpath.name, comp)
-                os.chmod(written, 0o666 & ~_umask())
-                os.replace(written, rpath)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+            write_report(rpath, comp)  # atomic (mlplab.io.atomic_write): a whole file or none
             out["report"] = str(rpath)
         if pdir is not None:
             from mlplab.plots import save_pngs
@@ -189,12 +182,6 @@ def write_outputs(comp, rpath: Path | None, pdir: Path | None) -> dict:
         where = exc.filename or (rpath if out["report"] is None and rpath is not None else pdir)
         raise UserError(f"cannot write {str(where)!r}: {exc.strerror or exc}") from None
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _say_written(written: dict, quiet: bool) -> None:
