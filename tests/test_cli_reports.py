@@ -192,17 +192,15 @@ def test_missing_viz_libraries_are_a_user_error_before_training(tmp_path, capsys
 
 
 def test_a_failed_report_write_leaves_the_old_report_untouched(tmp_path, capsys, monkeypatch):
-    import mlplab.report
+    import mlplab.io
 
     html = tmp_path / "run.html"
     html.write_text("old report")
 
-    def broken(path, comp):
-        with open(path, "w") as f:
-            f.write("<!DOCTYPE html><html>half")
-        raise OSError(28, "No space left on device", str(path))
+    def full_disk(fd):  # the page is half written when the disk fills up
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(mlplab.report, "write_report", broken)
+    monkeypatch.setattr(mlplab.io.os, "fsync", full_disk)
     code, out, err = cli(capsys, "compare", "--budget", "5", "--report", html)
     assert code == 2 and "No space left on device" in err and len(err.splitlines()) == 1
     assert html.read_text() == "old report" and not leftovers(tmp_path)
