@@ -362,6 +362,19 @@ def main(argv=None) -> int:
     return 0
 
 
+RUN_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def run_color(i: int) -> str:
+    """The colour of run i in every figure (matplotlib and Plotly alike)."""
+    return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+def longest_run(comp: Comparison) -> int:
+    """Index of the run with the most records (default for the per-layer figures)."""
+    return int(np.argmax([len(r.history) for r in comp.runs]))
+
+
 HISTORY_FIGURES = ("convergence_cost", "convergence_k", "grad_norm", "step_sizes", "layer_grad_norms",
                    "layer_heatmap")
 

@@ -21,18 +21,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from mlplab.compare import Comparison, comparison_surface, decision_view, figure_plan, infimum_curve
-
-COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-
-
-def _longest(comp) -> int:
-    """The run with the most records (default for the per-layer figures)."""
-    return int(np.argmax([len(r.history) for r in comp.runs]))
-
-
-def _color(i: int) -> str:
-    return COLORS[i % len(COLORS)]
+from mlplab.compare import (Comparison, comparison_surface, decision_view, figure_plan, infimum_curve,
+                            longest_run, run_color)
 
 
 def surface_3d(comp: Comparison, view=None) -> Figure:
@@ -46,8 +36,8 @@ def surface_3d(comp: Comparison, view=None) -> Figure:
     ax.plot_surface(AA, BB, s.E, cmap="viridis", alpha=0.8, linewidth=0, antialiased=False, rstride=stride,
                     cstride=stride)
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
-        ax.plot(p[:, 0], p[:, 1], p[:, 2], "-o", color=_color(i), ms=2.5, lw=1.5, label=run.name, zorder=10)
-        ax.scatter([p[-1, 0]], [p[-1, 1]], [p[-1, 2]], color=_color(i), s=40, marker="*", zorder=11)
+        ax.plot(p[:, 0], p[:, 1], p[:, 2], "-o", color=run_color(i), ms=2.5, lw=1.5, label=run.name, zorder=10)
+        ax.scatter([p[-1, 0]], [p[-1, 1]], [p[-1, 2]], color=run_color(i), s=40, marker="*", zorder=11)
     ax.scatter([view.paths[0][0, 0]], [view.paths[0][0, 1]], [view.paths[0][0, 2]], color="k", s=40, label="w^0")
     ax.set_xlabel(s.labels[0])
     ax.set_ylabel(s.labels[1])
@@ -70,8 +60,8 @@ def contour(comp: Comparison, view=None) -> Figure:
                linewidths=0.4, alpha=0.6)  # the low levels, where the paths run
     fig.colorbar(cs, ax=ax, label="E(w)")
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
-        ax.plot(p[:, 0], p[:, 1], "-o", color=_color(i), ms=2.5, lw=1.3, label=run.name)
-        ax.plot(p[-1, 0], p[-1, 1], "*", color=_color(i), ms=14, mec="k")
+        ax.plot(p[:, 0], p[:, 1], "-o", color=run_color(i), ms=2.5, lw=1.3, label=run.name)
+        ax.plot(p[-1, 0], p[-1, 1], "*", color=run_color(i), ms=14, mec="k")
     ax.plot(view.paths[0][0, 0], view.paths[0][0, 1], "o", color="white", mec="k", ms=9, label="w^0")
     ax.set_xlim(s.a[0], s.a[-1])
     ax.set_ylim(s.b[0], s.b[-1])
@@ -108,7 +98,7 @@ def infimum(comp: Comparison) -> Figure | None:
     ax = fig.add_subplot()
     ax.loglog(r, np.maximum(Emin, 1e-300), "o-", color="k", ms=3, label="min_{‖w‖=r} E(w)")
     for i, run in enumerate(comp.runs):
-        ax.plot(np.linalg.norm(run.result.params), run.result.loss, "*", color=_color(i), ms=12, label=run.name)
+        ax.plot(np.linalg.norm(run.result.params), run.result.loss, "*", color=run_color(i), ms=12, label=run.name)
     ax.set_xlabel("r = ‖w‖")
     ax.set_ylabel("min E on the circle ‖w‖ = r")
     ax.set_title("E has no minimiser: its infimum 0 is approached only as ‖w‖ → ∞")
@@ -139,12 +129,12 @@ def convergence(comp: Comparison, x: str = "cost") -> Figure:
             err = _err(run, comp)
             if scale == "log-log":  # x = 0 (the start) has no place on a log axis
                 err = np.where(xs > 0, err, np.nan)
-            ax.plot(xs, err, "-", color=_color(i), lw=1.4, label=label)
+            ax.plot(xs, err, "-", color=run_color(i), lw=1.4, label=label)
             if x == "k" and run.rate is not None:
                 lo, hi = run.rate.window
                 kk = np.linspace(max(lo, 1), hi, 50)
                 fit = (run.rate.C * run.rate.q ** kk if run.rate.kind == "linear" else run.rate.C * kk ** -run.rate.p)
-                ax.plot(kk, fit, "--", color=_color(i), lw=2.2, alpha=0.6)
+                ax.plot(kk, fit, "--", color=run_color(i), lw=2.2, alpha=0.6)
         ax.set_yscale("log")
         if scale == "log-log":
             ax.set_xscale("log")
@@ -163,7 +153,7 @@ def grad_norms(comp: Comparison) -> Figure:
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
     for i, run in enumerate(comp.runs):
-        ax.semilogy(run.history.k, run.history.grad_norm, color=_color(i), label=run.name)
+        ax.semilogy(run.history.k, run.history.grad_norm, color=run_color(i), label=run.name)
     ax.set_xlabel("iteration k")
     ax.set_ylabel("‖∇E(w^k)‖₂")
     ax.set_title("Gradient norm over the iterations")
@@ -176,7 +166,7 @@ def step_sizes(comp: Comparison) -> Figure:
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
     for i, run in enumerate(comp.runs):
-        ax.loglog(np.asarray(run.history.k) + 1, run.history.step_size, ".-", ms=3, color=_color(i), label=run.name)
+        ax.loglog(np.asarray(run.history.k) + 1, run.history.step_size, ".-", ms=3, color=run_color(i), label=run.name)
     ax.set_xlabel("k + 1")
     ax.set_ylabel("α^k / γ_k")
     ax.set_title("Step sizes over the iterations")
@@ -186,7 +176,7 @@ def step_sizes(comp: Comparison) -> Figure:
 
 def layer_grad_norms(comp: Comparison, run_index: int | None = None) -> Figure:
     """Per-layer ‖∇_{W^ℓ}E(w^k)‖ over k, one line per layer."""
-    run = comp.runs[_longest(comp) if run_index is None else run_index]
+    run = comp.runs[longest_run(comp) if run_index is None else run_index]
     H = np.asarray(run.history.layer_grad_norms, dtype=float)
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
@@ -201,7 +191,7 @@ def layer_grad_norms(comp: Comparison, run_index: int | None = None) -> Figure:
 
 def layer_heatmap(comp: Comparison, run_index: int | None = None) -> Figure:
     """Layers × iterations heatmap of log10 ‖∇_{W^ℓ}E(w^k)‖."""
-    run = comp.runs[_longest(comp) if run_index is None else run_index]
+    run = comp.runs[longest_run(comp) if run_index is None else run_index]
     H = np.asarray(run.history.layer_grad_norms, dtype=float)
     fig = Figure(figsize=(8, 3 + 0.25 * H.shape[1]))
     ax = fig.add_subplot()
@@ -227,7 +217,7 @@ def bound_factors(comp: Comparison) -> Figure:
     width = 0.16
     for j, (label, attr) in enumerate(names):
         vals = [float(np.mean(getattr(f, attr))) for f in layers]
-        ax.bar(ell + (j - 2) * width, vals, width, label=label, color=_color(j))
+        ax.bar(ell + (j - 2) * width, vals, width, label=label, color=run_color(j))
     ax.set_yscale("log")
     ax.set_xticks(ell)
     ax.set_xlabel("layer ℓ")

@@ -22,19 +22,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mlplab.compare import Comparison, SurfaceView, comparison_surface, decision_view, figure_plan, infimum_curve
+from mlplab.compare import (Comparison, SurfaceView, comparison_surface, decision_view, figure_plan,
+                            infimum_curve, longest_run, run_color)
 from mlplab.io import atomic_write
-
-COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-
-
-def _longest(comp) -> int:
-    """The run with the most records (default for the per-layer figures)."""
-    return int(np.argmax([len(r.history) for r in comp.runs]))
-
-
-def _c(i):
-    return COLORS[i % len(COLORS)]
 
 
 def _layout(fig, title, **kw):
@@ -53,7 +43,7 @@ def surface_3d(comp: Comparison, view=None) -> go.Figure:
     lift = 0.01 * float(np.ptp(s.E[np.isfinite(s.E)]) or 1.0)  # a path drawn exactly on the surface flickers
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
         fig.add_trace(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=p[:, 2] + lift, mode="lines+markers", name=run.name,
-                                   line=dict(color=_c(i), width=5), marker=dict(size=2.5, color=_c(i))))
+                                   line=dict(color=run_color(i), width=5), marker=dict(size=2.5, color=run_color(i))))
     return _layout(fig, "Loss surface E(w) with the optimizer paths", height=700,
                    scene=dict(xaxis_title=s.labels[0], yaxis_title=s.labels[1], zaxis_title="E(w)",
                               camera=dict(eye=dict(x=-1.2, y=-1.6, z=1.1))))
@@ -66,7 +56,7 @@ def contour(comp: Comparison, view=None) -> go.Figure:
                                 colorbar=dict(title="E"))])
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
         fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines+markers", name=run.name,
-                                 line=dict(color=_c(i)), marker=dict(size=4), text=[f"k={k}" for k in run.history.k]))
+                                 line=dict(color=run_color(i)), marker=dict(size=4), text=[f"k={k}" for k in run.history.k]))
     p0 = view.paths[0][0]
     fig.add_trace(go.Scatter(x=[p0[0]], y=[p0[1]], mode="markers", name="w^0",
                              marker=dict(size=12, color="white", line=dict(color="black", width=2))))
@@ -93,7 +83,7 @@ def infimum(comp: Comparison):
                                 line=dict(color="black"))])
     for i, run in enumerate(comp.runs):
         fig.add_trace(go.Scatter(x=[float(np.linalg.norm(run.result.params))], y=[run.result.loss], mode="markers",
-                                 name=run.name, marker=dict(size=12, symbol="star", color=_c(i))))
+                                 name=run.name, marker=dict(size=12, symbol="star", color=run_color(i))))
     return _layout(fig, "E has no minimiser: its infimum 0 is approached only as ‖w‖ → ∞",
                    xaxis_title="r = ‖w‖", yaxis_title="min E on the circle ‖w‖ = r", xaxis_type="log", yaxis_type="log")
 
@@ -110,21 +100,21 @@ def convergence(comp: Comparison, x: str = "cost") -> go.Figure:
             err = np.asarray(h.loss, dtype=float) - comp.E_ref
             keep = (err > 0) & ((xs > 0) if col == 1 else True)
             fig.add_trace(go.Scatter(x=xs[keep], y=err[keep], mode="lines", name=run.name, legendgroup=run.name,
-                                     showlegend=col == 1, line=dict(color=_c(i))), row=1, col=col)
+                                     showlegend=col == 1, line=dict(color=run_color(i))), row=1, col=col)
             if x == "k" and run.rate is not None:
                 lo, hi = run.rate.window
                 kk = np.linspace(max(lo, 1), hi, 50)
                 fit = run.rate.C * run.rate.q ** kk if run.rate.kind == "linear" else run.rate.C * kk ** -run.rate.p
                 fig.add_trace(go.Scatter(x=kk, y=fit, mode="lines", name=f"fit: {run.rate.describe()}",
                                          legendgroup=run.name, showlegend=col == 1,
-                                         line=dict(color=_c(i), dash="dash", width=3)), row=1, col=col)
+                                         line=dict(color=run_color(i), dash="dash", width=3)), row=1, col=col)
         fig.update_yaxes(type="log", title_text="E(w^k) − E*", row=1, col=col)
         fig.update_xaxes(type="log" if col == 1 else "linear", title_text=xlabel, row=1, col=col)
     return _layout(fig, f"Convergence against {'cost' if x == 'cost' else 'k'} ({comp.E_ref_note})", height=480)
 
 
 def grad_norms(comp: Comparison) -> go.Figure:
-    fig = go.Figure([go.Scatter(x=r.history.k, y=r.history.grad_norm, mode="lines", name=r.name, line=dict(color=_c(i)))
+    fig = go.Figure([go.Scatter(x=r.history.k, y=r.history.grad_norm, mode="lines", name=r.name, line=dict(color=run_color(i)))
                      for i, r in enumerate(comp.runs)])
     return _layout(fig, "Gradient norm ‖∇E(w^k)‖ over the iterations", xaxis_title="iteration k",
                    yaxis_title="‖∇E(w^k)‖₂", yaxis_type="log")
@@ -132,14 +122,14 @@ def grad_norms(comp: Comparison) -> go.Figure:
 
 def step_sizes(comp: Comparison) -> go.Figure:
     fig = go.Figure([go.Scatter(x=np.asarray(r.history.k) + 1, y=r.history.step_size, mode="lines+markers",
-                                marker=dict(size=3), name=r.name, line=dict(color=_c(i)))
+                                marker=dict(size=3), name=r.name, line=dict(color=run_color(i)))
                      for i, r in enumerate(comp.runs)])
     return _layout(fig, "Step sizes α^k / γ_k over the iterations", xaxis_title="k + 1", yaxis_title="α^k / γ_k",
                    xaxis_type="log", yaxis_type="log")
 
 
 def layer_grad_norms(comp: Comparison, run_index: int | None = None) -> go.Figure:
-    run = comp.runs[_longest(comp) if run_index is None else run_index]
+    run = comp.runs[longest_run(comp) if run_index is None else run_index]
     H = np.asarray(run.history.layer_grad_norms, dtype=float)
     fig = go.Figure([go.Scatter(x=run.history.k, y=H[:, ell], mode="lines", name=f"layer {ell + 1}")
                      for ell in range(H.shape[1])])
@@ -148,7 +138,7 @@ def layer_grad_norms(comp: Comparison, run_index: int | None = None) -> go.Figur
 
 
 def layer_heatmap(comp: Comparison, run_index: int | None = None) -> go.Figure:
-    run = comp.runs[_longest(comp) if run_index is None else run_index]
+    run = comp.runs[longest_run(comp) if run_index is None else run_index]
     H = np.asarray(run.history.layer_grad_norms, dtype=float)
     fig = go.Figure([go.Heatmap(x=run.history.k, y=np.arange(1, H.shape[1] + 1), z=np.log10(np.maximum(H.T, 1e-300)),
                                 colorscale="Magma", colorbar=dict(title="log10 ‖∇‖"))])
@@ -167,7 +157,7 @@ def bound_factors(comp: Comparison) -> go.Figure:
              ("bound (product)", "bound"), ("‖∇_W^ℓ e‖₂", "grad_norm")]
     for j, (label, attr) in enumerate(names):
         fig.add_trace(go.Bar(x=ell, y=[float(np.mean(getattr(f, attr))) for f in flow.layers], name=label,
-                             marker_color=_c(j)), row=1, col=1)
+                             marker_color=run_color(j)), row=1, col=1)
     fig.add_trace(go.Bar(x=ell, y=[100 * f.saturated for f in flow.layers], name="% saturated",
                          marker_color="grey"), row=1, col=2)
     fig.update_yaxes(type="log", title_text="mean over the samples", row=1, col=1)
