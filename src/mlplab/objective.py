@@ -124,9 +124,10 @@ class Problem:
         X, Y, c, n = self._block(idx)
         return self._value_from(self.net.forward_cache(X, w), Y, c, n, w)
 
-    def _chunks(self):
-        """Slices of at most CHUNK rows that cover all samples."""
-        return (slice(i, min(i + CHUNK, self.S)) for i in range(0, self.S, CHUNK))
+    def _chunks(self, n: int | None = None, size: int | None = None):
+        """Slices of at most ``size`` (default CHUNK) rows that cover n (default S) rows."""
+        n, size = (self.S if n is None else n), (CHUNK if size is None else size)
+        return (slice(i, min(i + size, n)) for i in range(0, n, size))
 
     def _rows(self, rows: slice):
         c = None if self.sample_weight is None else self.sample_weight[rows]
@@ -180,8 +181,7 @@ class Problem:
     def _data_value(self, cache, Y, c, n) -> float:
         """R(Σ_s c_s e^s) over the cached rows, R dividing by n for "mean"."""
         e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
-        scale = self._scale(c, n)
-        return float(e.sum()) * scale if np.isscalar(scale) else _blas.dot(e, scale)  # as _weighted_output
+        return _reduce(e, self._scale(c, n))
 
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
         """(E(w), ∇E(w)) over all samples, or over the block idx.
@@ -291,13 +291,11 @@ class Problem:
         e, dz = self._output(Y, cache[0][-1], cache[1][-1], need_grad=True)
         scale = self._scale(c, n)
         if np.isscalar(scale):
-            E = float(e.sum()) * scale
             if scale != 1.0:
                 dz *= scale
         else:
-            E = _blas.dot(e, scale)
             dz *= scale[:, None]
-        return E, dz
+        return _reduce(e, scale), dz
 
     def per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
         """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser).
@@ -307,8 +305,7 @@ class Problem:
         """
         X, Y, _, n = self._block(idx)
         G = np.empty((n, self.d), dtype=self.net.dtype)
-        for start in range(0, n, chunk_size):  # a loop over chunks, not samples
-            rows = slice(start, min(start + chunk_size, n))
+        for rows in self._chunks(n, chunk_size):  # a loop over chunks, not samples
             cache = self.net.forward_cache(X[rows], w)
             _, dz = self._output(Y[rows], cache[0][-1], cache[1][-1], need_grad=True)
             self.net.backward_per_sample(cache, dz, w, out=G[rows])
@@ -320,6 +317,11 @@ class Problem:
 
 # |step entries| below this cannot overflow the weights they are added to
 _SAFE_STEP = {np.dtype(dt): 0.25 * float(np.finfo(dt).max) for dt in (np.float32, np.float64)}
+
+
+def _reduce(e: np.ndarray, scale) -> float:
+    """R(Σ_s c_s e^s): Σ_s e^s times one number, or Σ_s (c_s R) e^s with per-row weights."""
+    return float(e.sum()) * scale if np.isscalar(scale) else _blas.dot(e, scale)
 
 
 def _abs_max(x: np.ndarray) -> float:

@@ -161,24 +161,24 @@ class _Sampler:
             return math.ceil(epochs * self.S / self.b)
         return epochs * self.steps_per_epoch
 
-    def _uniform_draws(self):
-        """i.i.d. j_k for one-sample "uniform" sampling, drawn max(S, 1024) at a time (NumPy's
-        stream does not depend on how the draws are split into calls)."""
-        self.order, self.pos = self.rng.integers(0, self.S, size=max(self.S, _UNIFORM_DRAWS)), 0
+    def _refill(self):
+        """Start a new order where the current one is used up: a block of i.i.d. one-sample
+        j_k ("uniform", drawn max(S, 1024) at a time; NumPy's stream does not depend on how
+        draws are split into calls), or the next epoch (a fresh permutation for "shuffle")."""
+        if self.mode == "uniform" and self.b == 1:
+            if self.order is None or self.pos >= len(self.order):
+                self.order, self.pos = self.rng.integers(0, self.S, size=max(self.S, _UNIFORM_DRAWS)), 0
+        elif self.pos >= self.S:
+            self.pos = 0
+            if self.mode == "shuffle":
+                self.order = self.rng.permutation(self.S)
 
     def peek(self, n: int) -> list[int]:
         """The next ≤ n indices j_k of one-sample sampling, without taking them (advance ``pos``
         by the number used): the same j_k as ``next()`` calls would give, up to the end of
         the current order (an epoch, or a block of uniform draws)."""
-        if self.mode == "uniform":
-            if self.order is None or self.pos >= len(self.order):
-                self._uniform_draws()
-            return self.order[self.pos:self.pos + n].tolist()
-        if self.pos >= self.S:  # the next epoch
-            self.pos = 0
-            if self.mode == "shuffle":
-                self.order = self.rng.permutation(self.S)
-        stop = min(self.pos + n, self.S)
+        self._refill()
+        stop = min(self.pos + n, len(self.order) if self.mode == "uniform" else self.S)
         if self.mode == "cyclic":
             return list(range(self.pos, stop))
         return self.order[self.pos:stop].tolist()
@@ -187,17 +187,12 @@ class _Sampler:
         if self.b is None:
             return None, self.S
         S, b = self.S, self.b
-        if self.mode == "uniform":
-            if b == 1:
-                if self.order is None or self.pos >= len(self.order):
-                    self._uniform_draws()
-                self.pos += 1
-                return int(self.order[self.pos - 1]), 1
+        if self.mode == "uniform" and b > 1:
             return np.sort(self.rng.choice(S, size=b, replace=False)), b
-        if self.pos >= S:
-            self.pos = 0
-            if self.mode == "shuffle":
-                self.order = self.rng.permutation(S)
+        self._refill()
+        if self.mode == "uniform":
+            self.pos += 1
+            return int(self.order[self.pos - 1]), 1
         i, self.pos = self.pos, min(self.pos + b, S)
         n = self.pos - i
         if self.mode == "cyclic":
