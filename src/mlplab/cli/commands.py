@@ -380,24 +380,19 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from mlplab.cli.train import _resolve, _targets
+    from mlplab.cli.train import _resolve, _targets, build_net
+
+    from mlplab.cli.reports import _TRAIN_ONLY
 
     table = load_data(args)
-    for flag in ("l2", "reduction", "optimizer"):
+    tol = args.tol if args.tol is not None else 1e-6  # here: the gradient check's tolerance
+    for flag in _TRAIN_ONLY:  # the check needs the architecture and loss only
         setattr(args, flag, None)
-    for flag in ("line_search", "lr", "schedule", "power", "decay_factor", "decay_every", "decay_rate",
-                 "batch_size", "average", "sampling", "beta", "nesterov", "max_iter", "epochs", "time_limit",
-                 "eval_every", "val_split", "test_split", "standardize"):
-        setattr(args, flag, None)
-    tol = args.tol if args.tol is not None else 1e-6
-    args.tol = None
     cfg = _resolve(args, table)
     n = min(len(table.X), args.samples or 20)
     X, y = table.X[:n], _targets(table, cfg)[:n]
     try:
-        net = mlplab.MLP(cfg["layer_sizes"], activation=cfg["activation"], output_activation=cfg["output_activation"],
-                         bias=cfg["bias"], init=cfg["init"],
-                         seed=cfg["seed"], dtype=cfg["dtype"])
+        net = build_net(cfg)
         check = mlplab.gradcheck(net, X, y, cfg["loss"])
     except ValueError as exc:
         raise UserError(str(exc)) from None

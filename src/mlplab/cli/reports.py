@@ -214,7 +214,7 @@ _TRAIN_ONLY = ("l2", "reduction", "optimizer", "line_search", "lr", "schedule", 
 
 def _problem(args):
     """(net, X, y, cfg) for a data set / architecture given by the flags; (None, None, None, None) for the toy default."""
-    from mlplab.cli.train import _resolve, _targets
+    from mlplab.cli.train import _resolve, _targets, build_net
 
     if (args.data in (None, "lecture")) and all(getattr(args, f) is None for f in _ARCH_FLAGS):
         return None, None, None, None  # the lecture's toy problem with the slides' w^0 = (0.5, 0.5)
@@ -224,8 +224,7 @@ def _problem(args):
         setattr(ns, flag, None)
     cfg = _resolve(ns, table)
     try:
-        net = mlplab.MLP(cfg["layer_sizes"], activation=cfg["activation"], output_activation=cfg["output_activation"],
-                         bias=cfg["bias"], init=cfg["init"], seed=cfg["seed"], dtype=cfg["dtype"])
+        net = build_net(cfg)
         y = _targets(table, cfg)
         mlplab.Problem(net, table.X[:1], y[:1], cfg["loss"])
     except ValueError as exc:

@@ -165,6 +165,12 @@ def build_optimizer(cfg):
     return optim.Adam(base)
 
 
+def build_net(cfg: dict):
+    """The network the resolved settings describe (architecture, activations, bias, w^0, dtype)."""
+    return mlplab.MLP(cfg["layer_sizes"], activation=cfg["activation"], output_activation=cfg["output_activation"],
+                      bias=cfg["bias"], init=cfg["init"], seed=cfg["seed"], dtype=cfg["dtype"])
+
+
 def _targets(table: D.Table, cfg) -> np.ndarray:
     """What the engine trains on: codes 0..C−1 for classes, floats for regression."""
     if cfg["task"] == "classification":
@@ -237,8 +243,7 @@ def cmd_train(args) -> int:
     X = scaler.transform(table.X) if scaler else table.X
     Xtr, ytr = X[tr], y_all[tr]
     try:
-        net = mlplab.MLP(cfg["layer_sizes"], activation=cfg["activation"], output_activation=cfg["output_activation"],
-                         bias=cfg["bias"], init=cfg["init"], seed=cfg["seed"], dtype=cfg["dtype"])
+        net = build_net(cfg)
         optimizer = build_optimizer(cfg)
         mlplab.Problem(net, Xtr[:1], ytr[:1], cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"])
     except ValueError as exc:  # activation/loss/init combinations the engine rejects
