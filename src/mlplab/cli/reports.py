@@ -307,8 +307,8 @@ def train_outputs(net, X, y, result, cfg, trajectory, rpath, pdir, name) -> dict
 # --- report MODEL ----------------------------------------------------------------------------------
 
 
-def _history_from(stored, net, X, y, loss):
-    """The stored history of a CLI model file, or one record at its weights when it holds none."""
+def _history_from(stored, net, E, g):
+    """The stored history of a CLI model file, or one record at its weights (E, ∇E = g) when it holds none."""
     from mlplab.train import History
 
     h = History()
@@ -332,7 +332,6 @@ def _history_from(stored, net, X, y, loss):
             return h, True
         except (KeyError, TypeError, ValueError):
             h = History()  # unreadable: fall back to the final point only
-    E, g = net.loss_and_grad(X, y, loss, l2=0.0, reduction="sum")
     h.k, h.epoch, h.loss = [0], [0.0], [float(E)]
     h.grad_norm = [float(np.linalg.norm(g))]
     h.layer_grad_norms = [[float(np.linalg.norm(g[s.W])) for s in net.slices]]
@@ -357,10 +356,10 @@ def cmd_report(args) -> int:
     except (KeyError, TypeError, ValueError):
         optimizer, name = None, f"model {Path(args.model).name}"
     try:
-        history, has_history = _history_from(cli.get("history"), net, X, y, info["loss"])
+        E, g = net.loss_and_grad(X, y, info["loss"], l2=0.0, reduction="sum")  # E(w), ∇E(w) at the saved w
     except ValueError as exc:
         raise D.DataError(f"{table.source!r}: {exc}") from None
-    E, g = net.loss_and_grad(X, y, info["loss"], l2=0.0, reduction="sum")
+    history, has_history = _history_from(cli.get("history"), net, E, g)
     result = TrainResult(params=net.params.copy(), stop_reason=str(training.get("stop_reason", "saved model")),
                          n_iter=int(training.get("n_iter") or 0), epochs=float(training.get("epochs") or 0.0),
                          loss=float(E), grad_norm=float(np.linalg.norm(g)), cost=int(training.get("cost") or 0),
