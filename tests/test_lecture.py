@@ -56,7 +56,8 @@ def test_toy_gd_exact_line_search_decreases_E_at_every_step():
     E = np.array(result.history.loss)
     assert E[0] == pytest.approx(toy_E(np.array([0.5, 0.5])), rel=1e-13)
     assert np.all(np.diff(E) < 0)
-    assert result.stop_reason == "converged" and result.grad_norm <= 1e-6
+    # ‖∇E‖ ≤ 1e-6 only because w ran off along a ray where E still falls: reported as such
+    assert result.stop_reason == "unbounded" and result.grad_norm <= 1e-6
     # the data are separable: the line search keeps running into its cap
     assert any(result.history.capped)
 

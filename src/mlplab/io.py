@@ -260,7 +260,8 @@ def _estimator_state(est) -> dict:
 # --- checkpoints ------------------------------------------------------------------------------
 
 _HISTORY_COLUMNS = ("k", "epoch", "loss", "grad_norm", "layer_grad_norms", "step_size", "ls_evals",
-                    "capped", "cost", "time")
+                    "capped", "cost", "time", "forward_evals", "unbounded")
+_LATER_COLUMNS = ("forward_evals", "unbounded")  # absent from checkpoints of mlplab 0.1: zeros
 
 
 def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) -> Path:
@@ -292,7 +293,7 @@ def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) ->
         "mlplab_version": __version__,
         "kind": "checkpoint",
         "architecture": None if net is None else architecture(net),
-        "k": ck.k, "cost": ck.cost, "seen": ck.seen, "elapsed": ck.elapsed,
+        "k": ck.k, "cost": ck.cost, "seen": ck.seen, "elapsed": ck.elapsed, "forward_evals": ck.forward_evals,
         "opt_k": ck.opt_state.k, "opt_alpha": ck.opt_state.alpha,
         "rng_state": ck.rng_state, "sampler_pos": ck.sampler_pos,
         "extra": extra or {},
@@ -332,20 +333,25 @@ def load_checkpoint(path):
         n = len(tensors["history.k"])
         history = History()
         for col in _HISTORY_COLUMNS:
-            arr = tensors[f"history.{col}"]
+            arr = tensors.get(f"history.{col}")
+            if arr is None and col in _LATER_COLUMNS:
+                arr = np.zeros(n)
+            elif arr is None:
+                raise KeyError(f"history.{col}")
             if len(arr) != n:
                 raise ValueError(f"history column {col!r} has {len(arr)} rows, expected {n}")
             if col == "layer_grad_norms":
                 history.layer_grad_norms = arr.tolist()
-            elif col in ("k", "ls_evals", "cost"):
+            elif col in ("k", "ls_evals", "cost", "forward_evals"):
                 setattr(history, col, [int(v) for v in arr])
-            elif col == "capped":
-                history.capped = [bool(v) for v in arr]
+            elif col in ("capped", "unbounded"):
+                setattr(history, col, [bool(v) for v in arr])
             else:
                 setattr(history, col, [float(v) for v in arr])
         ck = Checkpoint(
             params=params, opt_state=OptState(k=int(meta["opt_k"]), alpha=meta["opt_alpha"], slots=slots),
             k=int(meta["k"]), cost=int(meta["cost"]), seen=int(meta["seen"]), elapsed=float(meta["elapsed"]),
+            forward_evals=int(meta.get("forward_evals", 0)),
             rng_state=meta["rng_state"], sampler_pos=int(meta["sampler_pos"]),
             sampler_order=tensors.get("sampler.order"), history=history)
     except (KeyError, TypeError, ValueError) as exc:

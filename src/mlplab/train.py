@@ -6,19 +6,29 @@ rules, (3) draws j_k or B_k as the optimizer asks, (4) computes the gradient on
 those samples by backpropagation, (5) asks the optimizer for the step and
 applies it: w^{k+1} = w^k + α_k d^k.
 
-Stopping rules, in order: ‖∇E(w^k)‖₂ ≤ tol (the lecture's criterion
-‖∇E(w^{k+1})‖₂ = 0, with a tolerance; checked at recorded iterations),
-iteration / epoch budget, wall-clock budget, a callback asking to stop, and a
-failed line search (no decrease possible). A non-finite loss or step raises
-:class:`DivergenceError`, carrying the last finite weights, which are also left
-in the network.
+Stopping rules, in order: ‖∇E(w^k)‖₂ ≤ tol or ‖∇E(w^k)‖₂ ≤ rtol·‖∇E(w^0)‖₂
+(the lecture's criterion ‖∇E(w^{k+1})‖₂ = 0, with an absolute or a relative
+tolerance; checked at recorded iterations), iteration / epoch / cost budget,
+wall-clock budget, a callback asking to stop, and a failed line search (no
+decrease possible). When the gradient test passes right after a step along
+which E was still decreasing at the line search's cap (``unbounded``), the run
+stops as "unbounded", not "converged": ∇E vanished because w ran off towards
+‖w‖ → ∞ (the toy problem's infimum), not at a stationary point. A non-finite
+loss or step raises :class:`DivergenceError`, carrying the last finite weights,
+which are also left in the network.
 
 Cost axis: ``history.cost`` counts sample-gradient evaluations — GD costs S per
-step, SGD 1, mini-batch |B_k| — plus, for line searches, one unit per sample
-per evaluation of E. Evaluations made only to record the history or test the
-stopping rule (full E and ∇E at w^k that no step uses, e.g. at the final w or
-every ``eval_every`` steps of a stochastic method) are not counted, so
-``result.cost == history.cost[-1]``.
+step, SGD 1, mini-batch |B_k|. Line searches evaluate E (a forward pass) and its
+slope φ′ (a forward-mode pass), not gradients: ``history.forward_evals`` counts
+those sample forward passes separately (φ: 1 per sample, (φ, φ′): 2).
+``history.grad_equivalents`` = cost + forward_evals / 3 puts both on one axis
+(a sample gradient = a forward and a backward pass ≈ 3 forward passes); figures
+and the ``max_cost`` budget use it. (Before mlplab 0.2, ``cost`` itself counted
+every line-search evaluation of E as one sample gradient per sample.)
+Evaluations made only to record the history or test the stopping rule (full E
+and ∇E at w^k that no step uses, e.g. at the final w or every ``eval_every``
+steps of a stochastic method) are not counted, so ``result.cost ==
+history.cost[-1]``.
 """
 
 from __future__ import annotations
@@ -61,10 +71,17 @@ class History:
         grad_norm: ‖∇E(w^k)‖₂.
         layer_grad_norms: (n_records, L) array of ‖∇_{W^ℓ}E(w^k)‖_F.
         step_size: α_k / γ_k of the step taken from w^k (NaN for the last record).
-        ls_evals: line-search evaluations of E in that step (0 without a line search).
-        capped: whether the exact line search hit alpha_max in that step.
-        cost: sample-gradient evaluations up to w^k (the cost axis).
+        ls_evals: line-search evaluations of E in that step, with or without its slope
+            (0 without a line search).
+        capped: whether the step was capped at the exact line search's alpha_max.
+        unbounded: whether E was still decreasing at alpha_max along that step's direction.
+        cost: sample-gradient evaluations up to w^k.
+        forward_evals: sample forward passes made by line searches up to w^k
+            (φ: 1 per sample, (φ, φ′): 2).
         time: seconds since the start.
+
+    ``grad_equivalents`` (a property) is the cost axis of the figures:
+    cost + forward_evals / 3.
     """
 
     k: list = field(default_factory=list)
@@ -77,9 +94,17 @@ class History:
     capped: list = field(default_factory=list)
     cost: list = field(default_factory=list)
     time: list = field(default_factory=list)
+    forward_evals: list = field(default_factory=list)
+    unbounded: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.k)
+
+    @property
+    def grad_equivalents(self) -> np.ndarray:
+        """The cost axis in sample-gradient equivalents: cost + forward_evals / FORWARD_PER_GRADIENT."""
+        fwd = self.forward_evals if len(self.forward_evals) == len(self.cost) else [0] * len(self.cost)
+        return np.asarray(self.cost, dtype=float) + np.asarray(fwd, dtype=float) / FORWARD_PER_GRADIENT
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """Every column as a NumPy array."""
@@ -92,13 +117,15 @@ class TrainResult:
 
     Attributes:
         params: copy of the final w (also in ``net.params``).
-        stop_reason: "converged", "max_iter", "epochs", "max_cost", "time_limit",
-            "callback" or "line_search_failed".
+        stop_reason: "converged", "unbounded", "max_iter", "epochs", "max_cost",
+            "time_limit", "callback" or "line_search_failed".
         n_iter: number of steps taken.
         epochs: samples seen / S.
         loss: E at the final w; grad_norm: ‖∇E‖₂ there.
         cost: sample-gradient evaluations (see the module docstring).
         history: :class:`History`.
+        tol, rtol: the stopping tolerances used; grad_norm0: ‖∇E(w^0)‖₂, the scale of rtol.
+        forward_evals: sample forward passes of line searches.
         elapsed: wall-clock seconds.
         optimizer: the optimizer used.
         opt_state: its final state; pass it back as ``train(..., opt_state=...)``
@@ -117,9 +144,19 @@ class TrainResult:
     optimizer: Optimizer
     opt_state: OptState
 
+    tol: float | None = None
+    rtol: float | None = None
+    grad_norm0: float = math.nan
+    forward_evals: int = 0
+
     @property
     def converged(self) -> bool:
         return self.stop_reason == "converged"
+
+    @property
+    def grad_equivalents(self) -> float:
+        """cost + forward_evals / 3 (see the module docstring)."""
+        return self.cost + self.forward_evals / FORWARD_PER_GRADIENT
 
 
 @dataclass
@@ -140,6 +177,7 @@ class Checkpoint:
     sampler_pos: int
     sampler_order: np.ndarray | None
     history: History
+    forward_evals: int = 0  # sample forward passes of line searches so far
 
 
 class _Sampler:
@@ -200,6 +238,7 @@ class _Sampler:
         return (int(self.order[i]) if b == 1 else self.order[i:self.pos]), n
 
 
+FORWARD_PER_GRADIENT = 3  # a sample gradient = forward + backward ≈ 3 forward passes (the cost axis' rule)
 _UNIFORM_DRAWS = 1024  # i.i.d. one-sample indices drawn at a time (at least S)
 _CHUNK_SECONDS = 0.02  # one-sample SGD runs about this long between checks of the clock …
 _CHUNK_STEPS = 1024  # … and at most this many steps
@@ -207,7 +246,7 @@ _CHUNK_STEPS = 1024  # … and at most this many steps
 
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
           max_iter: int | None = None, epochs: int | None = None, max_cost: int | None = None,
-          tol: float | None = 1e-6,
+          tol: float | None = 1e-6, rtol: float | None = None,
           time_limit: float | None = None, eval_every: int | None = None, callback=None,
           seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None,
           opt_state: OptState | None = None, monitor: str = "full",
@@ -223,12 +262,16 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             :class:`~mlplab.optim.SGD`, :class:`~mlplab.optim.MiniBatchSGD`,
             :class:`~mlplab.optim.Momentum`, :class:`~mlplab.optim.Adam`.
         max_iter: maximum number of steps k.
-        max_cost: stop at the first iteration whose cost (sample-gradient
-            evaluations, see above) has reached this; a step is never split, so
-            a line-searched step may overshoot it.
+        max_cost: stop at the first iteration whose cost in sample-gradient
+            equivalents (cost + forward_evals / 3, see above) has reached this; a
+            step is never split, so a line-searched step may overshoot it.
         epochs: maximum number of passes over the data (GD: one per step).
             With neither max_iter nor epochs nor time_limit, 200 epochs.
         tol: stop when ‖∇E(w^k)‖₂ ≤ tol (None or 0 disables it).
+        rtol: stop when ‖∇E(w^k)‖₂ ≤ rtol·‖∇E(w^0)‖₂ (None or 0 disables it), w^0
+            the first iterate of the run (of the original run after ``resume``).
+            Scale-free: with ``reduction="sum"`` ‖∇E‖ grows with S, so an absolute
+            tol means different things on different data.
         time_limit: wall-clock budget in seconds.
         eval_every: record E, ‖∇E‖ (and test tol) every this many steps.
             Default: every step for GD, once per epoch for stochastic methods
@@ -275,6 +318,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     epochs = None if epochs is None else check_int("epochs", epochs, low=0)
     eval_every = None if eval_every is None else check_int("eval_every", eval_every, low=1)
     tol = None if tol is None else check_real("tol (or None)", tol, low=0.0)
+    rtol = None if rtol is None else check_real("rtol (or None)", rtol, low=0.0)
     if time_limit is not None:
         time_limit = check_real("time_limit (seconds)", time_limit, low=0.0, low_open=True)
     if callback is not None and not callable(callback):
@@ -309,7 +353,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     w = net.params
     history = History()
     state = optimizer.init(w) if opt_state is None else _check_opt_state(opt_state, optimizer.init(w))
-    cost, seen, k, elapsed0 = 0, 0, 0, 0.0
+    cost, seen, k, elapsed0, fwd = 0, 0, 0, 0.0, 0
     if resume is not None:
         if resume.params.shape != w.shape or resume.params.dtype != w.dtype:
             raise ValueError(f"resume: the checkpoint's parameters (shape {resume.params.shape}, dtype "
@@ -317,6 +361,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         w[...] = resume.params
         state = _check_opt_state(resume.opt_state, optimizer.init(w))
         cost, seen, k, elapsed0 = resume.cost, resume.seen, resume.k, resume.elapsed
+        fwd = resume.forward_evals
         history = copy.deepcopy(resume.history)
         try:
             rng.bit_generator.state = resume.rng_state
@@ -329,7 +374,9 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     t0 = time.perf_counter() - elapsed0
     k_start = k
     stop_reason, E_k, gnorm_k, recorded_k, evaluated_k = None, math.nan, math.nan, -1, -1
+    gnorm0 = history.grad_norm[0] if len(history) else math.nan  # ‖∇E(w^0)‖, rtol's scale
     last_step = math.nan  # α/γ of the step that produced the current w (for callbacks)
+    last_unbounded = False  # the step into w^k found E still decreasing at alpha_max
     chunk_steps = 1  # one-sample SGD steps in the first chunk; then sized from the measured step time
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
@@ -344,7 +391,9 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         history.step_size.append(math.nan)
         history.ls_evals.append(0)
         history.capped.append(False)
+        history.unbounded.append(False)
         history.cost.append(cost)
+        history.forward_evals.append(fwd)
         history.time.append(time.perf_counter() - t0)
         last_good[...] = w
         recorded_k = k
@@ -373,7 +422,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     while True:
         if checkpoint_every is not None and k > k_start and k % checkpoint_every == 0:
             on_checkpoint(Checkpoint(
-                params=w.copy(), opt_state=state, k=k, cost=cost, seen=seen,
+                params=w.copy(), opt_state=state, k=k, cost=cost, seen=seen, forward_evals=fwd,
                 elapsed=time.perf_counter() - t0, rng_state=copy.deepcopy(rng.bit_generator.state),
                 sampler_pos=sampler.pos, sampler_order=None if sampler.order is None else sampler.order.copy(),
                 history=copy.deepcopy(history)))
@@ -391,17 +440,19 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
                 diverged(f"E(w) = {E_k}", keep_current=False)
         if estimated or full or is_record:
             gnorm_k = math.sqrt(_blas.dot(g_full, g_full))
+            if math.isnan(gnorm0):
+                gnorm0 = gnorm_k
             if is_record:
                 record(E_k, g_full, gnorm_k)
                 if callback is not None and callback(_last_record(history, last_step)):
                     stop_reason = "callback"
-            if stop_reason is None and tol and gnorm_k <= tol:
-                stop_reason = "converged"
+            if stop_reason is None and _small_gradient(gnorm_k, tol, rtol, gnorm0):
+                stop_reason = "unbounded" if last_unbounded else "converged"
         # (2) budgets
         if stop_reason is None:
             if max_steps is not None and k >= max_steps:
                 stop_reason = reason_for_budget
-            elif max_cost is not None and cost >= max_cost:
+            elif max_cost is not None and cost + fwd / FORWARD_PER_GRADIENT >= max_cost:
                 stop_reason = "max_cost"
             elif time_limit is not None and time.perf_counter() - t0 >= time_limit:
                 stop_reason = "time_limit"
@@ -418,7 +469,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
                 # about _CHUNK_SECONDS' worth (the time limit is checked between chunks)
                 limits = [chunk_steps, eval_every - k % eval_every]
                 limits += [] if max_steps is None else [max_steps - k]
-                limits += [] if max_cost is None else [max_cost - cost]
+                limits += [] if max_cost is None else [math.ceil(max_cost - cost - fwd / FORWARD_PER_GRADIENT)]
                 limits += [] if checkpoint_every is None else [checkpoint_every - k % checkpoint_every]
                 js = sampler.peek(min(limits))
                 gammas = []
@@ -465,13 +516,15 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         step, state, info = optimizer.update(g, state, w, loss=E_B, value_fn=value_fn)
         if not np.isfinite(step).all():
             diverged("the step is not finite")
-        cost += info.n_evals * n_B
+        fwd += info.forward_passes * n_B
         if recorded_k == k:
             history.step_size[-1] = info.step_size
-            history.ls_evals[-1] = info.n_evals
+            history.ls_evals[-1] = info.n_evals + info.n_slope_evals
             history.capped[-1] = info.capped
+            history.unbounded[-1] = info.unbounded
         w += step
         last_step = info.step_size
+        last_unbounded = info.unbounded
         k += 1
         seen += n_B
         if info.failed:
@@ -491,7 +544,13 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             callback(_last_record(history, last_step))  # the final w, too (return value ignored)
     return TrainResult(params=w.copy(), stop_reason=stop_reason, n_iter=k, epochs=seen / S,
                        loss=float(E_k), grad_norm=gnorm_k, cost=cost, history=history,
-                       elapsed=time.perf_counter() - t0, optimizer=optimizer, opt_state=state)
+                       elapsed=time.perf_counter() - t0, optimizer=optimizer, opt_state=state,
+                       tol=tol, rtol=rtol, grad_norm0=gnorm0, forward_evals=fwd)
+
+
+def _small_gradient(gnorm: float, tol, rtol, gnorm0: float) -> bool:
+    """The lecture's stop ‖∇E(w^k)‖ = 0, with a tolerance: ≤ tol, or ≤ rtol·‖∇E(w^0)‖."""
+    return bool((tol and gnorm <= tol) or (rtol and gnorm <= rtol * gnorm0))
 
 
 def _estimate(acc_E, acc_g, acc_n, S, reduction, out):
@@ -536,7 +595,19 @@ class _BlockValue:
 
     def along(self, w, d):
         phi = self.problem.value_along(w, d, self.idx)
-        return phi if self.divisor == 1 else (lambda alpha: phi(alpha) / self.divisor)
+        if self.divisor == 1:
+            return phi
+        both = phi.value_and_slope
+
+        def scaled(alpha):  # the block mean: φ / |B|
+            return phi(alpha) / self.divisor
+
+        def scaled_both(alpha):
+            v, s = both(alpha)
+            return v / self.divisor, s / self.divisor
+
+        scaled.value_and_slope = scaled_both
+        return scaled
 
 
 def _last_record(history: History, last_step: float) -> dict:

@@ -60,13 +60,35 @@ class OptState:
 
 @dataclass
 class StepInfo:
-    """What one update did: the step size and, for line searches, their details."""
+    """What one update did: the step size and, for line searches, their details.
+
+    Attributes:
+        step_size: α_k (or γ_k).
+        n_evals: line-search evaluations of φ alone (each a forward pass over the batch).
+        n_slope_evals: line-search evaluations of (φ, φ′) (a forward and a forward-mode pass).
+        capped: α_k = alpha_max.
+        unbounded: E was still decreasing at alpha_max along d^k (no minimiser on the ray
+            up to the cap; the step was capped there).
+        failed: the line search found no decrease (α_k = 0).
+        n_basins: basins of φ the exact line search saw; lowest: whether the one taken
+            was the lowest found.
+        restarted: momentum reset because its direction was not a descent direction.
+    """
 
     step_size: float
-    n_evals: int = 0  # line-search evaluations of E (each a pass over the batch)
+    n_evals: int = 0
+    n_slope_evals: int = 0
     capped: bool = False
+    unbounded: bool = False
     failed: bool = False
-    restarted: bool = False  # momentum reset because its direction was not a descent direction
+    n_basins: int = 0
+    lowest: bool = True
+    restarted: bool = False
+
+    @property
+    def forward_passes(self) -> int:
+        """Forward passes over the batch this step's line search made (φ: 1, (φ, φ′): 2)."""
+        return self.n_evals + 2 * self.n_slope_evals
 
 
 class Optimizer:
@@ -140,7 +162,7 @@ class GD(Optimizer):
         if value_fn is None or loss is None:
             raise ValueError("a line search needs value_fn and loss (E at w^k)")
         slope = _blas.dot(grad, d)  # φ′(0) = ⟨∇E(w^k), d^k⟩ < 0
-        if hasattr(value_fn, "along"):  # the training loop's: reuses layer 1's GEMMs across trials
+        if hasattr(value_fn, "along"):  # the training loop's: reuses layer 1's GEMMs, gives φ′ too
             phi = value_fn.along(params, d)
         else:
             trial = np.empty_like(params)
@@ -152,7 +174,9 @@ class GD(Optimizer):
 
         alpha_init = state.alpha if state.alpha else (1.0 if isinstance(self.step, ExactLineSearch) else None)
         alpha, ls = self.step(phi, loss, slope, alpha_init)
-        return StepInfo(step_size=alpha, n_evals=ls.n_evals, capped=ls.capped, failed=ls.failed)
+        return StepInfo(step_size=alpha, n_evals=ls.n_evals, n_slope_evals=getattr(ls, "n_slope_evals", 0),
+                        capped=ls.capped, unbounded=getattr(ls, "unbounded", False), failed=ls.failed,
+                        n_basins=getattr(ls, "n_basins", 0), lowest=getattr(ls, "lowest", True))
 
 
 class _Scheduled(Optimizer):
