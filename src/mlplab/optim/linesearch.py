@@ -175,12 +175,16 @@ class ExactLineSearch:
         basins = _basins(grid)
         best = None  # (value, alpha, unbounded)
         refined: set = set()
-        for depth, i, j in sorted(basins, key=lambda b: (grid[b[1]][1], b[1]))[:self.max_basins]:
-            # within reach: every basin that shows a decrease from φ(0), and the one next to α = 0
-            if i > 0 and grid[i][1] >= grid[0][1]:
+        first = min((i for i, _ in basins), default=None)  # the basin nearest α = 0
+        for i, j in sorted(basins, key=lambda b: (grid[b[0]][1], b[0]))[:self.max_basins]:
+            # within reach: every basin that shows a decrease from φ(0), and the first one
+            # (whose decrease may be below the rounding of φ(0): its slope decides)
+            if i != first and grid[i][1] >= grid[0][1]:
                 continue
             found = self._refine(f, grid, i, j)
-            if found is None or found[1] in refined:
+            if found is None or found[1] in refined or found[0] == math.inf:
+                continue
+            if i == first and not self._descends(f, found[1]):
                 continue
             refined.add(found[1])
             if best is None or found[0] < best[0] or (found[0] == best[0] and found[1] < best[1]):
@@ -197,6 +201,13 @@ class ExactLineSearch:
         info.n_evals, info.n_slope_evals = f.n, f.n_slope
         return alpha, info
 
+    def _descends(self, f: _Phi, x: float) -> bool:
+        """Does the step x, from the basin next to α = 0, really go down? φ(x) < φ(0), or φ′ = 0
+        at x, or φ′ < 0 somewhere in (0, x] (values within rounding of φ(0): the slope decides)."""
+        if f(x) < f.values[0.0] or abs(f.slopes.get(x, math.inf)) <= self.xtol * abs(f.slopes[0.0]):
+            return True
+        return any(s < 0 for a, s in f.slopes.items() if 0 < a <= x)
+
     def _scan(self, f: _Phi, alpha_init) -> list[tuple[float, float]]:
         """[(α, φ(α))] ascending from (0, φ(0)) to α_max on the log grid α_max / r^j."""
         r = self.grow
@@ -212,11 +223,12 @@ class ExactLineSearch:
         phi0, slope0 = f.values[0.0], f.slopes[0.0]
         for _ in range(self.max_shrink):
             a_small, v_small = grid[-1]
+            if a_small * abs(slope0) <= 0.01 * _EPS * abs(phi0):
+                break  # a decrease this small (α |φ′(0)| under 1 % of ε |φ(0)|) changes nothing
             if f.has_slope:
                 past = v_small > phi0 or f.slope(a_small) > 0
-            else:  # φ alone: past it when φ shows no decrease, unless that decrease is below
-                # the rounding of φ(0) anyway (α |φ′(0)| under 1 % of ε |φ(0)|)
-                past = v_small >= phi0 and a_small * abs(slope0) > 0.01 * _EPS * abs(phi0)
+            else:  # φ alone: past it when φ shows no decrease
+                past = v_small >= phi0
             if not past:
                 break
             a_small /= 10.0  # coarser than the scan: only a point left of the first minimiser is wanted
@@ -302,7 +314,8 @@ class ExactLineSearch:
                 break
             slow = slow + 1 if (b_new - a_new) > 0.5 * width else 0
             a, b = a_new, b_new
-        x = min((p for p in f.values if a0 <= p <= b0), key=lambda p: (f.values[p], p))
+        inside = [p for p in f.values if a0 <= p <= b0 and p > 0]
+        x = min(inside, key=lambda p: (f.values[p], p))
         return f(x), x, False
 
     def _refine_values(self, f: _Phi, grid, i: int, j: int):
@@ -324,8 +337,8 @@ class ExactLineSearch:
         return best_v, best_a, False
 
 
-def _basins(grid) -> list[tuple[float, int, int]]:
-    """Discrete local minima of φ on the ascending grid: (visible depth, first, last index).
+def _basins(grid) -> list[tuple[int, int]]:
+    """Discrete local minima of φ on the ascending grid: (first, last index) of each.
 
     Runs of equal values count as one point. The run holding α = 0 is a basin when
     the next run is higher (a first minimiser too close to 0 to show in φ); the run
@@ -341,9 +354,7 @@ def _basins(grid) -> list[tuple[float, int, int]]:
         left = runs[r - 1][2] if r > 0 else math.inf
         right = runs[r + 1][2] if r + 1 < len(runs) else math.inf
         if v < left and v < right and v < math.inf:
-            finite = [x for x in (left, right) if x < math.inf]
-            depth = (min(finite) - v) if finite else 0.0
-            out.append((depth, i, j))
+            out.append((i, j))
     return out
 
 
