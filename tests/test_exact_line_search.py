@@ -244,3 +244,38 @@ def test_rtol_is_validated_and_scale_free():
         runs.append(mlplab.train(net, np.tile(Xs, (reps, 1)), np.tile(ys, reps), optimizer=GD(1e-3 / reps),
                                  tol=None, rtol=1e-4, max_iter=10000))
     assert runs[0].n_iter == runs[1].n_iter and runs[0].stop_reason == "converged"
+
+
+def test_cli_rtol_and_the_reported_stop_rule(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "mlplab.cli", "train", "linear-regression", "--activation", "identity",
+                          "--tol", "0", "--rtol", "1e-8", "--max-iter", "300", "--json"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    t = json.loads(out.stdout)["training"]
+    assert t["stop_reason"] == "converged" and t["rtol"] == 1e-8 and t["tol"] is None
+    assert t["grad_norm"] <= 1e-8 * t["grad_norm0"]
+    assert t["forward_evals"] > 0 and t["cost"] == 200 * t["n_iter"]  # GD: S sample gradients per step
+    text = subprocess.run([sys.executable, "-m", "mlplab.cli", "train", "--quiet"], capture_output=True, text=True,
+                          cwd=tmp_path).stdout
+    assert "stop rule      ||grad E|| <= 1e-06" in text
+    assert "unbounded after" in text and "found E still decreasing at alpha_max" in text
+    bad = subprocess.run([sys.executable, "-m", "mlplab.cli", "train", "--rtol", "-1"], capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "--rtol" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_estimator_rtol_grad():
+    from mlplab.sklearn import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    y = X @ np.ones(4) + 0.1 * rng.standard_normal(300)
+    est = MLPRegressor((), activation="identity", solver="gd", max_iter=500, tol_grad=0, rtol_grad=1e-9,
+                       alpha=0.0).fit(X, y)
+    h = est.history_
+    assert h.grad_norm[-1] <= 1e-9 * h.grad_norm[0] < h.grad_norm[-2]
+    assert est.get_params()["rtol_grad"] == 1e-9

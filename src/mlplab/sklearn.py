@@ -76,6 +76,7 @@ class _BaseMLP(BaseEstimator):
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "tol_grad": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "rtol_grad": [Interval(numbers.Real, 0, None, closed="left"), None],
         "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
         "nesterovs_momentum": ["boolean"],
         "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -212,7 +213,7 @@ class _BaseMLP(BaseEstimator):
         epochs = 1 if incremental else self.max_iter
         steps_per_epoch = 1 if self.solver == "gd" else -(-n // self._batch(n))
         result = train(self.net_, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
-                       tol=self.tol_grad, eval_every=steps_per_epoch, callback=None if incremental else per_epoch,
+                       tol=self.tol_grad, rtol=self.rtol_grad, eval_every=steps_per_epoch, callback=None if incremental else per_epoch,
                        seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
                        sample_weight=sw, opt_state=self._opt_state, monitor=self.monitor)
         self._opt_state = result.opt_state
@@ -307,6 +308,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         tol, n_iter_no_change: stop when the loss (or, with early_stopping, the
             validation score) has not improved by tol for n_iter_no_change epochs.
         tol_grad: also stop when ‖∇E(w)‖ ≤ tol_grad (the lecture's criterion).
+        rtol_grad: also stop when ‖∇E(w)‖ ≤ rtol_grad·‖∇E(w^0)‖ (scale-free).
         momentum, nesterovs_momentum: for solver "momentum".
         beta_1, beta_2, epsilon: for solver "adam".
         random_state: seeds the initial weights, the sampling and the validation split.
@@ -339,7 +341,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, output_activation=None, loss=None,
                  solver="adam", line_search="exact", schedule=None, alpha=0.0001, batch_size="auto",
-                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, momentum=0.9,
+                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
                  shuffle=True, verbose=False, class_weight=None, init="glorot", dtype="float64", monitor="batch"):
@@ -356,6 +358,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.max_iter = max_iter
         self.tol = tol
         self.tol_grad = tol_grad
+        self.rtol_grad = rtol_grad
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1
@@ -472,7 +475,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, output_activation=None, loss=None,
                  solver="adam", line_search="exact", schedule=None, alpha=0.0001, batch_size="auto",
-                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, momentum=0.9,
+                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
                  shuffle=True, verbose=False, init="glorot", dtype="float64", monitor="batch"):
@@ -489,6 +492,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.max_iter = max_iter
         self.tol = tol
         self.tol_grad = tol_grad
+        self.rtol_grad = rtol_grad
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.beta_1 = beta_1

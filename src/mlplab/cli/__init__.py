@@ -200,6 +200,8 @@ def build_parser() -> _Parser:
     b.add_argument("--epochs", type=NONNEG_INT, help="maximum passes over the data (default 200 with no budget)")
     b.add_argument("--time-limit", type=POSITIVE, metavar="SECONDS", help="wall-clock budget")
     b.add_argument("--tol", type=NONNEG, help="stop when ||grad E|| <= tol (default 1e-6; 0 disables)")
+    b.add_argument("--rtol", type=NONNEG, help="stop when ||grad E|| <= rtol * ||grad E(w^0)|| (default off; "
+                   "scale-free, unlike --tol, whose meaning grows with the number of samples)")
     b.add_argument("--eval-every", type=POSITIVE_INT, help="record E every n steps (default: GD 1, else an epoch)")
     b.add_argument("--val-split", type=FRACTION, help="fraction held out for validation (default 0)")
     b.add_argument("--test-split", type=FRACTION, help="fraction held out for the test metrics (default 0)")

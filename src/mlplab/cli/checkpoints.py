@@ -12,7 +12,7 @@ arguments and a hash of the training data, so that
 rebuilds exactly the same run (data, split, scaler, architecture, optimizer,
 seed) and finishes with weights bit-identical to an uninterrupted run. On
 resume only budgets and outputs may change (--max-iter, --epochs,
---time-limit, --tol, --out, checkpoint flags, --json/--quiet); any other flag
+--time-limit, --tol, --rtol, --out, checkpoint flags, --json/--quiet); any other flag
 that differs from the checkpoint's is a user error. If the newest checkpoint is
 unreadable (e.g. the disk filled up), resume falls back to the previous one
 and says so on stderr.
@@ -33,7 +33,7 @@ from mlplab.cli import UserError
 
 PATTERN = "ckpt-*.safetensors"
 # flags a resumed run may change: budgets and outputs; everything else defines the run
-MAY_CHANGE = {"max_iter", "epochs", "time_limit", "tol", "out", "checkpoint_every", "checkpoint_dir",
+MAY_CHANGE = {"max_iter", "epochs", "time_limit", "tol", "rtol", "out", "checkpoint_every", "checkpoint_dir",
               "keep_checkpoints", "report", "plots"}
 _NOW_ONLY = {"json", "quiet", "config", "resume", "command"}  # never taken from the checkpoint
 

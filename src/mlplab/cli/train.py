@@ -72,7 +72,8 @@ def _resolve(args, table: D.Table):
         dtype=args.dtype or "float64", seed=0 if args.seed is None else args.seed,
         l2=args.l2 or 0.0, reduction=args.reduction or "sum",
         optimizer=args.optimizer or "gd", max_iter=args.max_iter, epochs=args.epochs,
-        time_limit=args.time_limit, tol=1e-6 if args.tol is None else args.tol, eval_every=args.eval_every,
+        time_limit=args.time_limit, tol=1e-6 if args.tol is None else args.tol, rtol=args.rtol or None,
+        eval_every=args.eval_every,
         val_split=args.val_split or 0.0, test_split=args.test_split or 0.0,
         standardize=bool(args.standardize), target=table.target_name,
         n_samples=args.n_samples, noise=args.noise,
@@ -294,7 +295,7 @@ def cmd_train(args) -> int:
               f"{describe_optimizer(cfg)}", flush=True)
     try:
         result = mlplab.train(net, Xtr, ytr, loss=cfg["loss"], optimizer=optimizer, max_iter=cfg["max_iter"],
-                              epochs=cfg["epochs"], tol=cfg["tol"], time_limit=cfg["time_limit"],
+                              epochs=cfg["epochs"], tol=cfg["tol"], rtol=cfg["rtol"], time_limit=cfg["time_limit"],
                               eval_every=cfg["eval_every"], callback=callback, seed=cfg["seed"], l2=cfg["l2"],
                               reduction=cfg["reduction"], **train_kw)
     except KeyboardInterrupt:
@@ -325,6 +326,9 @@ def cmd_train(args) -> int:
         metrics["test"] = _metrics(net, X[te], y_all[te], cfg)
     training = {"stop_reason": result.stop_reason, "n_iter": result.n_iter, "epochs": result.epochs,
                 "loss": _finite(result.loss), "grad_norm": _finite(result.grad_norm), "cost": result.cost,
+                "forward_evals": result.forward_evals, "grad_norm0": _finite(result.grad_norm0),
+                "tol": cfg["tol"] or None, "rtol": cfg["rtol"],
+                "unbounded_steps": int(sum(result.history.unbounded)),
                 "elapsed_s": result.elapsed, "interrupted": False}
     if out:
         mlplab.save(net, out, extra=_extra(cfg, table, scaler, metrics, training, result.history))
@@ -381,14 +385,40 @@ def _extra(cfg, table, scaler, metrics, training, history=None) -> dict:
         "history": None if history is None else _history_dict(history)}}
 
 
+def _forward_note(t) -> str:
+    """ + the line search's forward passes, which the cost (sample gradients) leaves out."""
+    fwd = t.get("forward_evals") or 0
+    return f" + {fwd} line-search forward passes" if fwd else ""
+
+
+def _stop_rule(t) -> str:
+    """The gradient stop rule(s) in force: ||grad E|| <= tol, <= rtol ||grad E(w^0)||."""
+    parts = []
+    if t.get("tol"):
+        parts.append(f"||grad E|| <= {t['tol']:g}")
+    if t.get("rtol"):
+        g0 = t.get("grad_norm0")
+        parts.append(f"||grad E|| <= {t['rtol']:g} * ||grad E(w^0)||"
+                     + (f" = {t['rtol'] * g0:.3e}" if g0 is not None else ""))
+    return " or ".join(parts)
+
+
 def _print_summary(s, rich: bool) -> None:
     t = s["training"]
     rows = [("model", s["model"] or "(not saved: add --out MODEL.safetensors)"),
             ("architecture", f"{s['architecture']}, {s['n_params']} parameters"),
             ("data", s["data"]), ("loss", s["loss"]), ("optimizer", s["optimizer"]),
             ("stopped", f"{t['stop_reason']} after {t['n_iter']} steps ({t['epochs']:.4g} epochs, "
-                        f"cost {t['cost']}, {t['elapsed_s']:.2f} s)"),
+                        f"cost {t['cost']}{_forward_note(t)}, {t['elapsed_s']:.2f} s)"),
             ("E(w)", f"{t['loss']:.6g}"), ("||grad E(w)||", f"{t['grad_norm']:.3e}")]
+    rule = _stop_rule(t)
+    if rule:
+        rows.insert(6, ("stop rule", rule))
+    if t.get("unbounded_steps"):
+        rows.insert(7, ("line search", f"{t['unbounded_steps']} steps found E still decreasing at alpha_max: "
+                                       "no minimiser along them (the infimum lies as ||w|| -> inf)"
+                        + ("; ||grad E|| fell below the stop rule there, not at a minimum"
+                           if t["stop_reason"] == "unbounded" else "")))
     if t.get("resumed_from"):
         rows.insert(5, ("resumed from", t["resumed_from"]))
     if t.get("checkpoints"):
