@@ -18,11 +18,15 @@ def toy_E(w):
 
 
 def toy_grad(w):
-    """∇E(w) = Σ_i −2 (y^i − σ_i) σ_i (1 − σ_i) x^i, derived by hand."""
+    """∇E(w) = Σ_i −2 (y^i − σ_i) σ_i (1 − σ_i) x^i, derived by hand.
+
+    1 − σ(z) = σ(−z) = 1 / (1 + e^z), without the cancellation of the subtraction."""
     g = np.zeros(2)
     for x, y in zip(X_TOY, Y_TOY):
         s = 1 / (1 + np.exp(-(w @ x)))
-        g += -2 * (y - s) * s * (1 - s) * x
+        s_neg = 1 / (1 + np.exp(w @ x))  # σ(−z) = 1 − σ(z)
+        r = (y - 1) + s_neg if y >= 0.5 else y - s  # y − σ(z), exact for y = 0 and y = 1
+        g += -2 * r * s * s_neg * x
     return g
 
 

@@ -72,7 +72,7 @@ def _resolve(args, table: D.Table):
         dtype=args.dtype or "float64", seed=0 if args.seed is None else args.seed,
         l2=args.l2 or 0.0, reduction=args.reduction or "sum",
         optimizer=args.optimizer or "gd", max_iter=args.max_iter, epochs=args.epochs,
-        time_limit=args.time_limit, tol=1e-6 if args.tol is None else args.tol, rtol=args.rtol or None,
+        time_limit=args.time_limit, tol=1e-6 if args.tol is None else args.tol, rtol=getattr(args, "rtol", None) or None,
         eval_every=args.eval_every,
         val_split=args.val_split or 0.0, test_split=args.test_split or 0.0,
         standardize=bool(args.standardize), target=table.target_name,
