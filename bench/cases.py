@@ -77,7 +77,7 @@ def b2(sz: Sizes, data) -> list[dict]:
     Xs, ys = mlplab.datasets.lecture()
     small = data.head(sz.sgd_S)
     setups = [
-        ("B2 SGD 2-2-1 slides net", Xs, ys, (2, 2, 1), "sigmoid", "sigmoid", "squared", False,
+        ("B2 SGD 2-2-1 net", Xs, ys, (2, 2, 1), "sigmoid", "sigmoid", "squared", False,
          sz.sgd_steps_small),
         ("B2 SGD 784-300-10 float32", small.X, small.y, (sz.n_in, sz.hidden, 10), "sigmoid", "softmax",
          "cross_entropy", True, sz.sgd_steps_large),

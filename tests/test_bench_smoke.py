@@ -52,7 +52,7 @@ def test_every_case_runs_for_mlplab_and_sklearn(smoke):
     assert all(r["steps_per_s"] > 0 for r in _rows(rows, "B2", "mlplab"))
     assert _rows(rows, "B3", "mlplab")[0]["ls_evals"] >= 1
     assert all(r["peak_rss_mib"] > 0 for r in _rows(rows, "B6", "mlplab"))
-    assert "| B2 SGD 2-2-1 slides net | mlplab |" in stdout and "mlplab time =" in stdout
+    assert "| B2 SGD 2-2-1 net | mlplab |" in stdout and "mlplab time =" in stdout
 
 
 def test_torch_rows_agree_with_mlplab_or_are_skipped(smoke):

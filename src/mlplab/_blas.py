@@ -9,8 +9,8 @@ pools fighting over the cores: steps up to 10× slower on a 2-core machine
 the training path that is big enough for OpenBLAS to use threads goes through
 SciPy's BLAS wrappers, which also provide what NumPy lacks: gemm's
 C ← β C + α A B and the rank-1 update ger. Products too small to be threaded
-use NumPy's ``matmul``, whose per-call overhead is lower (the lecture's 2-2-1
-network takes hundreds of thousands of tiny steps).
+use NumPy's ``matmul``, whose per-call overhead is lower (SGD on a tiny net,
+2-2-1 or the slides' 2-2-2-1, takes hundreds of thousands of tiny steps).
 
 All arrays are C-ordered (rows are samples). BLAS is column-major, and a
 C-ordered M is the Fortran-ordered Mᵀ, so C = A B is computed as

@@ -1,6 +1,7 @@
 """One-sample SGD steps on tiny networks, in Python floats: the lecture's component formulas.
 
-On a network like the slides' 2-2-1 (d = 6 weights), a single NumPy call
+On a network like a 2-2-1 sigmoid net without biases (d = 6 weights; the
+slides' backprop network is 2-2-2-1, d = 10), a single NumPy call
 costs more than the whole arithmetic of a step, and a step of the array code
 (:meth:`mlplab.objective.Problem.sgd_step`) makes about 25 of them. So for
 float64 networks of at most :data:`TINY` parameters, :func:`sgd_steps` runs
@@ -12,7 +13,7 @@ the step with the per-component formulas of the backpropagation slides,
     w_ij^ℓ ← (1 − γρλ) w_ij^ℓ − γ dz_i^ℓ a_j^{ℓ−1},    b_i^ℓ ← b_i^ℓ − γ dz_i^ℓ
 
 on Python floats (IEEE float64, like the array code: the results agree to
-rounding), about six times faster on the slides' network. Every activation and
+rounding), about six times faster on such a 2-2-1 net. Every activation and
 loss below has a scalar form next to the array one it mirrors; softmax and
 cross-entropy (whose outputs are coupled) have none, and such networks keep
 the array code. ``tests/test_fast_paths.py`` checks each form against the
@@ -50,8 +51,12 @@ def _softplus(z):
     return max(z, 0.0) + math.log1p(math.exp(max(-abs(z), _EXP_FLOOR)))
 
 
+def _dsigmoid(z, a):
+    return a * _sigmoid(-z)  # σ′ = σ(z) σ(−z): σ(−z) from z, not 1 − a (cancels where a ≈ 1)
+
+
 ACTIVATIONS = {
-    "sigmoid": (_sigmoid, lambda z, a: a * (1.0 - a)),
+    "sigmoid": (_sigmoid, _dsigmoid),
     "tanh": (math.tanh, lambda z, a: 1.0 - a * a),
     # `not z <= 0` lets a NaN through, as NumPy's maximum / where do
     "relu": (lambda z: z if not z <= 0 else 0.0, lambda z, a: 1.0 if z > 0 else 0.0),
@@ -75,8 +80,22 @@ LOSSES = {
     "absolute": (lambda y, a: abs(y - a), lambda y, a: 1.0 if a > y else (-1.0 if a < y else 0.0)),
     "perceptron": (lambda y, a: max(-y * a, 0.0), lambda y, a: -y if y * a <= 0 else 0.0),
 }
+
+
+def _sigmoid_residual(y, z):
+    # r = y − σ(z) without cancellation, as in losses._squared_sigmoid: (y − 1) + σ(−z) where y ≥ ½
+    return (y - 1.0) + _sigmoid(-z) if y >= 0.5 else y - _sigmoid(z)
+
+
+def _squared_sigmoid(y, z):
+    r = _sigmoid_residual(y, z)
+    return r * r
+
+
 # (loss, output activation) pairs computed from the logit z^L: (e(y, z), ∂e/∂z(y, z, a))
 LOGIT_FORMS = {
+    # e = (y − σ(z))², ∂e/∂z = σ′(z) · 2(ŷ − y) = −2 r σ(z) σ(−z): the exact chain rule
+    ("squared", "sigmoid"): (_squared_sigmoid, lambda y, z, a: -2.0 * _sigmoid_residual(y, z) * _dsigmoid(z, a)),
     ("binary_cross_entropy", "sigmoid"): (
         lambda y, z: -(y * _log_sigmoid(z) + (1.0 - y) * _log_sigmoid(-z)),
         lambda y, z, a: a - y,
