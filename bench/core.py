@@ -24,7 +24,7 @@ class Sizes:
     batch: int = 128
     lr: float = 0.1
     sgd_S: int = 1_000  # samples the 784-300-10 per-sample SGD draws from
-    sgd_steps_small: int = 20_000  # slides network
+    sgd_steps_small: int = 20_000  # the 2-2-1 sigmoid net
     sgd_steps_large: int = 2_000  # 784-300-10
     gd_S: int = 10_000
     gd_iter: int = 5

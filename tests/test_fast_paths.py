@@ -329,7 +329,7 @@ def _tiny_problem(sizes, act, out, loss, bias, l2=0.0, reduction="sum", weighted
 
 
 @pytest.mark.parametrize("sizes, act, out, loss", [
-    ((2, 2, 1), "sigmoid", "sigmoid", "squared"),  # the slides' network
+    ((2, 2, 1), "sigmoid", "sigmoid", "squared"),  # a 2-2-1 sigmoid net (the slides' backprop network is [2, 2, 2, 1])
     ((3, 4, 2), "tanh", "identity", "absolute"),
     ((2, 3, 3, 1), "relu", "tanh", "perceptron"),
     ((3, 4, 2), "leaky_relu", "sigmoid", "binary_cross_entropy"),
