@@ -1,11 +1,14 @@
-"""Compare optimizers from the same w^0 with the same budget in sample-gradient evaluations.
+"""Compare optimizers from the same w^0 with the same budget in sample-gradient equivalents.
 
 :func:`run_comparison` trains one copy of the network per optimizer spec —
 by default the lecture's three: GD with exact line search, SGD with
 γ_k = 1/(k+1), mini-batch SGD (|B_k| = 2, γ_k = 1/(k+1)) — recording every
 iterate w^k (``eval_every=1``; those records are not counted in the cost), and
-stops each run once its cost (``history.cost``: sample gradients plus
-line-search evaluations) reaches the budget. The returned :class:`Comparison`
+stops each run once its cost reaches the budget. Cost is counted in
+sample-gradient equivalents, ``history.grad_equivalents`` = sample gradients +
+(line-search forward passes) / 3: a gradient is a forward and a backward pass,
+about three forward passes, so GD's line search is charged for the forward
+passes it makes, not a full gradient per evaluation of E. The returned :class:`Comparison`
 holds the histories, trajectories, fitted rates next to the lecture's theory,
 and where each run stopped; :mod:`mlplab.report` and :mod:`mlplab.plots` draw it.
 
@@ -41,7 +44,8 @@ class Run:
         net: the trained copy of the network.
         rate: :class:`mlplab.analysis.RateFit` of E − E_ref over k (None if too few points).
         theory: the lecture's statement for this method.
-        stop: :class:`mlplab.analysis.StationaryPoint` at the final w (None for large nets).
+        stop: :class:`mlplab.analysis.StationaryPoint` at the final w, judged against the
+            run's ‖∇E(w^0)‖ (None for nets above ``hessian_max_d`` parameters).
     """
 
     name: str
@@ -66,11 +70,12 @@ class Comparison:
         runs: the :class:`Run` s.
         problem: the :class:`mlplab.Problem` (network architecture, X, Y, loss).
         w0: the common starting point.
-        budget: cost budget per run (sample-gradient evaluations), or None.
+        budget: cost budget per run (sample-gradient equivalents), or None.
         E_ref: E* used for E − E* (given, or the best E seen by any run).
         E_ref_note: where E_ref comes from.
         config: the settings, for reports.
-        gradient_flow: :class:`mlplab.analysis.GradientFlow` of the first run's final w.
+        gradient_flow: :class:`mlplab.analysis.GradientFlow` of the first run, per sample, at
+            its w^0 and its final w (the verdict and the factors drawn beside it).
         title: a heading.
     """
 
@@ -96,12 +101,18 @@ class Comparison:
             res = r.result
             rows.append({
                 "method": r.name, "E(w)": res.loss, "||grad E||": res.grad_norm, "steps": res.n_iter,
-                "cost": res.cost, "stopped": "budget" if res.stop_reason == "max_cost" else res.stop_reason,
+                "cost": float(res.grad_equivalents), "sample gradients": res.cost,
+                "forward passes": res.forward_evals,
+                "stopped": "budget" if res.stop_reason == "max_cost" else res.stop_reason,
                 "fitted rate": r.rate.describe() if r.rate is not None else "n/a",
                 "lecture": r.theory,
                 "where it stopped": r.stop.verdict if r.stop is not None else "n/a",
             })
         return rows
+
+
+# the cost axis of every figure, with its rule (see mlplab.train: FORWARD_PER_GRADIENT)
+COST_LABEL = "cost: sample-gradient equivalents (gradients + line-search forward passes / 3)"
 
 
 def default_specs(S: int):
@@ -115,8 +126,9 @@ def default_specs(S: int):
 
 
 def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, *, budget: int = 1000,
-                   w0=None, seed: int = 0, tol: float | None = 1e-6, E_ref: float | None = None,
-                   rate_window=None, hessian_max_d: int = 2000, config: dict | None = None,
+                   w0=None, seed: int = 0, tol: float | None = 1e-6, rtol: float | None = None,
+                   E_ref: float | None = None,
+                   rate_window=None, hessian_max_d: int = 200_000, config: dict | None = None,
                    title: str | None = None) -> Comparison:
     """Run each optimizer spec from the same w^0 with the same cost budget.
 
@@ -128,15 +140,17 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         loss: loss name.
         specs: list of (name, optimizer) pairs, or of optimizers; default
             :func:`default_specs`.
-        budget: sample-gradient evaluations per run (``history.cost``); a run
-            stops at the first record whose cost reaches it.
+        budget: sample-gradient equivalents per run (``history.grad_equivalents``:
+            sample gradients + line-search forward passes / 3); a run stops at the
+            first record whose cost reaches it.
         w0: starting point (d,), overrides net.params.
         seed: sampling seed, the same for every run.
-        tol: ‖∇E‖ tolerance (None disables).
+        tol: ‖∇E‖ tolerance (None disables); rtol: ‖∇E‖ ≤ rtol·‖∇E(w^0)‖ (None disables).
         E_ref: E* for E − E*; default 0 for the toy problem (its infimum,
             approached as ‖w‖ → ∞), otherwise the smallest E any run recorded.
         rate_window: (k_lo, k_hi) for :func:`mlplab.analysis.fit_rate`.
-        hessian_max_d: compute the Hessian verdict only for d up to this.
+        hessian_max_d: judge where each run stopped (:func:`mlplab.analysis.stationary_point`,
+            Lanczos on Hessian-vector products) only for d up to this.
         config: extra settings to show in the report.
     """
     if (X is None) != (Y is None):
@@ -148,7 +162,7 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
     if X is None:
         X, Y = mlplab.datasets.lecture()
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"budget must be a positive integer (sample-gradient evaluations), got {budget!r}")
+        raise ValueError(f"budget must be a positive integer (sample-gradient equivalents), got {budget!r}")
     w0 = np.array(net.params if w0 is None else w0, dtype=net.dtype, copy=True)
     if w0.shape != (net.n_params,):
         raise ValueError(f"w0 must have shape ({net.n_params},), got {w0.shape}")
@@ -166,7 +180,7 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         rec = analysis.TrajectoryRecorder(run_net)
         try:
             result = mlplab.train(run_net, X, Y, loss=loss, optimizer=opt, max_cost=budget,
-                                  tol=tol, eval_every=1, callback=rec, seed=seed)
+                                  tol=tol, rtol=rtol, eval_every=1, callback=rec, seed=seed)
         except mlplab.DivergenceError as exc:
             raise ValueError(f"{name} diverged: {exc}") from exc
         runs.append(Run(name, opt, result, rec.finish(result), run_net, theory=analysis.theory_rate(opt)))
@@ -180,6 +194,7 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
     else:
         E_ref = float(E_ref)
         note = f"E* = {E_ref:.6g} (given)"
+    g0 = _grad_scale(problem, w0)  # every run starts at w^0: ‖∇E(w^0)‖ is the scale ‖∇E‖ is judged by
     for r in runs:
         k = np.asarray(r.history.k, dtype=float)
         err = np.asarray(r.history.loss) - E_ref
@@ -188,13 +203,14 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         except ValueError:
             r.rate = None
         if problem.d <= hessian_max_d:
-            r.stop = analysis.stationary_point(problem, r.result.params)
-    flow = analysis.gradient_flow(runs[0].net, X, Y, loss)
+            r.stop = analysis.stationary_point(problem, r.result.params, grad_scale=g0, grad_scale_name="‖∇E(w^0)‖")
+    flow = analysis.gradient_flow(runs[0].net, X, Y, loss, trajectory=runs[0].trajectory, ks=runs[0].history.k)
     cfg = {"network": f"MLP{list(net.layer_sizes)}, activations "
                       f"{[a.name for a in net.activations]}, bias={net.bias}",
            "d (parameters)": net.n_params, "S (samples)": S, "loss": loss,
            "w^0": np.array2string(w0, precision=4, threshold=8),
-           "budget (sample-gradient evaluations)": budget, "seed": seed, "tol": tol, "E*": note,
+           "budget (sample-gradient equivalents: gradients + forward passes / 3)": budget, "seed": seed,
+           "tol": tol, "rtol": rtol, "E*": note,
            "methods": "; ".join(f"{n}: {o!r}" for n, o in specs)}
     cfg.update(config or {})
     return Comparison(runs, problem, w0, budget, E_ref, note, cfg, flow,
@@ -202,8 +218,15 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
                                 else "mlplab comparison"))
 
 
+def _grad_scale(problem: Problem, w0) -> float | None:
+    """‖∇E(w^0)‖ on ``problem`` (the comparison's E, whatever objective the run trained), or None if not finite."""
+    g = problem.value_and_grad(np.asarray(w0, dtype=np.float64))[1]
+    n = float(np.linalg.norm(g))
+    return n if np.isfinite(n) and n > 0 else None
+
+
 def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name: str | None = None,
-                config: dict | None = None, w0=None) -> Comparison:
+                config: dict | None = None, w0=None, hessian_max_d: int = 200_000) -> Comparison:
     """Wrap one finished ``train`` run as a :class:`Comparison` (for ``train --report``/``--plots``).
 
     ``trajectory`` is the (n_records, d) array from a
@@ -221,15 +244,22 @@ def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name:
         run.rate = analysis.fit_rate(k, np.asarray(result.history.loss) - E_ref)
     except ValueError:
         run.rate = None
-    if net.n_params <= 2000:
-        run.stop = analysis.stationary_point(problem, result.params)
+    w_start = traj[0] if w0 is None else np.asarray(w0)
+    if net.n_params <= hessian_max_d:
+        known = w0 is not None or len(traj) > 1  # a trajectory (or w0) says where the run started
+        run.stop = analysis.stationary_point(problem, result.params, grad_scale_name="‖∇E(w^0)‖",
+                                             grad_scale=_grad_scale(problem, w_start) if known else None)
     cfg = {"network": f"MLP{list(net.layer_sizes)}, activations {[a.name for a in net.activations]}, "
                       f"bias={net.bias}", "d (parameters)": net.n_params, "S (samples)": problem.S,
            "loss": loss, "optimizer": repr(opt), "stop reason": result.stop_reason}
     cfg.update(config or {})
-    w_start = traj[0] if w0 is None else np.asarray(w0)
+    # the per-sample gradient flow at w^0 and at the final w (rows aligned with the history when recorded)
+    path = traj if w0 is None else np.vstack([np.asarray(w0, dtype=traj.dtype)[None], traj])
+    ks = list(result.history.k) if w0 is None and len(traj) == len(result.history) else None
+    flow = analysis.gradient_flow(net, X, Y, loss, w=result.params, trajectory=path[:-1] if len(path) > 1 else None,
+                                  ks=ks)
     return Comparison([run], problem, w_start, None, E_ref, f"E_best = {E_ref:.6g}, the smallest E(w^k) recorded",
-                      cfg, analysis.gradient_flow(net, X, Y, loss), f"mlplab run: {run.name}")
+                      cfg, flow, f"mlplab run: {run.name}")
 
 
 @dataclass
@@ -323,7 +353,7 @@ def format_table(comp: Comparison) -> str:
     lines += [head, "-" * len(head)]
     for row in comp.table():
         lines.append(f"{row['method']:<38} {row['E(w)']:>10.3e} {row['||grad E||']:>10.3e} {row['steps']:>6} "
-                     f"{row['cost']:>6}  {row['stopped']:<18} {row['fitted rate']}")
+                     f"{row['cost']:>6.0f}  {row['stopped']:<18} {row['fitted rate']}")
     lines.append("")
     for r in comp.runs:
         lines.append(f"{r.name}: lecture: {r.theory}")

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from mlplab.compare import (Comparison, comparison_surface, decision_view, figure_plan, infimum_curve,
-                            longest_run, run_color)
+from mlplab.compare import (COST_LABEL, Comparison, comparison_surface, decision_view, figure_plan,
+                            infimum_curve, longest_run, run_color)
 
 
 def surface_3d(comp: Comparison, view=None) -> Figure:
@@ -112,7 +112,7 @@ def _err(run: Comparison, comp) -> np.ndarray:
 
 
 def convergence(comp: Comparison, x: str = "cost") -> Figure:
-    """E(w^k) − E* against ``x`` = "cost" (sample-gradient evaluations) or "k": log-log and semi-log.
+    """E(w^k) − E* against ``x`` = "cost" (sample-gradient equivalents) or "k": log-log and semi-log.
 
     On the k axis the fitted rate of each run is drawn dashed over its window.
     """
@@ -120,11 +120,11 @@ def convergence(comp: Comparison, x: str = "cost") -> Figure:
         raise ValueError(f"x must be 'cost' or 'k', got {x!r}")
     fig = Figure(figsize=(12, 4.6))
     axes = fig.subplots(1, 2)
-    xlabel = "cost (sample-gradient evaluations)" if x == "cost" else "iteration k"
+    xlabel = COST_LABEL if x == "cost" else "iteration k"
     for ax, scale in zip(axes, ("log-log", "semi-log")):
         for i, run in enumerate(comp.runs):
             h = run.history
-            xs = np.asarray(h.cost if x == "cost" else h.k, dtype=float)
+            xs = h.grad_equivalents if x == "cost" else np.asarray(h.k, dtype=float)
             label = run.name + (f" — {run.rate.describe()}" if run.rate is not None and x == "k" else "")
             err = _err(run, comp)
             if scale == "log-log":  # x = 0 (the start) has no place on a log axis
@@ -206,9 +206,15 @@ def layer_heatmap(comp: Comparison, run_index: int | None = None) -> Figure:
 
 
 def bound_factors(comp: Comparison) -> Figure:
-    """The three factors of ‖∇_{W^ℓ} e‖₂ ≤ ‖Diag(φ^ℓ′)‖₂ ‖V^{ℓ+1}…V^L δ^L‖₂ ‖a^{ℓ−1}‖₂, and saturation."""
+    """The three factors of ‖∇_{W^ℓ} e‖₂ ≤ ‖Diag(φ^ℓ′)‖₂ ‖V^{ℓ+1}…V^L δ^L‖₂ ‖a^{ℓ−1}‖₂, and saturation.
+
+    Bars are medians over the samples of the per-sample norms — the numbers the
+    verdict (the figure's title) is decided from — at the point the verdict is
+    about; the layers it names are shaded.
+    """
     flow = comp.gradient_flow
     layers = flow.layers
+    diag = flow.diagnosis
     ell = np.array([f.layer for f in layers])
     fig = Figure(figsize=(12, 4.5))
     ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.3]})
@@ -216,22 +222,27 @@ def bound_factors(comp: Comparison) -> Figure:
              ("bound (product)", "bound"), ("‖∇_{W^ℓ} e‖₂", "grad_norm")]
     width = 0.16
     for j, (label, attr) in enumerate(names):
-        vals = [float(np.mean(getattr(f, attr))) for f in layers]
+        vals = [f.median(attr) for f in layers]
         ax.bar(ell + (j - 2) * width, vals, width, label=label, color=run_color(j))
+    shade = {"vanishing": "#1f77b4", "exploding": "#d62728"}.get(diag.kind)
+    for k, named in enumerate(diag.layers if shade else ()):
+        ax.axvspan(named - 0.5, named + 0.5, color=shade, alpha=0.1, lw=0,
+                   label=f"{diag.kind} (named in the verdict)" if k == 0 else None)
     ax.set_yscale("log")
     ax.set_xticks(ell)
     ax.set_xlabel("layer ℓ")
-    ax.set_ylabel("mean over the samples")
+    ax.set_ylabel(f"median over the {layers[-1].n_used} samples")
     holds = all(f.holds for f in layers)
-    ax.set_title(f"The lecture's bound per layer (holds on every sample: {holds})")
-    ax.legend(fontsize=7)
+    ax.set_title(f"The lecture's bound per layer at {diag.point}, per-sample medians "
+                 f"(holds on every sample: {holds})", fontsize=10)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.17))
     ax2.bar(ell, [100 * f.saturated for f in layers], color="grey")
     ax2.set_xticks(ell)
     ax2.set_ylim(0, 100)
     ax2.set_xlabel("layer ℓ")
     ax2.set_ylabel("% of units")
     ax2.set_title("Saturated units (φ′ < 1% of max)")
-    fig.suptitle(flow.diagnosis.message, fontsize=8, wrap=True)
+    fig.suptitle(diag.message, fontsize=8, wrap=True)
     fig.tight_layout()
     return fig
 

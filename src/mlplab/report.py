@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mlplab.compare import (Comparison, SurfaceView, comparison_surface, decision_view, figure_plan,
+from mlplab.compare import (COST_LABEL, Comparison, SurfaceView, comparison_surface, decision_view, figure_plan,
                             infimum_curve, longest_run, run_color)
 from mlplab.io import atomic_write
 
@@ -91,12 +91,12 @@ def infimum(comp: Comparison):
 def convergence(comp: Comparison, x: str = "cost") -> go.Figure:
     if x not in ("cost", "k"):
         raise ValueError(f"x must be 'cost' or 'k', got {x!r}")
-    xlabel = "cost (sample-gradient evaluations)" if x == "cost" else "iteration k"
+    xlabel = COST_LABEL if x == "cost" else "iteration k"
     fig = make_subplots(rows=1, cols=2, subplot_titles=(f"log-log: E − E* against {x}", f"semi-log: E − E* against {x}"))
     for col in (1, 2):
         for i, run in enumerate(comp.runs):
             h = run.history
-            xs = np.asarray(h.cost if x == "cost" else h.k, dtype=float)
+            xs = h.grad_equivalents if x == "cost" else np.asarray(h.k, dtype=float)
             err = np.asarray(h.loss, dtype=float) - comp.E_ref
             keep = (err > 0) & ((xs > 0) if col == 1 else True)
             fig.add_trace(go.Scatter(x=xs[keep], y=err[keep], mode="lines", name=run.name, legendgroup=run.name,
@@ -148,22 +148,37 @@ def layer_heatmap(comp: Comparison, run_index: int | None = None) -> go.Figure:
 
 
 def bound_factors(comp: Comparison) -> go.Figure:
+    """Per-layer medians over the samples of the bound's factors at the point the verdict is about;
+    the layers the verdict names are shaded."""
     flow = comp.gradient_flow
+    diag = flow.diagnosis
     ell = [f.layer for f in flow.layers]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3],
-                        subplot_titles=(f"The lecture's bound per layer (holds on every sample: "
+                        subplot_titles=(f"The lecture's bound per layer, per-sample medians (holds on every sample: "
                                         f"{all(f.holds for f in flow.layers)})", "Saturated units (φ′ < 1% of max)"))
     names = [("‖Diag(φ′)‖₂", "dphi_norm"), ("‖V^{ℓ+1}…V^L δ^L‖₂", "delta_norm"), ("‖a^{ℓ−1}‖₂", "a_prev_norm"),
              ("bound (product)", "bound"), ("‖∇_W^ℓ e‖₂", "grad_norm")]
     for j, (label, attr) in enumerate(names):
-        fig.add_trace(go.Bar(x=ell, y=[float(np.mean(getattr(f, attr))) for f in flow.layers], name=label,
+        fig.add_trace(go.Bar(x=ell, y=[f.median(attr) for f in flow.layers], name=label,
                              marker_color=run_color(j)), row=1, col=1)
     fig.add_trace(go.Bar(x=ell, y=[100 * f.saturated for f in flow.layers], name="% saturated",
                          marker_color="grey"), row=1, col=2)
-    fig.update_yaxes(type="log", title_text="mean over the samples", row=1, col=1)
+    shade = {"vanishing": "#1f77b4", "exploding": "#d62728"}.get(diag.kind)
+    for named in (diag.layers if shade else ()):
+        fig.add_vrect(x0=named - 0.5, x1=named + 0.5, fillcolor=shade, opacity=0.1, line_width=0, row=1, col=1)
+    fig.update_yaxes(type="log", title_text=f"median over the {flow.layers[-1].n_used} samples", row=1, col=1)
     fig.update_yaxes(range=[0, 100], title_text="% of units", row=1, col=2)
     fig.update_xaxes(title_text="layer ℓ", dtick=1)
-    return _layout(fig, "Gradient flow at the final w of " + comp.runs[0].name, barmode="group", height=450)
+    verdict = diag.kind if not diag.layers else f"{diag.kind} ({_span_text(diag.layers)} shaded)"
+    return _layout(fig, f"Gradient flow at {diag.point} of {comp.runs[0].name}: {verdict}", barmode="group",
+                   height=450)
+
+
+def _span_text(layers) -> str:
+    layers = sorted(layers)
+    if len(layers) > 1 and layers == list(range(layers[0], layers[-1] + 1)):
+        return f"layers {layers[0]}–{layers[-1]}"
+    return ("layer " if len(layers) == 1 else "layers ") + ", ".join(map(str, layers))
 
 
 def decision_boundary(comp: Comparison, run_index: int | None = None):
@@ -222,6 +237,7 @@ def _history_rows(run, max_rows: int):
     idx = np.unique(np.linspace(0, n - 1, min(n, max_rows)).round().astype(int)) if n else []
     return [{"k": h.k[i], "epoch": h.epoch[i], "E(w^k)": h.loss[i], "||grad E||": h.grad_norm[i],
              "step size": h.step_size[i], "line-search evals": h.ls_evals[i], "cost": h.cost[i],
+             "forward passes": h.forward_evals[i] if i < len(h.forward_evals) else 0,
              "per-layer ||grad_W E||": ", ".join(f"{v:.3g}" for v in h.layer_grad_norms[i])} for i in idx], n
 
 
@@ -258,8 +274,12 @@ def write_report(path, comp: Comparison, max_history_rows: int = 200) -> Path:
     if stops:
         parts.append("<h3>Where did each run stop?</h3><ul>" + "".join(stops) + "</ul>")
     if comp.gradient_flow is not None:
-        parts += ["<h3>Gradient flow</h3>", f'<p id="diagnosis">{html.escape(comp.gradient_flow.diagnosis.message)}</p>',
-                  _table(comp.gradient_flow.table())]
+        flow = comp.gradient_flow
+        parts += ["<h3>Gradient flow</h3>", f'<p id="diagnosis">{html.escape(flow.diagnosis.message)}</p>',
+                  f'<p class="note">Per layer, medians over the samples of the per-sample factors of '
+                  f'‖∇_W^ℓ e‖₂ ≤ ‖Diag(φ′)‖₂ ‖V^(ℓ+1)…V^L δ^L‖₂ ‖a^(ℓ−1)‖₂ at {html.escape(flow.diagnosis.point)} '
+                  f'(the numbers the verdict is decided from, drawn in the gradient-flow figure below):</p>',
+                  _table(flow.table())]
     first = True
     for section, names in SECTIONS:
         present = [n for n in names if n in figs]

@@ -193,6 +193,13 @@ def _say_written(written: dict, quiet: bool) -> None:
         print(f"figures: {len(written['plots'])} PNG files in {Path(written['plots'][0]).parent}", file=sys.stderr)
 
 
+def _diagnosis_json(d) -> dict:
+    """The gradient-flow verdict and the per-sample medians it was decided from."""
+    return {"kind": d.kind, "layers": list(d.layers), "point": d.point, "basis": d.basis,
+            "median_grad_norm": [_finite(float(v)) for v in d.grad_median],
+            "median_chain_ratio": [_finite(float(v)) for v in d.chain]}
+
+
 def _comparison_json(comp, written: dict) -> dict:
     rows = [{k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in comp.table()]
     for row, run in zip(rows, comp.runs):
@@ -200,6 +207,7 @@ def _comparison_json(comp, written: dict) -> dict:
     return {"title": comp.title, "E_ref": _finite(comp.E_ref), "E_ref_note": comp.E_ref_note,
             "budget": comp.budget, "config": {k: v for k, v in comp.config.items()}, "runs": rows,
             "gradient_flow": None if comp.gradient_flow is None else comp.gradient_flow.diagnosis.message,
+            "gradient_flow_diagnosis": None if comp.gradient_flow is None else _diagnosis_json(comp.gradient_flow.diagnosis),
             **written}
 
 
@@ -209,7 +217,7 @@ _ARCH_FLAGS = ("layers", "hidden", "activation", "output_activation", "loss", "b
                "n_samples", "noise", "target")
 _TRAIN_ONLY = ("l2", "reduction", "optimizer", "line_search", "lr", "schedule", "power", "decay_factor",
                "decay_every", "decay_rate", "batch_size", "average", "sampling", "beta", "nesterov", "max_iter",
-               "epochs", "time_limit", "eval_every", "val_split", "test_split", "standardize", "tol")
+               "epochs", "time_limit", "eval_every", "val_split", "test_split", "standardize", "tol", "rtol")
 
 
 def _problem(args):
@@ -276,7 +284,8 @@ def cmd_compare(args) -> int:
     extra = {} if cfg is None else {"data": cfg["data"]}
     try:
         comp = compare.run_comparison(net, X, y, "squared" if cfg is None else cfg["loss"], specs,
-                                      budget=args.budget, w0=w0, seed=seed, tol=tol, config=extra,
+                                      budget=args.budget, w0=w0, seed=seed, tol=tol, rtol=args.rtol or None,
+                                      config=extra,
                                       title="The lecture's toy problem: optimizer comparison"
                                       if net is None and specs is not None else None)
     except ValueError as exc:  # a diverging method, or a combination the engine rejects
@@ -324,10 +333,12 @@ def _history_from(stored, net, E, g):
             h.step_size = [nan if v is None else float(v) for v in stored["step_size"]]
             h.ls_evals = [int(v) for v in stored["ls_evals"]]
             h.cost = [int(v) for v in stored["cost"]]
-            h.capped = [False] * n
+            h.forward_evals = [int(v) for v in stored.get("forward_evals", [0] * n)]  # absent before 0.2
+            h.unbounded = [bool(v) for v in stored.get("unbounded", [False] * n)]
+            h.capped = list(h.unbounded)
             h.time = [nan] * n
             if any(len(getattr(h, c)) != n for c in ("epoch", "loss", "grad_norm", "layer_grad_norms", "step_size",
-                                                     "ls_evals", "cost")):
+                                                     "ls_evals", "cost", "forward_evals", "unbounded")):
                 raise ValueError("columns of different lengths")
             return h, True
         except (KeyError, TypeError, ValueError):
@@ -336,6 +347,7 @@ def _history_from(stored, net, E, g):
     h.grad_norm = [float(np.linalg.norm(g))]
     h.layer_grad_norms = [[float(np.linalg.norm(g[s.W])) for s in net.slices]]
     h.step_size, h.ls_evals, h.capped, h.cost, h.time = [float("nan")], [0], [False], [0], [0.0]
+    h.forward_evals, h.unbounded = [0], [False]
     return h, False
 
 

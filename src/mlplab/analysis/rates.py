@@ -1,0 +1,103 @@
+"""Convergence rates: does E(w^k) − E* fall like C k^{−p} (sublinear) or like C q^k (linear)?
+
+The lecture's rates: GD O(1/√k) under minor assumptions if a local optimum
+exists (O(1/k²) possible, linear for strongly convex smooth E); SGD and
+mini-batch SGD O(1/k) for smooth E in theory, with step sizes γ_k satisfying
+Robbins–Monro (Σγ_k = ∞, Σγ_k² < ∞). :func:`fit_rate` fits both laws as straight
+lines — log(E − E*) against log k and against k — and keeps the better one;
+:func:`theory_rate` quotes the lecture for a method. NumPy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RateFit:
+    """Empirical rate of E(w^k) − E* over a window of k.
+
+    Attributes:
+        kind: "sublinear" (E − E* ≈ C k^{−p}) or "linear" (E − E* ≈ C q^k),
+            whichever straight line fits better (log-log vs semi-log R²).
+        p: the fitted exponent of the power law (always computed).
+        q: the fitted ratio of the geometric law (always computed).
+        C: the constant of the chosen law.
+        r2_power, r2_linear: R² of the two fits.
+        window: (k_lo, k_hi) used.
+    """
+
+    kind: str
+    p: float
+    q: float
+    C: float
+    r2_power: float
+    r2_linear: float
+    window: tuple[int, int]
+
+    def describe(self) -> str:
+        if self.kind == "linear":
+            return f"linear: E − E* ≈ {self.C:.2g}·{self.q:.3g}^k (R² {self.r2_linear:.3f})"
+        sign = "−" if self.p >= 0 else ""  # a negative p (E growing) prints as k^(2.28), not k^(−-2.28)
+        return f"E − E* ≈ {self.C:.2g}·k^({sign}{abs(self.p):.2f}) (R² {self.r2_power:.3f})"
+
+
+def _r2(x, y, coef):
+    resid = y - np.polyval(coef, x)
+    ss = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum(resid ** 2)) / ss if ss > 0 else 1.0
+
+
+def fit_rate(k, err, window=None) -> RateFit:
+    """Fit E − E* ∼ C k^{−p} (straight line in log-log) and ∼ C q^k (straight line in semi-log).
+
+    Args:
+        k: iteration indices (n,).
+        err: E(w^k) − E* (n,); non-positive or non-finite entries are dropped.
+        window: (k_lo, k_hi) inclusive; default: the second half of the run
+            (k ≥ k_max / 2), where the asymptotic rate shows.
+
+    Returns:
+        :class:`RateFit`; ``kind`` is the law whose fit has the larger R².
+    """
+    k = np.asarray(k, dtype=float)
+    err = np.asarray(err, dtype=float)
+    if k.shape != err.shape:
+        raise ValueError(f"k and err must have the same shape, got {k.shape} and {err.shape}")
+    if window is None:
+        window = (max(1, int(np.nanmax(k) // 2)) if k.size else 1, int(np.nanmax(k)) if k.size else 1)
+    lo, hi = window
+    keep = (k >= max(lo, 1)) & (k <= hi) & np.isfinite(err) & (err > 0)
+    if keep.sum() < 3:
+        raise ValueError(f"fit_rate needs at least 3 points with k >= 1 and E - E* > 0 in the window "
+                         f"{window}, got {int(keep.sum())}")
+    kk, le = k[keep], np.log(err[keep])
+    cp = np.polyfit(np.log(kk), le, 1)
+    cl = np.polyfit(kk, le, 1)
+    r2p, r2l = _r2(np.log(kk), le, cp), _r2(kk, le, cl)
+    kind = "linear" if r2l > r2p else "sublinear"
+    C = float(np.exp(cl[1] if kind == "linear" else cp[1]))
+    return RateFit(kind, float(-cp[0]), float(np.exp(cl[0])), C, r2p, r2l, (int(lo), int(hi)))
+
+
+def theory_rate(optimizer) -> str:
+    """What the lecture says about the convergence of this method (a sentence)."""
+    name = type(optimizer).__name__
+    base = getattr(optimizer, "base", None)
+    if base is not None and name in ("Momentum", "Adam"):
+        return f"{name} on {theory_rate(base)} (not covered by the lecture's rates)"
+    if name == "GD":
+        return ("GD: E(w^k) − E* = O(1/√k) under minor assumptions if a local optimum exists; "
+                "O(1/k²) possible; linear if E is strongly convex and smooth")
+    sched = getattr(optimizer, "schedule", None)
+    rm = getattr(sched, "robbins_monro", None)
+    cond = ("γ_k satisfies Robbins–Monro (Σγ_k = ∞, Σγ_k² < ∞): asymptotic convergence"
+            if rm else "γ_k does not satisfy Robbins–Monro: no convergence guarantee (noise floor)"
+            if rm is False else "Robbins–Monro status of γ_k unknown")
+    if name == "SGD":
+        return f"SGD: O(1/k) possible for smooth E (in theory); {cond}"
+    if name == "MiniBatchSGD":
+        return f"mini-batch SGD: like SGD, O(1/k) for smooth E in theory; {cond}"
+    return f"{name}: no rate in the lecture"

@@ -1,0 +1,95 @@
+"""The verdicts mlplab shows sit beside charts of the numbers they were decided from."""
+
+import json
+
+import numpy as np
+import pytest
+
+import mlplab
+from mlplab import analysis, compare
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("plotly")
+
+from mlplab import plots, report  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def deep_run():
+    """An 8-hidden-layer sigmoid net on moons after a few GD steps, wrapped as ``train --report`` does."""
+    X, y = mlplab.datasets.moons()
+    net = mlplab.MLP([2] + [16] * 8 + [1], activation="sigmoid", output_activation="sigmoid", seed=0)
+    rec = analysis.TrajectoryRecorder(net)
+    result = mlplab.train(net, X, y, loss="binary_cross_entropy", optimizer=mlplab.optim.GD("armijo"), max_iter=5,
+                          eval_every=1, callback=rec)
+    return compare.from_result(net, X, y, result, loss="binary_cross_entropy", trajectory=rec.finish(result))
+
+
+def test_the_comparison_judges_the_run_per_sample_at_w0_and_the_final_w(deep_run):
+    flow = deep_run.gradient_flow
+    d = flow.diagnosis
+    assert d.kind == "vanishing" and d.basis == "per-sample" and d.point == "the final w"
+    assert [p.label for p in flow.points] == ["w^0", "the final w"]
+    stop = deep_run.runs[0].stop
+    assert stop is not None and stop.grad_scale_note == "‖∇E(w^0)‖"
+    g0 = np.linalg.norm(deep_run.problem.value_and_grad(deep_run.runs[0].trajectory[0])[1])
+    assert stop.grad_scale == pytest.approx(g0)
+
+
+def test_matplotlib_chart_draws_the_medians_the_verdict_names(deep_run):
+    flow = deep_run.gradient_flow
+    d = flow.diagnosis
+    fig = plots.bound_factors(deep_run)
+    ax = fig.axes[0]
+    assert fig._suptitle.get_text() == d.message and d.point in ax.get_title()
+    assert ax.get_ylabel().startswith("median over the")
+    grad_bars = next(c for c in ax.containers if c.get_label() == "‖∇_{W^ℓ} e‖₂")
+    heights = np.array([b.get_height() for b in grad_bars])
+    np.testing.assert_allclose(heights, d.grad_median)
+    for ell in d.layers:  # the named layers' bars are visibly (three orders of magnitude) below the output's
+        assert heights[ell - 1] < heights[-1] / 1e3 or d.chain[ell - 1] < 1e-3
+    assert heights[0] < 1e-3 * heights[-1]
+    shaded = [p for p in ax.patches if p not in [b for c in ax.containers for b in c]]
+    assert len(shaded) == len(d.layers)
+
+
+def test_plotly_chart_draws_the_medians_the_verdict_names(deep_run):
+    d = deep_run.gradient_flow.diagnosis
+    fig = report.bound_factors(deep_run)
+    grad = next(t for t in fig.data if t.name == "‖∇_W^ℓ e‖₂")
+    np.testing.assert_allclose(grad.y, d.grad_median)
+    assert len(fig.layout.shapes) == len(d.layers)
+    assert "vanishing" in fig.layout.title.text and d.point in fig.layout.title.text
+
+
+def test_the_report_page_shows_the_verdict_and_its_table(deep_run, tmp_path):
+    page = report.write_report(tmp_path / "r.html", deep_run).read_text(encoding="utf-8")
+    assert '<p id="diagnosis">Vanishing gradients at the final w' in page
+    assert "median ||grad_W e||" in page and "median chain ||delta^l||/||delta^L||" in page
+
+
+def test_cli_train_report_on_a_deep_sigmoid_net_says_vanishing(tmp_path):
+    from test_cli import ok
+
+    ok("train", "moons", "--hidden", "16,16,16,16,16,16,16,16", "--activation", "sigmoid", "--optimizer", "sgd",
+       "--epochs", 2, "--report", "deep.html", cwd=tmp_path, timeout=300)
+    page = (tmp_path / "deep.html").read_text(encoding="utf-8")
+    assert '<p id="diagnosis">Vanishing gradients at the final w, from layer' in page
+    assert "Where did each run stop?" in page
+
+
+def test_report_json_stores_the_verdicts(tmp_path):
+    from test_cli import ok
+
+    model = tmp_path / "m.safetensors"
+    ok("train", "moons", "--n-samples", "60", "--hidden", "4,4,4,4,4,4", "--activation", "sigmoid", "--epochs", 3,
+       "--out", model, "-q", cwd=tmp_path)
+    out = ok("report", model, "--out", tmp_path / "m.html", "--json", cwd=tmp_path).stdout
+    d = json.loads(out)
+    diag = d["gradient_flow_diagnosis"]
+    assert diag["kind"] in ("vanishing", "exploding", "healthy") and diag["basis"] == "per-sample"
+    assert len(diag["median_grad_norm"]) == 7 and len(diag["median_chain_ratio"]) == 7
+    assert d["gradient_flow"].lower().startswith(diag["kind"][:5]) or diag["kind"] == "healthy"
+    assert d["runs"][0]["where it stopped"] in ("not stationary", "local minimum", "saddle point",
+                                                "flat valley / degenerate", "undetermined") \
+        or d["runs"][0]["where it stopped"].startswith("no minimum here")
