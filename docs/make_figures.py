@@ -4,7 +4,7 @@
 
 Writes docs/toy-surface.png (the slides' (w11, w12) surface with the GD /
 SGD / mini-batch SGD paths from w^0 = (0.5, 0.5)) and docs/toy-convergence-cost.png
-(E − E* against cost in sample-gradient evaluations, log-log and semi-log), both
+(E − E* against cost in sample-gradient equivalents, log-log and semi-log), both
 from ``mlplab.compare.run_comparison()`` (budget 1000, seed 0): deterministic.
 """
 

@@ -39,7 +39,7 @@ def test_contour_has_the_three_paths_and_a_colorbar(toy):
     assert legend[:3] == [r.name for r in toy.runs]
 
 
-@pytest.mark.parametrize("x,xlabel", [("cost", "cost (sample-gradient evaluations)"), ("k", "iteration k")])
+@pytest.mark.parametrize("x,xlabel", [("cost", compare.COST_LABEL), ("k", "iteration k")])
 def test_convergence_has_log_log_and_semi_log_panels(toy, x, xlabel):
     fig = plots.convergence(toy, x)
     loglog, semilog = fig.axes

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("plotly", reason="plotly is not installed (pip install 'mlplab[viz]')")
 
 import mlplab  # noqa: E402
-from mlplab import report  # noqa: E402
+from mlplab import compare, report  # noqa: E402
 
 TOY_FIGURES = ["surface_3d", "contour", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",
                "layer_grad_norms", "layer_heatmap", "gradient_flow", "infimum", "decision_boundary"]
@@ -44,7 +44,8 @@ def test_plotly_figures_have_the_expected_traces(toy):
     assert c.data[0].type == "contour" and names_of(c, "scatter") == runs + ["w^0"]
     conv = figs["convergence_cost"]
     assert conv.layout.xaxis.type == "log" and conv.layout.yaxis.type == "log" and conv.layout.xaxis2.type == "linear"
-    assert conv.layout.xaxis.title.text == "cost (sample-gradient evaluations)"
+    assert conv.layout.xaxis.title.text == compare.COST_LABEL
+    assert "forward passes / 3" in compare.COST_LABEL  # the rule is stated on the axis
     assert len(conv.data) == 6  # 3 runs × (log-log, semi-log)
     ck = figs["convergence_k"]
     fits = [t.name for t in ck.data if t.name.startswith("fit: ")]
@@ -83,7 +84,7 @@ def test_write_report_is_one_self_contained_file(toy, tmp_path):
                                                              "convergence_k", "grad_norm", "step_sizes",
                                                              "layer_grad_norms", "layer_heatmap", "gradient_flow",
                                                              "infimum", "decision_boundary"]
-    for text in ("Configuration", "budget (sample-gradient evaluations)", "Comparison", "fitted rate",
+    for text in ("Configuration", "budget (sample-gradient equivalents", "Comparison", "fitted rate",
                  "O(1/√k)", "Where did each run stop?", "Gradient flow", "History", "GD, exact line search"):
         assert text in page
     assert page.count("<details>") == 3

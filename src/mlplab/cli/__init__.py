@@ -268,10 +268,12 @@ def build_parser() -> _Parser:
     p.add_argument("--method", "-m", type=method_list, action="append", metavar="SPEC",
                    help="an optimizer to compare (repeatable; see below); default: the lecture's GD, SGD, mini-batch SGD")
     p.add_argument("--budget", type=POSITIVE_INT, default=1000,
-                   help="sample-gradient evaluations per method, line-search evaluations included (default 1000)")
+                   help="cost per method in sample-gradient equivalents: gradients + line-search forward "
+                        "passes / 3 (default 1000)")
     p.add_argument("--w0", metavar="W1,...,Wd|FILE.npy",
                    help="common starting point w^0 (default: the slides' (0.5, 0.5) for the toy problem, else --init)")
     p.add_argument("--tol", type=NONNEG, help="stop a method when ||grad E|| <= tol (default 1e-6; 0 disables)")
+    p.add_argument("--rtol", type=NONNEG, help="stop a method when ||grad E|| <= rtol * ||grad E(w^0)|| (default off)")
     viz_opts(p)
 
     p = sub.add_parser("report", parents=[common],

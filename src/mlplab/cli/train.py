@@ -367,9 +367,11 @@ def _history_dict(history) -> dict | None:
         return None
     idx = np.unique(np.linspace(0, n - 1, min(n, HISTORY_ROWS)).round().astype(int))
     cols = {}
-    for col in ("k", "epoch", "loss", "grad_norm", "step_size", "ls_evals", "cost"):
+    ints = ("k", "ls_evals", "cost", "forward_evals")
+    for col in ("k", "epoch", "loss", "grad_norm", "step_size", *ints[1:]):
         values = getattr(history, col)
-        cols[col] = [int(values[i]) if col in ("k", "ls_evals", "cost") else _finite(float(values[i])) for i in idx]
+        cols[col] = [int(values[i]) if col in ints else _finite(float(values[i])) for i in idx]
+    cols["unbounded"] = [bool(history.unbounded[i]) for i in idx]
     cols["layer_grad_norms"] = [[_finite(float(v)) for v in history.layer_grad_norms[i]] for i in idx]
     return cols
 
