@@ -301,3 +301,17 @@ def test_float32_forms_keep_the_dtype():
         assert d[-1, 0] == pytest.approx(np.exp(-80.0), rel=1e-5)
         # label 1 at z = 80: e = σ(−80)² ≈ 3.2e-70 underflows in float32; label 0 at z = −80 too
         assert e[-1] == pytest.approx(np.exp(-160.0) if y[-1, 0] == 1 else 1.0, abs=1e-37, rel=1e-5)
+
+
+def test_sigmoid_derivative_on_blocks_with_and_without_saturated_units():
+    # blocks of ≥ 1024 entries: a(1 − a) where every a ≤ 1 − 2^−12, σ(z)σ(−z) otherwise;
+    # both within 1e-12 of the product of SciPy's expit(z)·expit(−z) (each accurate to ulps)
+    from scipy.special import expit
+
+    from mlplab.activations import get_activation
+
+    sig = get_activation("sigmoid")
+    for z in (np.linspace(-8.0, 8.0, 2048).reshape(32, 64), np.linspace(-700.0, 700.0, 2048).reshape(32, 64)):
+        a = sig.phi(z)
+        exact = expit(z) * expit(-z)
+        np.testing.assert_allclose(sig.dphi(z, a), exact, rtol=1e-12, atol=0)

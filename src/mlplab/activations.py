@@ -106,6 +106,9 @@ def _sigmoid(z):
         return np.reciprocal(a, out=a)
 
 
+_SIGMOID_FAST_MAX = 1.0 - 2.0 ** -12  # up to here 1 − σ(z) by subtraction loses at most 12 bits
+
+
 def _dsigmoid(z, a):
     # σ′(z) = σ(z)(1 − σ(z)) = σ(z) σ(−z), with σ(−z) = 1/(1 + e^z) evaluated directly: 1 − a
     # cancels where a = σ(z) ≈ 1 (relative error ≈ ε/σ(−z), 7e-8 at z = 20, and σ′ = 0 exactly from
@@ -115,8 +118,13 @@ def _dsigmoid(z, a):
     # per entry: 5.7× a(1 − a)'s time in float32, ~11× in float64 without AVX-512; e^z overflows
     # to inf for z ≫ 0 and σ′ = a/inf = 0, the true value being below the smallest normal number).
     # One sample: expit(−z), with less per-call overhead.
+    # Where no unit is near saturation (every a ≤ 1 − 2^−12), a(1 − a) itself is accurate to
+    # relative ε·2^12 ≈ 9e-13 and costs no exp: one max over the block decides (NaN takes the exp path).
     if not isinstance(z, np.ndarray) or z.size < _SIGMOID_NUMPY_SIZE or z.dtype.kind != "f":
         return a * expit(np.negative(z))
+    if a.max() <= _SIGMOID_FAST_MAX:
+        s = np.subtract(1, a)
+        return np.multiply(s, a, out=s)  # σ(z)(1 − σ(z))
     with np.errstate(over="ignore", under="ignore"):
         s = np.exp(z)
         s += 1
