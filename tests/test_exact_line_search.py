@@ -279,3 +279,18 @@ def test_estimator_rtol_grad():
     h = est.history_
     assert h.grad_norm[-1] <= 1e-9 * h.grad_norm[0] < h.grad_norm[-2]
     assert est.get_params()["rtol_grad"] == 1e-9
+
+
+@pytest.mark.parametrize("S", [200, 5000])
+def test_gd_exact_goes_on_past_the_rounding_of_E(S):
+    # correlated columns (uniform inputs and a bias): dozens of steps with a decrease far below
+    # ε·E* each; E's values cannot tell these steps apart, the slope can. The old search stopped
+    # with line_search_failed around ‖∇E‖ ≈ √(ε E*/α); this one reaches rtol 1e-13
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 3, (S, 5))
+    y = X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(S) + 1.0
+    net = mlplab.MLP([5, 1], activation="identity", seed=1)
+    r = mlplab.train(net, X, y, optimizer=GD("exact"), max_iter=3000, tol=0, rtol=1e-13)
+    assert r.stop_reason == "converged" and r.grad_norm <= 1e-13 * r.grad_norm0
+    w_star = np.linalg.lstsq(np.c_[X, np.ones(S)], y, rcond=None)[0]
+    assert np.linalg.norm(net.params - w_star) <= 1e-11 * np.linalg.norm(w_star)

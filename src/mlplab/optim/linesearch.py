@@ -52,6 +52,7 @@ from scipy.optimize import minimize_scalar
 from mlplab._checks import check_int, check_real
 
 _EPS = float(np.finfo(np.float64).eps)
+NOISE = 1e-10  # relative differences of E below this are left to the slope (E's rounding: up to S ε)
 
 
 @dataclass
@@ -94,10 +95,17 @@ class _Phi:
     def has_slope(self) -> bool:
         return self.both is not None
 
+    def noise(self, v: float) -> float:
+        """How far apart two values of E near v must be to tell them apart: NOISE·max(|v|, |φ(0)|).
+
+        E sums S per-sample errors, so its rounding grows with S (at worst S ε |E|); below this
+        margin only the slope decides (its rounding is that of one gradient)."""
+        return NOISE * max(abs(v) if v < math.inf else 0.0, abs(self.values[0.0]))
+
     def rises(self, x: float, y: float) -> bool:
-        """φ(x) lies clearly above φ(y): by more than the rounding of E (16 ε |E|)."""
+        """φ(x) lies clearly above φ(y): by more than :meth:`noise`."""
         vx, vy = self(x), self(y)
-        return vx > vy + 16 * _EPS * max(abs(vx) if vx < math.inf else 0.0, abs(vy))
+        return vx > vy + self.noise(vy)
 
     def __call__(self, alpha: float) -> float:
         v = self.values.get(alpha)
@@ -204,7 +212,7 @@ class ExactLineSearch:
     def _descends(self, f: _Phi, x: float) -> bool:
         """Does the step x, from the basin next to α = 0, really go down? φ(x) < φ(0), or φ′ = 0
         at x, or φ′ < 0 somewhere in (0, x] (values within rounding of φ(0): the slope decides)."""
-        if f(x) < f.values[0.0] or abs(f.slopes.get(x, math.inf)) <= self.xtol * abs(f.slopes[0.0]):
+        if f.rises(0.0, x) or abs(f.slopes.get(x, math.inf)) <= self.xtol * abs(f.slopes[0.0]):
             return True
         return any(s < 0 for a, s in f.slopes.items() if 0 < a <= x)
 
@@ -314,8 +322,11 @@ class ExactLineSearch:
                 break
             slow = slow + 1 if (b_new - a_new) > 0.5 * width else 0
             a, b = a_new, b_new
+        # the lowest point; among points within E's rounding of it, the flattest (|φ′| decides)
         inside = [p for p in f.values if a0 <= p <= b0 and p > 0]
-        x = min(inside, key=lambda p: (f.values[p], p))
+        low = min(f.values[p] for p in inside)
+        near = [p for p in inside if f.values[p] <= low + f.noise(low)]
+        x = min(near, key=lambda p: (abs(f.slopes.get(p, math.inf)), f.values[p], p))
         return f(x), x, False
 
     def _refine_values(self, f: _Phi, grid, i: int, j: int):
