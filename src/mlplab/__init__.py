@@ -6,6 +6,8 @@ The engine (this package's top level) depends on NumPy and SciPy only::
     X, y = mlplab.datasets.lecture()
     net = mlplab.MLP([2, 1], activation="sigmoid", bias=False, init="zeros")
     result = mlplab.train(net, X, y, loss="squared", optimizer=mlplab.optim.GD("exact"), max_iter=50)
+    result.stop_reason        # "unbounded": from w^0 = 0, E falls all the way to the line search's cap
+    result.history.unbounded  # [True, False]: the toy data are separable, E's infimum lies at ‖w‖ → ∞
 """
 
 from mlplab import datasets, optim
@@ -18,7 +20,7 @@ from mlplab.objective import Problem
 from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum
 from mlplab.train import DivergenceError, History, TrainResult, train
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "MLP", "Trace", "LayerTrace", "Problem", "gradcheck", "GradCheck", "train", "TrainResult",
