@@ -7,8 +7,8 @@ Both work on the one-dimensional function φ(α) = E(w^k + α d^k), given
 * :class:`ExactLineSearch` — the lecture's α^k = argmin_{0<α≤α_max} E(w^k + α d^k),
   over the whole interval and exact to the precision of α, not of E:
 
-  1. **scan** φ on a log grid α_max, α_max/r, α_max/r², … (r = ``grow``) down to
-     a small α near the warm start, and below it (by factors of 10) while the
+  1. **scan** φ on a log grid α_max, α_max/r, α_max/r², … (r = ``grow``, r² more
+     than ``fine_decades`` away from the warm start) down to a small α near the warm start, and below it (by factors of 10) while the
      grid's smallest point is already past the first minimiser (φ(α) > φ(0) or
      φ′(α) > 0);
   2. every discrete local minimum of the scanned values is a **basin**; the
@@ -31,9 +31,9 @@ Both work on the one-dimensional function φ(α) = E(w^k + α d^k), given
   φ without it is refined by bounded Brent minimisation of φ instead, exact only
   to about √ε in α.
 
-  **Cost**: the scan takes about log_r(α_max/α_lo) evaluations of φ (50 for the
-  defaults when the warm start is 1, 2·log₂(α_max/α_lo) in general), each a forward pass without layer 1's
-  GEMMs; each refined basin takes a few (φ, φ′) evaluations (typically 3–10),
+  **Cost**: the scan takes 2·log₂ of the fine range plus log₂ of the rest in
+  evaluations of φ (about 40 with the defaults), each a forward pass without
+  layer 1's GEMMs; each refined basin takes a few (φ, φ′) evaluations (3–10),
   each about two forward passes. ``info.n_evals`` and ``info.n_slope_evals``
   count them; the training loop charges them as forward passes, not gradients.
 * :class:`Armijo` — backtracking until the sufficient-decrease condition
@@ -156,6 +156,8 @@ class ExactLineSearch:
         max_basins: most basins refined per search (the lowest first).
         zoom: each refined basin is first looked at on a grid ``zoom`` times finer
             (its two grid intervals), so that a narrow dip next to a grid point is seen.
+        fine_decades: the scan uses ratio ``grow`` within this many decades of the warm
+            start (where the step of the last iteration was) and ``grow``² beyond.
     """
 
     alpha_max: float = 1e4
@@ -165,6 +167,7 @@ class ExactLineSearch:
     scan_below: float = 1e3
     max_basins: int = 8
     zoom: int = 4
+    fine_decades: float = 2.0
 
     def __post_init__(self):
         check_real("alpha_max", self.alpha_max, low=0.0, low_open=True)
@@ -174,6 +177,7 @@ class ExactLineSearch:
         check_real("scan_below", self.scan_below, low=1.0)
         check_int("max_basins", self.max_basins, low=1)
         check_int("zoom", self.zoom, low=1)
+        check_real("fine_decades", self.fine_decades, low=0.0)
 
     # --- the search ----------------------------------------------------------------
 
@@ -217,14 +221,18 @@ class ExactLineSearch:
         return any(s < 0 for a, s in f.slopes.items() if 0 < a <= x)
 
     def _scan(self, f: _Phi, alpha_init) -> list[tuple[float, float]]:
-        """[(α, φ(α))] ascending from (0, φ(0)) to α_max on the log grid α_max / r^j."""
+        """[(α, φ(α))] ascending from (0, φ(0)) to α_max on a log grid from α_max down.
+
+        Ratio r = ``grow`` within ``fine_decades`` of the warm start, r² further away."""
         r = self.grow
         a_init = alpha_init if alpha_init and math.isfinite(alpha_init) and alpha_init > 0 else 1.0
-        lo = min(a_init, self.alpha_max) / self.scan_below
+        a_init = min(a_init, self.alpha_max)
+        lo = a_init / self.scan_below
+        fine_lo, fine_hi = a_init * 10.0 ** -self.fine_decades, a_init * 10.0 ** self.fine_decades
         alphas, a = [], self.alpha_max
         while a >= lo:
             alphas.append(a)
-            a /= r
+            a /= r if fine_lo <= a <= fine_hi * r else r * r
         alphas.append(a)
         grid = [(x, f(x)) for x in alphas]
         # below the scan: is its smallest point already past the first minimiser? then go on down
