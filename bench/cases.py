@@ -79,6 +79,9 @@ def b2(sz: Sizes, data) -> list[dict]:
     setups = [
         ("B2 SGD 2-2-1 net", Xs, ys, (2, 2, 1), "sigmoid", "sigmoid", "squared", False,
          sz.sgd_steps_small),
+        # the backprop slides' network, mlplab.datasets.LECTURE_NETWORK_SIZES on lecture_network()
+        ("B2 SGD 2-2-2-1 slides net", *mlplab.datasets.lecture_network(), tuple(mlplab.datasets.LECTURE_NETWORK_SIZES),
+         "sigmoid", "sigmoid", "squared", False, sz.sgd_steps_small),
         ("B2 SGD 784-300-10 float32", small.X, small.y, (sz.n_in, sz.hidden, 10), "sigmoid", "softmax",
          "cross_entropy", True, sz.sgd_steps_large),
     ]

@@ -306,13 +306,25 @@ class Problem:
     def sgd_steps(self, w: np.ndarray, js, gammas) -> int:
         """Consecutive one-sample SGD steps w ← w − γ_k ∇E_{j_k}(w), for j_k, γ_k in zip(js, gammas).
 
-        The same steps as calling :meth:`sgd_step` for each pair; tiny float64
-        networks run them in Python floats instead (:mod:`mlplab._scalar`, the same
-        formulas per component, equal to rounding). Stops before the first step
+        The same steps as calling :meth:`sgd_step` for each pair. Networks of at most
+        :data:`mlplab._compiled.MAX_PARAMS` parameters run them in a compiled loop when
+        Numba is installed (:mod:`mlplab._compiled`; ``MLPLAB_NO_NUMBA=1`` turns it off),
+        else tiny float64 networks in Python floats (:mod:`mlplab._scalar`): the same
+        formulas per component, equal to rounding. Stops before the first step
         whose E_j is not finite or that might overflow (each path with its own
         bound, see :meth:`sgd_step` and :func:`mlplab._scalar.sgd_steps`) and
         returns the number of steps taken; w then holds the last good iterate.
         """
+        from mlplab import _compiled  # imports Numba on the first plan (never at `import mlplab`)
+
+        plan = self.__dict__.get("_compiled_plan", False)
+        if plan is False:  # decided on the first call
+            plan = self._compiled_plan = _compiled.plan(self)
+        # (re-checked: the switch may be set later, a pickled Problem may meet a Python without Numba)
+        if (plan is not None and w.dtype == self.net.dtype and w.shape == (self.d,)
+                and w.flags.c_contiguous and w.flags.writeable and not _compiled.disabled()
+                and _compiled.kernel() is not None):
+            return _compiled.sgd_steps(self, w, js, gammas, plan)
         if self._use_scalar:
             return _scalar.sgd_steps(self, w, js, gammas)
         for taken, (j, gamma) in enumerate(zip(js, gammas)):

@@ -1,0 +1,361 @@
+"""One-sample SGD steps as a compiled loop (Numba): the lecture's component formulas, any dtype.
+
+The same steps as :mod:`mlplab._scalar` — per component, in the order of the
+backpropagation slides,
+
+    z_i^ℓ = Σ_j w_ij^ℓ a_j^{ℓ−1} + b_i^ℓ,    a_i^ℓ = φ(z_i^ℓ)
+    dz_i^L = φ′(z_i^L) ∂e/∂ŷ_i               (or the loss's logit form)
+    dz_j^{ℓ−1} = φ′(z_j^{ℓ−1}) Σ_i w_ij^ℓ dz_i^ℓ
+    w_ij^ℓ ← (1 − γρλ) w_ij^ℓ − γ dz_i^ℓ a_j^{ℓ−1},    b_i^ℓ ← b_i^ℓ − γ dz_i^ℓ
+
+— compiled once per signature with ``numba.njit(cache=True, fastmath=False)``
+(IEEE arithmetic: no reassociation, so the sums run left to right as in
+``_scalar``), for float64 and float32 (float32 arithmetic stays in float32, as
+in the array code), every element-wise activation, softmax on the output with
+cross-entropy, every loss, biases, L2, sample weights and both reductions.
+The stopping rule is ``_scalar``'s: before the first step whose E_j is not
+finite, whose size could overflow (γ Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ ¼ of the
+dtype's largest number, a bound on every entry of the step), or whose
+regulariser factor |1 − γρλ| exceeds 1.
+
+Numba is optional (``pip install mlplab[fast]``): it is imported on the first
+call of :func:`supports`, never by ``import mlplab``; without it — or with the
+environment variable ``MLPLAB_NO_NUMBA=1`` — :meth:`mlplab.objective.Problem.sgd_steps`
+keeps the Python-float path (tiny float64 nets) or the array path. Where the
+cache cannot be written (a read-only install without a writable user cache),
+the kernel is compiled without one, at every process start.
+
+Size limit: networks of at most :data:`MAX_PARAMS` parameters. The kernel is
+serial and scalar (no BLAS, no reassociated SIMD sums); the array step's
+per-call overhead (~25 NumPy/BLAS calls, tens of µs) dominates up to some ten
+thousand parameters, BLAS beyond (measurements at :data:`MAX_PARAMS`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from mlplab import activations, losses
+from mlplab.activations import LEAKY_RELU_SLOPE
+
+# Measured against Problem.sgd_step (the array path; 2 cores, OpenBLAS), steps/s, 8-h-h-2 tanh nets:
+#   d = 66: 62× (float64; vs _scalar) / 152× (float32), d = 450: 35×, d = 4,866: 4.6×, d = 17,922: 1.8×,
+#   d = 68,610: 0.7–0.9×, d = 268,290: 0.2–0.3×; 784-300-10 sigmoid/softmax float32 (d = 238,510): 0.28×.
+# The kernel's sums Σ_j w_ij a_j run serially (fastmath=False: one add latency per term), so
+# beyond a few ten thousand parameters BLAS wins; the crossover is near d ≈ 40,000. The limit
+# keeps a margin below it.
+MAX_PARAMS = 16384
+ENV_SWITCH = "MLPLAB_NO_NUMBA"  # set to 1 (any value but "" or "0") to force the fallback paths
+
+_SAFE = {np.dtype(dt): 0.25 * float(np.finfo(dt).max) for dt in (np.float32, np.float64)}  # as _SAFE_STEP
+
+# codes passed to the kernel
+_ACT = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "identity": 4, "softplus": 5, "softmax": 6}
+_SOFTMAX = 6
+_UNIT_LOSS = {"squared": 0, "absolute": 1, "perceptron": 2}  # chain rule: e(y, a), ∂e/∂ŷ · φ′(z)
+_LOGIT = {("squared", "sigmoid"): 3, ("binary_cross_entropy", "sigmoid"): 4, ("cross_entropy", "softmax"): 5}
+
+_state: dict = {}  # "kernel": the compiled dispatcher, or "error": why there is none
+
+
+def disabled() -> bool:
+    """True when ``MLPLAB_NO_NUMBA`` asks for the fallback paths."""
+    return os.environ.get(ENV_SWITCH, "") not in ("", "0")
+
+
+def kernel():
+    """The compiled kernel, building it (importing Numba) on the first call; None without Numba."""
+    if "kernel" not in _state and "error" not in _state:
+        try:
+            import numba
+        except ImportError as exc:  # optional dependency: the fallback paths run
+            _state["error"] = f"numba not importable ({exc})"
+            return None
+        _state["kernel"] = _build(numba)
+    return _state.get("kernel")
+
+
+def _njit(numba, f):
+    """``numba.njit(cache=True)``; without a cache where no cache directory can be written."""
+    options = dict(fastmath=False, nogil=True, error_model="numpy", boundscheck=False)
+    try:
+        return numba.njit(cache=True, **options)(f)
+    except RuntimeError:  # "cannot cache function …: no locator available" (read-only install)
+        return numba.njit(cache=False, **options)(f)
+
+
+def _build(numba):
+    # the helpers are plain functions below; compile them and rebind the module's names, so
+    # that the kernel (compiled last, lazily at its first call) calls the compiled versions
+    g = globals()
+    for name in _HELPERS:
+        g[name] = _njit(numba, _PY[name])
+    return _njit(numba, _PY["_sgd_kernel"])
+
+
+def plan(problem):
+    """The kernel's static arguments for this problem, or None where it does not apply.
+
+    Applies when Numba imports, ``MLPLAB_NO_NUMBA`` is unset, d ≤ MAX_PARAMS, the
+    dtype is float32/float64, every activation and the loss are the built-in records
+    (as :func:`mlplab._scalar.supports`), and the output error has a form here: the
+    pair's logit form where :mod:`mlplab.losses` declares one, else the chain rule with
+    an element-wise output activation.
+    """
+    net, loss = problem.net, problem.loss
+    if disabled() or net.n_params > MAX_PARAMS or net.dtype not in _SAFE:
+        return None
+    if losses.LOSSES.get(loss.name) != loss or any(
+            activations.ACTIVATIONS.get(act.name) != act for act in net.activations):
+        return None
+    names = [act.name for act in net.activations]
+    if any(name not in _ACT for name in names) or _SOFTMAX in [_ACT[n] for n in names[:-1]]:
+        return None
+    if names[-1] in loss.logit_forms:
+        out_kind = _LOGIT.get((loss.name, names[-1]))
+    else:
+        out_kind = None if names[-1] == "softmax" else _UNIT_LOSS.get(loss.name)
+    if out_kind is None or kernel() is None:
+        return None
+    sizes = np.array(net.layer_sizes, dtype=np.int64)
+    w_off = np.array([s.W.start for s in net.slices], dtype=np.int64)
+    b_off = np.array([-1 if s.b is None else s.b.start for s in net.slices], dtype=np.int64)
+    acts = np.array([_ACT[n] for n in names], dtype=np.int64)
+    dt = net.dtype
+    consts = np.array([1.0, LEAKY_RELU_SLOPE, activations._exp_floor(dt), 0.5], dtype=dt)
+    return sizes, w_off, b_off, acts, out_kind, consts, _SAFE[dt]
+
+
+def sgd_steps(problem, w: np.ndarray, js, gammas, the_plan) -> int:
+    """Steps w ← w − γ_k ∇E_{j_k}(w) for j_k, γ_k in zip(js, gammas), in place (see the module doc).
+
+    ``the_plan`` from :func:`plan`. Returns the number of steps taken; w holds the last
+    good iterate.
+    """
+    sizes, w_off, b_off, acts, out_kind, consts, safe = the_plan
+    rows = np.asarray(js, dtype=np.intp).reshape(-1)
+    gam = np.asarray(gammas, dtype=np.float64).reshape(-1)
+    n = min(len(rows), len(gam))
+    if n == 0:
+        return 0
+    rows, gam = rows[:n], gam[:n]
+    S = problem.S
+    lo, hi = int(rows.min()), int(rows.max())
+    if lo < -S or hi >= S:
+        raise IndexError(f"sample index {lo if lo < -S else hi} is out of bounds for {S} samples")
+    if lo < 0:
+        rows = np.where(rows < 0, rows + S, rows)
+    if problem.sample_weight is None:
+        C, has_c = consts[:1], False
+    else:
+        C, has_c = problem.sample_weight, True
+    rho_lam = float(problem._reg_weight(1) * problem.l2)  # ρ λ for a block of one sample
+    return int(kernel()(w, problem.X, problem.Y, C, has_c, rows, gam, sizes, w_off, b_off, acts,
+                        out_kind, rho_lam, safe, consts))
+
+
+# --- the compiled code: plain Python here, compiled by _build ----------------------
+# Constants come from ``consts`` (the network's dtype): a float literal would promote
+# float32 arithmetic to float64.
+
+
+def _sigmoid(z, one):
+    if z >= 0:
+        return one / (one + np.exp(-z))
+    e = np.exp(z)  # z < 0: no overflow
+    return e / (one + e)
+
+
+def _phi(code, z, one, slope, floor):
+    """a = φ(z) for the element-wise activations (NaN passes through, as in the array code)."""
+    if code == 0:
+        return _sigmoid(z, one)
+    if code == 1:
+        return np.tanh(z)
+    if code == 2:
+        return z if not z <= 0 else one - one
+    if code == 3:
+        return z if not z <= 0 else slope * z
+    if code == 5:  # softplus: max(z, 0) + log1p(e^{max(−|z|, floor)}), exp never subnormal
+        t = -abs(z)
+        if floor > t:
+            t = floor
+        m = z if not z <= 0 else one - one
+        return m + np.log1p(np.exp(t))
+    return z  # identity
+
+
+def _dphi(code, z, a, one, slope):
+    """φ′(z) given a = φ(z): σ′ = σ(z) σ(−z), σ(−z) from z; tanh′ = 1 − a²; softplus′ = σ."""
+    if code == 0:
+        return a * _sigmoid(-z, one)
+    if code == 1:
+        return one - a * a
+    if code == 2:
+        return one if z > 0 else one - one
+    if code == 3:
+        return one if z > 0 else slope
+    if code == 5:
+        return _sigmoid(z, one)
+    return one  # identity
+
+
+def _log_sigmoid(z, one):
+    # log σ(z), finite for any z
+    if z >= 0:
+        return -np.log1p(np.exp(-z))
+    return z - np.log1p(np.exp(z))
+
+
+def _sgd_kernel(w, X, Y, C, has_c, js, gammas, sizes, w_off, b_off, acts, out_kind, rho_lam, safe, consts):
+    one, slope, floor, half = consts[0], consts[1], consts[2], consts[3]
+    zero = one - one
+    two = one + one
+    L = acts.shape[0]
+    off = np.zeros(L + 2, dtype=np.int64)  # a^ℓ, z^ℓ, dz^ℓ of layer ℓ at off[ℓ] : off[ℓ+1]
+    for ell in range(L + 1):
+        off[ell + 1] = off[ell] + sizes[ell]
+    A = np.empty(off[L + 1], dtype=consts.dtype)  # a^0 = x, a^1, …, a^L
+    Z = np.empty_like(A)  # z^ℓ (slot of a^0 unused)
+    D = np.empty_like(A)  # dz^ℓ = ∂E_j/∂z^ℓ (slot of a^0 unused)
+    cast = np.empty(2, dtype=consts.dtype)  # float64 → the network's dtype
+    nL, oL = sizes[L], off[L]
+    taken = 0
+    for k in range(js.shape[0]):
+        j = js[k]
+        gamma = gammas[k]
+        for q in range(sizes[0]):
+            A[q] = X[j, q]
+        # forward: z^ℓ = W^ℓ a^{ℓ−1} + b^ℓ, a^ℓ = φ(z^ℓ)
+        for ell in range(L):
+            n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
+            for i in range(n_out):
+                s = w[bo + i] if bo >= 0 else zero
+                r = wo + i * n_in
+                for q in range(n_in):
+                    s += w[r + q] * A[ai + q]
+                Z[ao + i] = s
+            code = acts[ell]
+            if code == 6:  # softmax: a_i = e^{z_i − m} / Σ e^{z_j − m}, exponents clipped at floor
+                m = Z[ao]
+                for i in range(1, n_out):
+                    if Z[ao + i] > m:
+                        m = Z[ao + i]
+                tot = zero
+                for i in range(n_out):
+                    t = Z[ao + i] - m
+                    A[ao + i] = np.exp(t if not floor > t else floor)
+                    tot += A[ao + i]
+                for i in range(n_out):
+                    A[ao + i] /= tot
+            else:
+                for i in range(n_out):
+                    A[ao + i] = _phi(code, Z[ao + i], one, slope, floor)
+        # the output error e and dz^L = ∂e/∂z^L
+        e = zero
+        if out_kind == 3:  # sigmoid + squared: r = y − σ(z) as (y − 1) + σ(−z) where y ≥ ½
+            for i in range(nL):
+                y, z, a = Y[j, i], Z[oL + i], A[oL + i]
+                sn = _sigmoid(-z, one)
+                r = (y - one) + sn if y >= half else y - a
+                e += r * r
+                D[oL + i] = -two * r * (a * sn)  # −2 r σ(z) σ(−z)
+        elif out_kind == 4:  # sigmoid + binary cross-entropy from the logits
+            for i in range(nL):
+                y, z = Y[j, i], Z[oL + i]
+                e += -(y * _log_sigmoid(z, one) + (one - y) * _log_sigmoid(-z, one))
+                D[oL + i] = A[oL + i] - y
+        elif out_kind == 5:  # softmax + cross-entropy: log a_i = (z_i − m) − log Σ e^{z_j − m}
+            m = Z[oL]
+            for i in range(1, nL):
+                if Z[oL + i] > m:
+                    m = Z[oL + i]
+            tot = zero
+            sy = zero
+            for i in range(nL):
+                t = Z[oL + i] - m
+                tot += np.exp(t if not floor > t else floor)
+                sy += Y[j, i]
+            lt = np.log(tot)
+            for i in range(nL):
+                y = Y[j, i]
+                e += y * ((Z[oL + i] - m) - lt)
+                D[oL + i] = A[oL + i] * sy - y  # J (−y/a) = a Σ y − y
+            e = -e
+        else:  # the chain rule: ∂e/∂z = ∂e/∂ŷ φ′(z)
+            out_code = acts[L - 1]
+            for i in range(nL):
+                y, z, a = Y[j, i], Z[oL + i], A[oL + i]
+                if out_kind == 0:
+                    e += (y - a) * (y - a)
+                    de = two * (a - y)
+                elif out_kind == 1:
+                    e += abs(y - a)
+                    de = one if a > y else (-one if a < y else zero)
+                else:  # perceptron
+                    p = -y * a
+                    e += p if not p <= 0 else zero
+                    de = -y if y * a <= 0 else zero
+                D[oL + i] = de * _dphi(out_code, z, a, one, slope)
+        c = C[j] if has_c else one
+        E = float(c) * float(e)
+        if c != one:
+            for i in range(nL):
+                D[oL + i] = c * D[oL + i]  # c_s ∂e/∂z
+        if rho_lam != 0.0:
+            sq = 0.0
+            for ell in range(L):
+                for q in range(w_off[ell], w_off[ell] + sizes[ell] * sizes[ell + 1]):
+                    sq += float(w[q]) * float(w[q])
+            E += 0.5 * rho_lam * sq
+        # backward, every dz^ℓ before any W^ℓ changes: dz^{ℓ−1} = φ′(z^{ℓ−1}) ⊙ (W^ℓ)ᵀ dz^ℓ,
+        # the sums over i in increasing order (row by row: contiguous in w)
+        for ell in range(L - 1, 0, -1):
+            n_in, n_out, ai, ao, wo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell]
+            for q in range(n_in):
+                D[ai + q] = zero
+            for i in range(n_out):
+                d = D[ao + i]
+                r = wo + i * n_in
+                for q in range(n_in):
+                    D[ai + q] += w[r + q] * d  # δ^ℓ = (W^{ℓ+1})ᵀ dz^{ℓ+1}
+            code = acts[ell - 1]
+            for q in range(n_in):
+                D[ai + q] = D[ai + q] * _dphi(code, Z[ai + q], A[ai + q], one, slope)
+        # Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ every |entry| of the step / γ; sums, so a NaN fails
+        bound = 0.0
+        for ell in range(L):
+            sd = 0.0
+            for i in range(off[ell + 1], off[ell + 2]):
+                sd += abs(float(D[i]))
+            sa = 0.0
+            for q in range(off[ell], off[ell + 1]):
+                sa += abs(float(A[q]))
+            bound += sd * (1.0 + sa)
+        shrink = 1.0 - gamma * rho_lam  # the regulariser's −γρλ w_ij
+        if not (np.isfinite(E) and gamma * bound < safe and abs(shrink) <= 1.0):
+            break
+        cast[0] = gamma
+        cast[1] = shrink
+        gam_t, shr_t = cast[0], cast[1]
+        for ell in range(L):
+            n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
+            for i in range(n_out):
+                g = gam_t * D[ao + i]
+                r = wo + i * n_in
+                if shrink != 1.0:
+                    for q in range(n_in):
+                        w[r + q] = shr_t * w[r + q] - g * A[ai + q]
+                else:
+                    for q in range(n_in):
+                        w[r + q] = w[r + q] - g * A[ai + q]
+                if bo >= 0:
+                    w[bo + i] -= gam_t * D[ao + i]
+        taken += 1
+    return taken
+
+
+_HELPERS = ("_sigmoid", "_phi", "_dphi", "_log_sigmoid")
+_PY = {name: globals()[name] for name in (*_HELPERS, "_sgd_kernel")}  # the Python originals
