@@ -507,3 +507,10 @@ def test_armijo_never_accepts_a_zero_step():
     # warm start from a previous α: the first trial is min(α_prev · grow, alpha0 · 1e6) > 0
     alpha, info = Armijo()(lambda a: (a - 1.0) ** 2, phi0=1.0, slope=-2.0, alpha_init=0.25)
     assert alpha == 0.5 and info.n_evals == 1  # φ(0.5) = 0.25 ≤ 1 − 1e-4 · 0.5 · 2
+
+
+@pytest.mark.parametrize("schedule", [Constant(0.3), Inverse(2.0), Power(1.5, 0.6), StepDecay(0.2, 0.5, 7),
+                                      Exponential(0.1, 0.01), Custom(lambda k: 1.0 / (k + 3))])
+def test_schedule_values_equal_calls(schedule):
+    # train takes γ_k for a chunk of one-sample steps at once: the very numbers schedule(k) gives
+    assert schedule.values(13, 500) == [schedule(k) for k in range(13, 513)]

@@ -201,7 +201,7 @@ class _Sampler:
 
     def _refill(self):
         """Start a new order where the current one is used up: a block of i.i.d. one-sample
-        j_k ("uniform", drawn max(S, 1024) at a time; NumPy's stream does not depend on how
+        j_k ("uniform", drawn max(S, 16384) at a time; NumPy's stream does not depend on how
         draws are split into calls), or the next epoch (a fresh permutation for "shuffle")."""
         if self.mode == "uniform" and self.b == 1:
             if self.order is None or self.pos >= len(self.order):
@@ -239,9 +239,9 @@ class _Sampler:
 
 
 FORWARD_PER_GRADIENT = 3  # a sample gradient = forward + backward ≈ 3 forward passes (the cost axis' rule)
-_UNIFORM_DRAWS = 1024  # i.i.d. one-sample indices drawn at a time (at least S)
+_UNIFORM_DRAWS = 16384  # i.i.d. one-sample indices drawn at a time (at least S)
 _CHUNK_SECONDS = 0.02  # one-sample SGD runs about this long between checks of the clock …
-_CHUNK_STEPS = 1024  # … and at most this many steps
+_CHUNK_STEPS = 16384  # … and at most this many steps
 
 
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
@@ -472,14 +472,17 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
                 limits += [] if max_cost is None else [math.ceil(max_cost - cost - fwd / FORWARD_PER_GRADIENT)]
                 limits += [] if checkpoint_every is None else [checkpoint_every - k % checkpoint_every]
                 js = sampler.peek(min(limits))
-                gammas = []
-                try:  # γ_k for the chunk; a schedule that fails at some k fails there, with w = w^k
-                    for kk in range(state.k, state.k + len(js)):
-                        gammas.append(float(optimizer.schedule(kk)))
-                except Exception:
-                    if not gammas:
-                        raise
-                    js = js[:len(gammas)]
+                try:  # γ_k for the chunk at once
+                    gammas = optimizer.schedule.values(state.k, len(js))
+                except Exception:  # a schedule that fails at some k fails there, with w = w^k
+                    gammas = []
+                    try:
+                        for kk in range(state.k, state.k + len(js)):
+                            gammas.append(float(optimizer.schedule(kk)))
+                    except Exception:
+                        if not gammas:
+                            raise
+                        js = js[:len(gammas)]
                 t_chunk = time.perf_counter()
                 taken = problem.sgd_steps(w, js, gammas)
                 t_chunk = time.perf_counter() - t_chunk

@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from mlplab._checks import check_int, check_real, is_real
 
 
@@ -23,6 +25,10 @@ class Schedule:
 
     def __call__(self, k: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def values(self, k0: int, n: int) -> list[float]:
+        """[γ_{k0}, …, γ_{k0+n−1}] as Python floats, equal to calling the schedule at each k."""
+        return [float(self(k)) for k in range(k0, k0 + n)]
 
     @property
     def sum_diverges(self) -> bool | None:
@@ -54,6 +60,9 @@ class Constant(Schedule):
     def __call__(self, k: int) -> float:
         return self.c
 
+    def values(self, k0: int, n: int) -> list[float]:
+        return [float(self.c)] * n
+
     sum_diverges = property(lambda self: True)
     sum_squares_converges = property(lambda self: False)
 
@@ -69,6 +78,10 @@ class Inverse(Schedule):
 
     def __call__(self, k: int) -> float:
         return self.c / (k + 1)
+
+    def values(self, k0: int, n: int) -> list[float]:
+        # one IEEE division per k, as in __call__: the same numbers, without a Python loop
+        return (float(self.c) / np.arange(k0 + 1, k0 + n + 1, dtype=np.float64)).tolist()
 
     sum_diverges = property(lambda self: True)
     sum_squares_converges = property(lambda self: True)
