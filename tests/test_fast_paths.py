@@ -472,9 +472,14 @@ def test_time_limit_is_kept_by_one_sample_sgd_on_a_large_network():
     X, y = rng.normal(size=(20, 3000)), rng.normal(size=20)
     net = MLP([3000, 2000, 1], activation="tanh", output_activation="identity", seed=0)  # d = 6 million
     r = train(net, X, y, "squared", SGD(schedule=1e-7), time_limit=0.3, eval_every=10**6, tol=None)
-    assert r.stop_reason == "time_limit"
-    assert 0 < r.n_iter < 1024  # 1024 steps of this network take seconds
-    assert r.elapsed < 1.0
+    assert r.stop_reason == "time_limit" and r.elapsed >= 0.3
+    assert r.n_iter < 1024  # 1024 steps of this network take seconds (under load even the first
+    # record, a full pass at w^0, may use up the 0.3 s: then no step is taken at all)
+    # the overshoot is at most one chunk of ~20 ms of steps plus the final record's full pass, both
+    # measured on this run itself (a loaded machine, slower at both, gets a larger allowance)
+    t_record = r.history.time[0]  # the first record: one full pass over the data
+    step = (r.elapsed - 2 * t_record) / max(r.n_iter, 1)
+    assert r.elapsed - 0.3 <= 0.05 + 30 * max(step, 0.0) + 2 * t_record
 
 
 def test_line_search_phi_at_zero_reproduces_the_chunked_E(monkeypatch):
