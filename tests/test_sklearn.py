@@ -95,7 +95,7 @@ def test_binary_string_labels_one_sigmoid_unit():
     X, y = make_classification(n_samples=120, n_features=4, random_state=0)
     labels = np.where(y == 1, "spam", "ham")
     clf = _fit_quiet(MLPClassifier(hidden_layer_sizes=(6,), solver="gd", max_iter=50, random_state=0), X, labels)
-    assert clf.n_outputs_ == 1 and clf.out_activation_ == "sigmoid" and list(clf.classes_) == ["ham", "spam"]
+    assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic" and list(clf.classes_) == ["ham", "spam"]
     P = clf.predict_proba(X)
     np.testing.assert_allclose(P.sum(1), 1.0)
     np.testing.assert_array_equal(clf.predict(X), np.where(P[:, 1] > 0.5, "spam", "ham"))

@@ -151,7 +151,9 @@ def load(path):
     from mlplab.sklearn import _restore_estimator  # scikit-learn only when an estimator is loaded
 
     try:
-        return _restore_estimator(meta["kind"], meta["estimator"], net)
+        state = dict(meta["estimator"])
+        state["params"] = {key: _param_from_json(value) for key, value in state["params"].items()}
+        return _restore_estimator(meta["kind"], state, net)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{str(path)!r}: estimator metadata is invalid ({exc})") from None
 
@@ -232,13 +234,9 @@ def _estimator_state(est) -> dict:
         elif callable(value):
             raise ValueError(f"cannot save {type(est).__name__}: parameter {key}={value!r} is a callable, which "
                              "a model file cannot hold without pickle; use a schedule name or object instead")
-        elif isinstance(value, tuple):
-            value = list(value)
-        elif isinstance(value, np.ndarray):
-            value = value.tolist()
         elif isinstance(value, np.random.RandomState):
             value = None
-        params[key] = value
+        params[key] = _param_to_json(value)
     classes = getattr(est, "classes_", None)
     state = {
         "params": params,
@@ -255,6 +253,43 @@ def _estimator_state(est) -> dict:
         "validation_scores": None if est.validation_scores_ is None else [float(v) for v in est.validation_scores_],
     }
     return state
+
+
+# Estimator parameters in JSON. JSON has only string object keys and no inf/NaN, so two values are
+# tagged: a dict (class_weight) is {"__dict__": [[key, value], ...]}, keeping int, float, bool and
+# str keys as they are, and a non-finite float (n_iter_no_change=np.inf) is {"__float__": "inf"}.
+# Tuples and arrays become lists, NumPy scalars Python ones (_restore_estimator turns lists back).
+_DICT_TAG, _FLOAT_TAG = "__dict__", "__float__"
+
+
+def _param_to_json(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return {_FLOAT_TAG: repr(value)}  # 'inf', '-inf', 'nan'
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            k = k.item() if isinstance(k, np.generic) else k
+            if not isinstance(k, (str, int, float)):
+                raise ValueError(f"dictionary key {k!r} of type {type(k).__name__} cannot be stored in a model file")
+            items.append([_param_to_json(k), _param_to_json(v)])
+        return {_DICT_TAG: items}
+    if isinstance(value, (tuple, list)):
+        return [_param_to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_param_to_json(v) for v in value.tolist()]
+    return value
+
+
+def _param_from_json(value):
+    if isinstance(value, dict) and set(value) == {_FLOAT_TAG}:
+        return float(value[_FLOAT_TAG])
+    if isinstance(value, dict) and set(value) == {_DICT_TAG}:
+        return {_param_from_json(k): _param_from_json(v) for k, v in value[_DICT_TAG]}
+    if isinstance(value, list):
+        return [_param_from_json(v) for v in value]
+    return value  # including a plain dict (a built-in schedule's fields; class_weight in older files)
 
 
 # --- checkpoints ------------------------------------------------------------------------------

@@ -29,14 +29,15 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target
+from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_classification_targets, type_of_target,
+                                      unique_labels)
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mlplab.activations import ACTIVATIONS
@@ -44,10 +45,23 @@ from mlplab.losses import LOSSES
 from mlplab.network import MLP
 from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum
 from mlplab.optim.schedules import SCHEDULES, Schedule, as_schedule
-from mlplab.train import train
+from mlplab.train import DivergenceError, train
 
 SOLVERS = ("gd", "sgd", "minibatch", "momentum", "adam")
 _HIDDEN_ACTIVATIONS = sorted(a for a in ACTIVATIONS if a != "softmax")
+# scikit-learn's activation names that mlplab spells differently: accepted as parameters (and reported back
+# unchanged by get_params), mapped to mlplab's for the network and back for ``out_activation_``
+_FROM_SKLEARN = {"logistic": "sigmoid"}
+_TO_SKLEARN = {v: k for k, v in _FROM_SKLEARN.items()}
+
+
+def _mlplab_activation(name):
+    return _FROM_SKLEARN.get(name, name)
+
+
+def _sklearn_activation(name):
+    """``out_activation_`` in scikit-learn's words: "logistic" for the sigmoid, else mlplab's name."""
+    return _TO_SKLEARN.get(name, name)
 
 
 def _make_schedule(schedule, lr):
@@ -64,8 +78,8 @@ class _BaseMLP(BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS)), list, tuple],
-        "output_activation": [StrOptions(set(ACTIVATIONS)), None],
+        "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS) | set(_FROM_SKLEARN)), list, tuple],
+        "output_activation": [StrOptions(set(ACTIVATIONS) | set(_FROM_SKLEARN)), None],
         "loss": [StrOptions(set(LOSSES)), None],
         "solver": [StrOptions(set(SOLVERS))],
         "line_search": [StrOptions({"exact", "armijo"}), None],
@@ -77,21 +91,21 @@ class _BaseMLP(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "tol_grad": [Interval(numbers.Real, 0, None, closed="left"), None],
         "rtol_grad": [Interval(numbers.Real, 0, None, closed="left"), None],
-        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="both")],  # 1: v^k = v^{k−1} + g^k, as scikit-learn
         "nesterovs_momentum": ["boolean"],
         "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
         "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
         "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],  # 0 only without early_stopping
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), Options(numbers.Real, {np.inf})],
         "warm_start": ["boolean"],
         "shuffle": ["boolean"],
         "verbose": ["verbose"],
         "init": [str, list, tuple, np.ndarray],
         "monitor": [StrOptions({"batch", "full"})],
-        "dtype": [StrOptions({"float64", "float32"})],
+        "dtype": [StrOptions({"float64", "float32"}), None],
     }
 
     # --- configuration ------------------------------------------------------------
@@ -108,9 +122,10 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(
                 f"activation must be one name or a list of {len(sizes)} names (one per hidden layer), got {acts!r}")
         for a in acts:
-            if a not in _HIDDEN_ACTIVATIONS:
-                raise ValueError(f"unknown hidden activation {a!r}; valid ones are: {', '.join(_HIDDEN_ACTIVATIONS)}")
-        return [int(n) for n in sizes], list(acts)
+            if _mlplab_activation(a) not in _HIDDEN_ACTIVATIONS:
+                raise ValueError(f"unknown hidden activation {a!r}; valid ones are: "
+                                 f"{', '.join(sorted(_HIDDEN_ACTIVATIONS + list(_FROM_SKLEARN)))}")
+        return [int(n) for n in sizes], [_mlplab_activation(a) for a in acts]
 
     def _batch(self, n_samples):
         if self.solver == "gd":
@@ -139,18 +154,34 @@ class _BaseMLP(BaseEstimator):
 
     # --- fitting ------------------------------------------------------------------------
 
+    def _check_partial_fit(self):
+        if self.early_stopping:  # scikit-learn's error, word for word
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+    def _fit_dtype(self, first):
+        """The dtype X is converted to: the network's when continuing, else ``dtype``, else float32 X's own.
+
+        None means "float32 stays float32, anything else becomes float64", scikit-learn's rule for its MLP.
+        """
+        if not first:
+            return self.net_.dtype
+        return None if self.dtype is None else np.dtype(self.dtype)
+
     def _fit(self, X, y, sample_weight, incremental):
         first = not (incremental or self.warm_start) or not hasattr(self, "net_")
-        X, y = self._validate_input(X, y, reset=first, incremental=incremental)
-        Y = self._encode(y)
-        dtype = np.dtype(self.dtype)
+        X, y = self._validate_input(X, y, reset=first, incremental=incremental, dtype=self._fit_dtype(first))
+        dtype = X.dtype
+        Y = self._encode(y, dtype)
         sw = _check_sample_weight(sample_weight, X, dtype=dtype)
         cw = self._class_weight(y)
         if cw is not None:
-            sw = sw * cw
+            sw = sw * cw.astype(dtype)
 
         X_val = Y_val = y_val = sw_val = None
         early = self.early_stopping and not incremental
+        if early and self.validation_fraction == 0:
+            raise ValueError("early_stopping=True needs a validation set: validation_fraction must be in (0, 1), "
+                             f"got {self.validation_fraction!r}")
         if early:
             stratify = y if (self._is_classifier and type_of_target(y) in ("binary", "multiclass")) else None
             X, X_val, Y, Y_val, y, y_val, sw, sw_val = train_test_split(
@@ -170,9 +201,9 @@ class _BaseMLP(BaseEstimator):
         if first:
             self._rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             sizes, acts = self._hidden()
-            out_act = self.output_activation or self._default_output_activation(n_out)
+            out_act = _mlplab_activation(self.output_activation or self._default_output_activation(n_out))
             self.net_ = MLP([X.shape[1], *sizes, n_out], activation=acts + [out_act], init=self.init,
-                            seed=self._rng, dtype=self.dtype)
+                            seed=self._rng, dtype=dtype.name)
             self._opt_state = self._optimizer_kind = None
             self.loss_curve_ = []
             self.t_ = 0
@@ -180,8 +211,8 @@ class _BaseMLP(BaseEstimator):
             self._no_improvement_count = 0
             self.validation_scores_ = [] if early else None
             self.best_validation_score_ = -np.inf if early else None
-        self.out_activation_ = self.net_.activations[-1].name
-        loss = self.loss or self._default_loss(self.out_activation_)
+        self.out_activation_ = _sklearn_activation(self.net_.activations[-1].name)
+        loss = self.loss or self._default_loss(self.net_.activations[-1].name)
         optimizer = self._optimizer(n)
         if self._opt_state is not None and type(self._optimizer_kind) is not type(optimizer):
             self._opt_state = None  # the solver changed between warm starts: start its state afresh
@@ -212,10 +243,15 @@ class _BaseMLP(BaseEstimator):
 
         epochs = 1 if incremental else self.max_iter
         steps_per_epoch = 1 if self.solver == "gd" else -(-n // self._batch(n))
-        result = train(self.net_, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
-                       tol=self.tol_grad, rtol=self.rtol_grad, eval_every=steps_per_epoch, callback=None if incremental else per_epoch,
-                       seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
-                       sample_weight=sw, opt_state=self._opt_state, monitor=self.monitor)
+        try:
+            result = train(self.net_, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
+                           tol=self.tol_grad, rtol=self.rtol_grad, eval_every=steps_per_epoch,
+                           callback=None if incremental else per_epoch,
+                           seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
+                           sample_weight=sw, opt_state=self._opt_state, monitor=self.monitor)
+        except DivergenceError as exc:
+            self._opt_state = None  # its buffers may hold inf; the network keeps the last finite weights
+            raise ValueError(self._divergence_message(exc)) from exc
         self._opt_state = result.opt_state
         self.history_ = result.history
         self.n_iter_ = (getattr(self, "n_iter_", 0) if incremental else 0) + (
@@ -230,14 +266,29 @@ class _BaseMLP(BaseEstimator):
             if best["params"] is not None:
                 self.net_.params[...] = best["params"]
         if not incremental and result.stop_reason in ("max_iter", "epochs", "time_limit"):
-            warnings.warn(f"{type(self).__name__}: the budget of max_iter={self.max_iter} "
-                          f"{'iterations' if self.solver == 'gd' else 'epochs'} ran out before convergence "
+            # scikit-learn's sentence first, so that filters on "Stochastic Optimizer" catch it
+            head = "Stochastic Optimizer" if self.solver != "gd" else "Gradient Descent"
+            warnings.warn(f"{head}: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
+                          f"converged yet. {type(self).__name__}(solver={self.solver!r}): the budget of "
+                          f"max_iter={self.max_iter} {'iterations' if self.solver == 'gd' else 'epochs'} ran out "
                           f"(||grad E|| = {result.grad_norm:.3g}); raise max_iter or check the step size",
                           ConvergenceWarning)
         return self
 
-    def _validate_input(self, X, y, reset, incremental):
-        X, y = validate_data(self, X, y, reset=reset, multi_output=True, dtype=np.dtype(self.dtype),
+    def _divergence_message(self, exc):
+        if self.solver == "gd" and self.line_search is not None:
+            fix = ("use line_search='armijo' or scale X and y (e.g. StandardScaler); "
+                   "an exact line search diverging usually means badly scaled data")
+        else:
+            fix = (f"use a smaller learning_rate_init (now {self.learning_rate_init!r}) or a decaying schedule "
+                   "(e.g. schedule='inverse'), or scale X and y (e.g. StandardScaler)")
+        return (f"Solver produced non-finite parameter weights: {type(self).__name__}(solver={self.solver!r}) "
+                f"diverged at iteration {exc.k}; {fix}. The last finite weights are kept in net_ "
+                "(the mlplab.DivergenceError is this error's __cause__)")
+
+    def _validate_input(self, X, y, reset, incremental, dtype):
+        X, y = validate_data(self, X, y, reset=reset, multi_output=True,
+                             dtype=(np.float64, np.float32) if dtype is None else dtype,
                              y_numeric=not self._is_classifier)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -247,15 +298,54 @@ class _BaseMLP(BaseEstimator):
 
     @property
     def coefs_(self):
-        """Weight matrices in scikit-learn's (n_in, n_out) orientation: coefs_[ℓ−1] = (W^ℓ)ᵀ (views)."""
+        """Weight matrices in scikit-learn's (n_in, n_out) orientation: coefs_[ℓ−1] = (W^ℓ)ᵀ (views).
+
+        Assignable, as with scikit-learn: ``est.coefs_ = [A_1, ..., A_L]`` with A_ℓ of shape
+        (N_{ℓ−1}, N_ℓ) copies the values into the network (cast to its dtype).
+        """
         check_is_fitted(self, "net_")
         return [W.T for W in self.net_.weights]
 
+    @coefs_.setter
+    def coefs_(self, value):
+        self._assign_layers("coefs_", value, [W.T for W in self._net_for_assignment("coefs_").weights])
+
     @property
     def intercepts_(self):
-        """Bias vectors b^ℓ (views into the flat parameters)."""
+        """Bias vectors b^ℓ (views into the flat parameters); assignable like ``coefs_``."""
         check_is_fitted(self, "net_")
         return list(self.net_.biases)
+
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self._assign_layers("intercepts_", value, list(self._net_for_assignment("intercepts_").biases))
+
+    def _net_for_assignment(self, name):
+        if not hasattr(self, "net_"):
+            raise NotFittedError(f"{name} can be assigned only once the network exists: call fit or partial_fit "
+                                 f"on this {type(self).__name__} first, then assign {name}")
+        return self.net_
+
+    @staticmethod
+    def _assign_layers(name, value, views):
+        """Copy a list of per-layer arrays into the network's views, all or nothing, after checking each."""
+        if isinstance(value, np.ndarray) or not isinstance(value, (list, tuple)):
+            raise ValueError(f"{name} must be a list of {len(views)} arrays (one per layer), "
+                             f"got {type(value).__name__}")
+        if len(value) != len(views):
+            raise ValueError(f"{name} must have {len(views)} arrays (one per layer), got {len(value)}")
+        arrays = []
+        for ell, (v, view) in enumerate(zip(value, views)):
+            a = np.asarray(v)
+            if a.dtype.kind not in "iuf":
+                raise ValueError(f"{name}[{ell}] must hold real numbers, got an array of dtype {a.dtype}")
+            if a.shape != view.shape:
+                raise ValueError(f"{name}[{ell}] has shape {a.shape}; this network needs {view.shape}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name}[{ell}] contains NaN or inf")
+            arrays.append(a)
+        for a, view in zip(arrays, views):
+            view[...] = a
 
     @property
     def n_layers_(self):
@@ -267,7 +357,7 @@ class _BaseMLP(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "net_")
-        X = validate_data(self, X, reset=False, dtype=np.dtype(self.dtype))
+        X = validate_data(self, X, reset=False, dtype=self.net_.dtype)
         return self.net_.forward_cache(X)
 
     def __sklearn_tags__(self):
@@ -288,7 +378,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Parameters (scikit-learn's names where the meaning is the same):
         hidden_layer_sizes: sizes N_1..N_{L−1} of the hidden layers (default (100,)).
         activation: one hidden activation or a list, one per hidden layer
-            (sigmoid, tanh, relu, leaky_relu, identity, softplus).
+            (sigmoid, tanh, relu, leaky_relu, identity, softplus; "logistic" is
+            scikit-learn's name for sigmoid, accepted and kept as given by get_params).
         output_activation: override the output activation (default from the targets).
         loss: any mlplab loss defined for the output activation (default: the
             cross-entropy matching the output).
@@ -306,19 +397,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         learning_rate_init: the step size (or the schedule's c).
         max_iter: epochs for stochastic solvers, iterations for "gd".
         tol, n_iter_no_change: stop when the loss (or, with early_stopping, the
-            validation score) has not improved by tol for n_iter_no_change epochs.
+            validation score) has not improved by tol for n_iter_no_change epochs
+            (``np.inf``: never).
         tol_grad: also stop when ‖∇E(w)‖ ≤ tol_grad (the lecture's criterion).
         rtol_grad: also stop when ‖∇E(w)‖ ≤ rtol_grad·‖∇E(w^0)‖ (scale-free).
-        momentum, nesterovs_momentum: for solver "momentum".
+        momentum, nesterovs_momentum: for solver "momentum" (momentum in [0, 1], as scikit-learn).
         beta_1, beta_2, epsilon: for solver "adam".
         random_state: seeds the initial weights, the sampling and the validation split.
-        early_stopping, validation_fraction: hold out data and keep the best weights.
+        early_stopping, validation_fraction: hold out data and keep the best weights
+            (validation_fraction in [0, 1); 0 only without early_stopping).
         warm_start: continue from the previous fit (weights and optimizer state).
         shuffle: shuffle the samples each epoch (otherwise cyclic order).
         verbose: print the loss each epoch.
         class_weight: None, "balanced" or {class: weight}, multiplying sample weights.
         init: initial weights (see :mod:`mlplab.initializers`; default "glorot").
-        dtype: "float64" or "float32".
+        dtype: None (default), "float64" or "float32": the dtype of the network
+            and of the computation. None follows scikit-learn's MLP: float32 X
+            trains (and keeps) a float32 network, any other X a float64 one. The
+            dtype is fixed by the first fit; warm starts and partial_fit convert X
+            to the network's dtype, and so does predict.
         monitor: "batch" (default): for the stochastic solvers the per-epoch
             loss (``loss_curve_``, the stopping rule) and ``history_``'s
             gradient norms are the epoch's mean block values, as scikit-learn's
@@ -329,8 +426,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         classes_, coefs_ (= (W^ℓ)ᵀ), intercepts_ (= b^ℓ), n_iter_, loss_,
         loss_curve_, best_loss_, validation_scores_, best_validation_score_,
         n_features_in_, feature_names_in_, n_layers_, n_outputs_,
-        out_activation_ (mlplab's name), t_, history_ (:class:`mlplab.History`),
-        net_ (the :class:`mlplab.MLP`).
+        out_activation_ (scikit-learn's name: "logistic", "softmax", "identity";
+        mlplab's for other output activations), t_, history_ (:class:`mlplab.History`),
+        net_ (the :class:`mlplab.MLP`). ``coefs_`` and ``intercepts_`` can be
+        assigned a list of arrays of the same shapes, as with scikit-learn.
+
+    Errors and warnings as scikit-learn's: a fit or partial_fit that diverges
+    (non-finite loss or step) raises ``ValueError`` naming the fix, with the
+    :class:`mlplab.DivergenceError` as its ``__cause__``; a budget that runs out
+    warns ``ConvergenceWarning("Stochastic Optimizer: Maximum iterations (…)
+    reached …")`` ("Gradient Descent: …" for solver "gd"); partial_fit with
+    early_stopping and a warm-start fit on another set of classes raise ValueError.
     """
 
     _is_classifier = True
@@ -344,7 +450,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, class_weight=None, init="glorot", dtype="float64", monitor="batch"):
+                 shuffle=True, verbose=False, class_weight=None, init="glorot", dtype=None, monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -382,20 +488,27 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of the solver on (X, y), continuing the previous state.
 
-        ``classes`` (all labels that will ever appear) is required on the first call.
+        scikit-learn's signature and order. ``classes`` (all labels that will ever
+        appear) is required on the first call. Raises ValueError with early_stopping=True.
         """
+        self._check_partial_fit()
         if _check_partial_fit_first_call(self, classes):  # sets classes_: start a new network
             self._binarizer = None
             if hasattr(self, "net_"):
                 del self.net_
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _validate_input(self, X, y, reset, incremental):
-        X, y = super()._validate_input(X, y, reset, incremental)
+    def _validate_input(self, X, y, reset, incremental, dtype):
+        X, y = super()._validate_input(X, y, reset, incremental, dtype)
         check_classification_targets(y)
+        if self.warm_start and not reset and not incremental:  # scikit-learn's check and message
+            classes = unique_labels(y)
+            if set(classes) != set(self.classes_):
+                raise ValueError("warm_start can only be used where `y` has the same classes as in the previous "
+                                 f"call to fit. Previously got {self.classes_}, `y` has {classes}")
         if reset and not incremental:
             self._binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._binarizer.classes_
@@ -406,21 +519,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if self._binarizer.y_type_ != "multilabel-indicator":
             unseen = np.setdiff1d(np.unique(y), self.classes_)
             if unseen.size:
-                raise ValueError(f"y contains labels {unseen.tolist()} not in classes_ {self.classes_.tolist()}; "
-                                 "pass every class in `classes` on the first partial_fit call")
+                raise ValueError(f"`y` has classes not in `self.classes_`: labels {unseen.tolist()} not in "
+                                 f"classes_ {self.classes_.tolist()}; pass every class in `classes` on the first "
+                                 "partial_fit call")
         if len(self.classes_) < 2 and self._binarizer.y_type_ != "multilabel-indicator":
             raise ValueError(f"MLPClassifier needs samples of at least 2 classes in the data, but the data "
                              f"contain only one class: {self.classes_[0]!r}")
         return X, y
 
-    def _encode(self, y):
+    def _encode(self, y, dtype):
         # binary: (n, 1) 0/1; multiclass: one-hot (n, K); multilabel: the indicator matrix
-        return self._binarizer.transform(y).astype(self.dtype)
+        return self._binarizer.transform(y).astype(dtype)
 
     def _class_weight(self, y):
         if self.class_weight is None:
             return None
-        return compute_sample_weight(self.class_weight, y).astype(self.dtype)
+        return compute_sample_weight(self.class_weight, y)
 
     def _default_output_activation(self, n_out):
         return "softmax" if self._binarizer.y_type_ == "multiclass" else "sigmoid"
@@ -478,7 +592,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, init="glorot", dtype="float64", monitor="batch"):
+                 shuffle=True, verbose=False, init="glorot", dtype=None, monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -516,12 +630,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch of the solver on (X, y), continuing the previous state."""
+        """One epoch of the solver on (X, y), continuing the previous state.
+
+        Raises ValueError with early_stopping=True, as scikit-learn.
+        """
+        self._check_partial_fit()
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _encode(self, y):
+    def _encode(self, y, dtype):
         self._y_1d = y.ndim == 1
-        return (y.reshape(-1, 1) if y.ndim == 1 else y).astype(self.dtype)
+        return (y.reshape(-1, 1) if y.ndim == 1 else y).astype(dtype)
 
     def _class_weight(self, y):
         return None
@@ -578,7 +696,7 @@ def _restore_estimator(kind: str, state: dict, net: MLP):
             raise ValueError(f"classes {state['classes']!r} do not match a network with {net.n_outputs} outputs")
     else:
         est._y_1d = bool(state["y_1d"])
-    est.out_activation_ = net.activations[-1].name
+    est.out_activation_ = _sklearn_activation(net.activations[-1].name)
     est.n_iter_, est.t_, est.loss_ = int(state["n_iter"]), int(state["t"]), float(state["loss"])
     est.loss_curve_ = list(state["loss_curve"])
     est.best_loss_ = state["best_loss"]

@@ -283,13 +283,13 @@ class Momentum(_Composed):
     Args:
         base: the optimizer whose samples and step sizes are used
             (default ``MiniBatchSGD(32, schedule=0.01, average=True)``).
-        beta: momentum coefficient in [0, 1).
+        beta: momentum coefficient in [0, 1] (β = 1: v^k sums every gradient so far, as scikit-learn allows).
         nesterov: use Nesterov's look-ahead form.
     """
 
     def __init__(self, base: Optimizer | None = None, beta: float = 0.9, nesterov: bool = False):
         super().__init__(base if base is not None else MiniBatchSGD(32, schedule=0.01, average=True))
-        self.beta, self.nesterov = check_real("beta", beta, low=0.0, high=1.0, high_open=True), bool(nesterov)
+        self.beta, self.nesterov = check_real("beta", beta, low=0.0, high=1.0), bool(nesterov)
 
     def __repr__(self):
         return f"Momentum({self.base!r}, beta={self.beta}, nesterov={self.nesterov})"
