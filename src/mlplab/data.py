@@ -4,11 +4,18 @@ Everything here raises :class:`DataError` (a ``ValueError``) with a one-line
 message in scikit-learn's style — what is wrong, where, and how to fix it —
 so a front end can print it and exit without a traceback.
 
-* CSV / TSV (``.csv``, ``.tsv``): delimiter sniffed (``csv.Sniffer``), header
+* CSV / TSV (``.csv``, ``.tsv``), read with ``pandas.read_csv``: the first
+  rows as text (python engine) for the header and the checks below, then the
+  whole file with the C parser, numbers parsed natively; when anything is
+  irregular (a ragged row, a missing or non-numeric cell, …) every cell is read
+  as text and checked, so the message names the row and column. Delimiter
+  sniffed (``csv.Sniffer``), header
   auto-detected (a first row with a non-number in a column whose other cells
   are numbers), target chosen by ``target`` = column name or 0-based index
   (negative counts from the end; default: the last column). Feature cells must
   be finite numbers; target cells may be strings (class labels).
+* ``.parquet`` (needs pyarrow): ``pandas.read_parquet``; the columns' names
+  are the header, and the same target choice and checks apply.
 * ``.npz``: arrays ``X`` (S, N_0) and ``y`` (S,) (``y`` optional for
   prediction), read with ``allow_pickle=False``.
 * ``.npy`` pairs: ``X.npy,y.npy``, or ``X.npy`` alone when a sibling
@@ -21,14 +28,16 @@ row number does not count the header line.
 from __future__ import annotations
 
 import csv
-import io
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-EXTENSIONS = (".csv", ".tsv", ".npz", ".npy")
+EXTENSIONS = (".csv", ".tsv", ".parquet", ".npz", ".npy")
+_SAMPLE_CHARS = 65536  # characters read for the delimiter sniffer
+_HEAD_ROWS = 201  # rows read for header detection (the header and 200 data rows)
 
 
 class DataError(ValueError):
@@ -72,8 +81,11 @@ def load_file(spec: str, target=None, *, require_target: bool = True, n_features
         return _load_npy_pair(x_path, y_path, require_target)
     path = Path(spec)
     ext = path.suffix.lower()
+    if path.is_dir():
+        raise DataError(f"data path {spec!r} is a directory; give a data file (.csv, .tsv, .parquet, .npz, .npy) "
+                        "or a built-in data set name")
     if ext not in EXTENSIONS:
-        raise DataError(f"unknown file extension {ext or '(none)'!r} of {spec!r}; give a .csv, .tsv, .npz or "
+        raise DataError(f"unknown file extension {ext or '(none)'!r} of {spec!r}; give a .csv, .tsv, .parquet, .npz or "
                         f".npy file, or a built-in data set name (see `mlplab datasets`)")
     if not path.is_file():
         raise DataError(f"data file {spec!r} does not exist; check the path "
@@ -82,12 +94,16 @@ def load_file(spec: str, target=None, *, require_target: bool = True, n_features
         return _load_npz(path, require_target)
     if ext == ".npy":
         return _load_npy_pair(path, None, require_target)
+    if ext == ".parquet":
+        return _load_parquet(path, target, require_target, n_features)
     return _load_csv(path, target, require_target, n_features)
 
 
-def _read_text(path: Path) -> str:
+def _read_sample(path: Path) -> str:
+    """The first 64 KiB characters of the file (for the delimiter sniffer and the empty-file test)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig") as f:
+            return f.read(_SAMPLE_CHARS)
     except UnicodeDecodeError:
         raise DataError(f"{str(path)!r} is not a UTF-8 text file; save it as CSV (UTF-8)") from None
     except OSError as exc:
@@ -102,35 +118,176 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
-    """Non-blank rows of stripped cells, and the delimiter (sniffed; tab for .tsv)."""
-    where = repr(str(path))
-    text = _read_text(path)
-    if not text.strip():
-        raise DataError(f"{where} is empty; give a CSV file with one sample per row")
+def _delimiter(path: Path, sample: str) -> str:
+    """Tab for .tsv; otherwise sniffed from the sample (``csv.Sniffer``), ',' when it cannot tell."""
     if path.suffix.lower() == ".tsv":
-        delimiter = "\t"
-    else:
-        try:
-            delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t| ").delimiter
-        except csv.Error:
-            delimiter = ","
-    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    return [r for r in rows if any(r)], delimiter
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t| ").delimiter
+    except csv.Error:
+        return ","
+
+
+_LONG_ROW = "\x00mlplab: longer row\x00"  # marks a row with more fields than the first (see _raw_rows)
+
+
+def _raw_rows(path: Path, delimiter: str, nrows: int | None = None) -> list[list[str]]:
+    """Non-blank rows of stripped cells as pandas reads them (python engine, every cell a string).
+
+    A row keeps its own length: a short one is not padded, a long one not cut, so ragged rows
+    can be reported. ``nrows``: read only the first rows (header detection).
+    """
+    import pandas as pd
+
+    where = repr(str(path))
+    long_rows = []
+
+    def keep_long(fields):  # pandas drops what is beyond the first row's width; keep the row aside
+        long_rows.append(list(fields))
+        return [_LONG_ROW] + list(fields[1:])
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ParserWarning about the dropped fields of long rows
+            df = pd.read_csv(path, sep=delimiter, header=None, dtype=object, na_filter=False, engine="python",
+                             on_bad_lines=keep_long, skip_blank_lines=True, nrows=nrows, encoding="utf-8-sig",
+                             index_col=False)
+    except pd.errors.EmptyDataError:
+        return []
+    except UnicodeDecodeError:
+        raise DataError(f"{str(path)!r} is not a UTF-8 text file; save it as CSV (UTF-8)") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {str(path)!r} ({exc.strerror}); check the path and permissions") from None
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise DataError(f"{where} cannot be read as CSV ({_one_line(exc)}); check its quoting and delimiter") from None
+    extra = iter(long_rows)
+    rows = []
+    for r in df.itertuples(index=False, name=None):
+        cells = next(extra) if r and r[0] == _LONG_ROW else [c for c in r if c is not None]
+        cells = [str(c).strip() for c in cells]
+        if any(cells):
+            rows.append(cells)
+    return rows
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split())
 
 
 def csv_header(spec: str) -> list[str] | None:
     """The column names of a CSV/TSV file, or None when it has no header row (or cannot be read)."""
+    path = Path(spec)
     try:
-        rows, _ = _csv_rows(Path(spec))
+        sample = _read_sample(path)
+        if not sample.strip():
+            return None
+        rows = _raw_rows(path, _delimiter(path, sample), nrows=_HEAD_ROWS)
     except DataError:
         return None
     return rows[0] if rows and _has_header(rows) else None
 
 
+class _Irregular(Exception):
+    """The fast pandas read met something the exact reader must judge (and word the message for)."""
+
+
 def _load_csv(path: Path, target, require_target: bool, n_features: int | None) -> Table:
     where = repr(str(path))
-    rows, delimiter = _csv_rows(path)
+    sample = _read_sample(path)
+    if not sample.strip():
+        raise DataError(f"{where} is empty; give a CSV file with one sample per row")
+    delimiter = _delimiter(path, sample)
+    head = _raw_rows(path, delimiter, nrows=_HEAD_ROWS)
+    if not head:
+        raise DataError(f"{where} is empty; give a CSV file with one sample per row")
+    try:
+        return _fast_csv(path, delimiter, sample, head, target, require_target, n_features)
+    except _Irregular:
+        pass
+    # something is off (or unusual): read every cell as text and check it as the messages describe
+    return _table_from_rows(path, _raw_rows(path, delimiter), delimiter, target, require_target, n_features)
+
+
+def _fast_csv(path: Path, delimiter, sample, head, target, require_target, n_features) -> Table:
+    """pandas' C parser, numbers parsed natively; raises _Irregular unless every check passes at once."""
+    import pandas as pd
+
+    where = repr(str(path))
+    header = _has_header(head)
+    width = len(head[0])
+    if any(len(r) != width for r in head) or (header and len(head) < 2):
+        raise _Irregular
+    names = head[0] if header else [f"x{j + 1}" for j in range(width)]
+    try:
+        t = _target_column(where, width, names, header, target, require_target, n_features)
+    except DataError:
+        raise _Irregular from None  # worded by the exact reader, which checks the rows first
+    # physical lines before the first data row: blank lines, and the header
+    lines = sample.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip(delimiter + " \t\r\ufeff")), None)
+    if first is None or first >= len(lines) - 1:
+        raise _Irregular  # the first row is not within the sample (a huge header?)
+    try:
+        df = pd.read_csv(path, sep=delimiter, header=None, names=list(range(width)), index_col=False,
+                         skiprows=first + (1 if header else 0), encoding="utf-8-sig", skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeDecodeError, OSError):
+        raise _Irregular from None
+    if len(df) == 0:
+        raise _Irregular
+    feat_cols = [j for j in range(width) if j != t]
+    if any(df[j].dtype.kind not in "biuf" for j in feat_cols):
+        raise _Irregular  # text, empty cells or 'nan' in a feature column
+    X = df[feat_cols].to_numpy(dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise _Irregular
+    y = None
+    if t is not None:
+        col = df[t]
+        if col.dtype.kind in "biuf":
+            y = col.to_numpy(dtype=np.float64)
+            if not np.isfinite(y).all():
+                raise _Irregular
+        else:
+            if col.isna().any():
+                raise _Irregular
+            cells = np.array([str(c).strip() for c in col.to_numpy(dtype=object)], dtype=object)
+            if (cells == "").any():
+                raise _Irregular
+            try:
+                y = cells.astype(np.float64)  # float() of each cell, as the exact reader
+            except ValueError:
+                y = cells
+            else:
+                if not np.isfinite(y).all():
+                    raise _Irregular
+    return Table(X=X, y=y, feature_names=[names[j] for j in feat_cols],
+                 target_name=None if t is None else names[t], source=str(path))
+
+
+def _target_column(where, width, names, header, target, require_target, n_features) -> int | None:
+    """Index of the target column (None: a prediction file of features only)."""
+    if n_features is not None and width == n_features and target is None:
+        if require_target:
+            raise DataError(f"{where} has {width} columns, the model's {n_features} features, but no target "
+                            f"column; add the targets as the last column (or name one with --target)")
+        return None  # prediction on features only
+    if n_features is not None and width == n_features + 1 and target is None:
+        return width - 1  # prediction on a file that still has its target, last
+    if n_features is not None and n_features >= 0 and target is None:
+        raise DataError(f"{where} has {width} columns but the model expects {n_features} features (or "
+                        f"{n_features + 1} columns with the target last, or --target); give the columns the "
+                        "model was trained on")
+    if width == 1 and require_target:
+        raise DataError(f"{where} has a single column; it needs feature columns and a target column")
+    t = _target_index(target, names if header else None, width, where)
+    if t is None and require_target:
+        t = width - 1
+    return t
+
+
+def _table_from_rows(path: Path, rows, delimiter, target, require_target: bool, n_features: int | None) -> Table:
+    """The exact reader: every check on the cells as text, each failure worded with its row and column."""
+    where = repr(str(path))
     if not rows:
         raise DataError(f"{where} is empty; give a CSV file with one sample per row")
     header = _has_header(rows)
@@ -146,55 +303,99 @@ def _load_csv(path: Path, target, require_target: bool, n_features: int | None) 
         raise DataError(f"{where} has a header but no data rows; add samples below the header")
     if names is None:
         names = [f"x{j + 1}" for j in range(width)]
-    # which column is the target?
-    if n_features is not None and width == n_features and target is None:
-        if require_target:
-            raise DataError(f"{where} has {width} columns, the model's {n_features} features, but no target "
-                            f"column; add the targets as the last column (or name one with --target)")
-        t = None  # prediction on features only
-    elif n_features is not None and width == n_features + 1 and target is None:
-        t = width - 1  # prediction on a file that still has its target, last
-    elif n_features is not None and n_features >= 0 and target is None:
-        raise DataError(f"{where} has {width} columns but the model expects {n_features} features (or "
-                        f"{n_features + 1} columns with the target last, or --target); give the columns the "
-                        "model was trained on")
-    elif width == 1 and require_target:
-        raise DataError(f"{where} has a single column; it needs feature columns and a target column")
-    else:
-        t = _target_index(target, names if header else None, width, where)
-    if t is None and require_target:
-        t = width - 1
+    t = _target_column(where, width, names, header, target, require_target, n_features)
     feat_cols = [j for j in range(width) if j != t]
-    X = np.empty((len(body), len(feat_cols)))
-    for i, r in enumerate(body):
-        for jj, j in enumerate(feat_cols):
-            cell = r[j]
-            try:
-                v = float(cell)
-            except ValueError:
-                what = "is empty (a missing value)" if cell == "" else f"holds {cell!r}, which is not a number"
-                raise DataError(f"{where}: column {j + 1} ({names[j]!r}), row {i + 1} {what}; features must be "
-                                "numbers — fix or remove that row, or encode the column as numbers") from None
-            if not math.isfinite(v):
-                raise DataError(f"{where}: column {j + 1} ({names[j]!r}), row {i + 1} contains {cell}; remove or "
-                                "impute that value (features must be finite numbers)")
-            X[i, jj] = v
+    cells = np.array(body, dtype=object)[:, feat_cols] if body else np.empty((0, len(feat_cols)), dtype=object)
+    try:
+        X = cells.astype(np.float64)  # float() of every cell
+        ok = bool(np.isfinite(X).all())
+    except ValueError:
+        ok = False
+    if not ok:  # find the first bad cell, row by row
+        for i, r in enumerate(body):
+            for j in feat_cols:
+                cell = r[j]
+                try:
+                    v = float(cell)
+                except ValueError:
+                    what = "is empty (a missing value)" if cell == "" else f"holds {cell!r}, which is not a number"
+                    raise DataError(f"{where}: column {j + 1} ({names[j]!r}), row {i + 1} {what}; features must be "
+                                    "numbers — fix or remove that row, or encode the column as numbers") from None
+                if not math.isfinite(v):
+                    raise DataError(f"{where}: column {j + 1} ({names[j]!r}), row {i + 1} contains {cell}; remove or "
+                                    "impute that value (features must be finite numbers)")
     y = None
     if t is not None:
-        cells = [r[t] for r in body]
-        for i, c in enumerate(cells):
+        col = [r[t] for r in body]
+        for i, c in enumerate(col):
             if c == "":
                 raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} is empty; every "
                                 "sample needs a target")
-        if all(_is_number(c) for c in cells):
-            y = np.array([float(c) for c in cells])
+        if all(_is_number(c) for c in col):
+            y = np.array([float(c) for c in col])
             bad = ~np.isfinite(y)
             if bad.any():
                 i = int(np.argmax(bad))
-                raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} contains {cells[i]}; "
+                raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} contains {col[i]}; "
                                 "remove that row (targets must be finite)")
         else:
-            y = np.array(cells, dtype=object)
+            y = np.array(col, dtype=object)
+    return Table(X=X, y=y, feature_names=[names[j] for j in feat_cols],
+                 target_name=None if t is None else names[t], source=str(path))
+
+
+def _load_parquet(path: Path, target, require_target: bool, n_features: int | None) -> Table:
+    """A Parquet file (``pandas.read_parquet``, needs pyarrow): named columns, the same checks as CSV."""
+    import pandas as pd
+
+    where = repr(str(path))
+    try:
+        df = pd.read_parquet(path)
+    except ImportError as exc:
+        raise DataError(f"reading {where} needs pyarrow ({_one_line(exc)}); pip install pyarrow, or save the "
+                        "data as CSV") from None
+    except Exception as exc:  # pyarrow reports corrupt files with its own exception types
+        raise DataError(f"{where} is not a readable Parquet file ({_one_line(exc)})") from None
+    names = [str(c) for c in df.columns]
+    width = len(names)
+    if width == 0 or len(df) == 0:
+        raise DataError(f"{where} is empty; give a table with one sample per row")
+    t = _target_column(where, width, names, True, target, require_target, n_features)
+    feat_cols = [j for j in range(width) if j != t]
+    for j in feat_cols:
+        col = df.iloc[:, j]
+        if col.dtype.kind not in "biuf":
+            bad = pd.to_numeric(col, errors="coerce").isna().to_numpy()
+            i = int(np.argmax(bad))
+            cell = col.iloc[i]
+            what = "is empty (a missing value)" if cell is None or cell == "" or cell != cell \
+                else f"holds {cell!r}, which is not a number"
+            raise DataError(f"{where}: column {j + 1} ({names[j]!r}), row {i + 1} {what}; features must be "
+                            "numbers — fix or remove that row, or encode the column as numbers")
+    X = df.iloc[:, feat_cols].to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, jj = np.argwhere(bad)[0]
+        j = feat_cols[jj]
+        raise DataError(f"{where}: column {j + 1} ({names[j]!r}), row {i + 1} contains {X[i, jj]}; remove or "
+                        "impute that value (features must be finite numbers)")
+    y = None
+    if t is not None:
+        col = df.iloc[:, t]
+        missing = col.isna().to_numpy()
+        if missing.any():
+            i = int(np.argmax(missing))
+            raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} is empty; every "
+                            "sample needs a target")
+        if col.dtype.kind in "biuf":
+            y = col.to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(y)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} contains {y[i]}; "
+                                "remove that row (targets must be finite)")
+        else:
+            y = np.array([str(c) for c in col], dtype=object)
     return Table(X=X, y=y, feature_names=[names[j] for j in feat_cols],
                  target_name=None if t is None else names[t], source=str(path))
 

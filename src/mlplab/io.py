@@ -9,18 +9,23 @@ Layout of a file written by :func:`save`:
   ``architecture`` (layer_sizes, activations, bias, dtype) and, for
   estimators, ``estimator`` (its parameters, classes, fitted scalars and
   loss curve); callers may add their own JSON-able ``extra`` (training
-  configuration, metrics, scalers).
+  configuration, metrics, scalers), and ``tensors_sha256``: the SHA-256 of
+  the tensors (see :func:`tensors_sha256`), checked on load (files of mlplab
+  versions that did not write it load without the check).
 
 Writes are atomic: the file is written to a temporary file in the same folder,
 flushed and fsynced, then moved over the target with ``os.replace``, so an
 interruption never leaves a half-written or destroyed model. Loading validates
 everything before use — header, metadata, format version, tensor names,
-shapes against the architecture, dtypes, finite values — and raises
-:class:`ModelFileError` (a ``ValueError``) naming the problem.
+shapes against the architecture, dtypes, the tensors' checksum, finite
+values — and raises :class:`ModelFileError` (a ``ValueError``) naming the
+problem. Non-finite weights are refused when saving (``ValueError`` naming the
+layer), so a model file never holds a diverged network.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -37,6 +42,25 @@ class ModelFileError(ValueError):
 
 
 # --- saving ---------------------------------------------------------------------------------
+
+
+def tensors_sha256(tensors: dict) -> str:
+    """Hex SHA-256 over the tensors in name order: each name, dtype, shape and raw (C-order) bytes."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = np.ascontiguousarray(tensors[name])
+        h.update(f"{name}\0{t.dtype.str}\0{t.shape}\0".encode())
+        h.update(t.tobytes())
+    return h.hexdigest()
+
+
+def _check_checksum(meta: dict, tensors: dict, where: str) -> None:
+    expected = meta.get("tensors_sha256")
+    if expected is None:  # written before mlplab stored checksums
+        return
+    if not isinstance(expected, str) or tensors_sha256(tensors) != expected:
+        raise ModelFileError(f"{where}: the tensor data do not match the file's SHA-256 checksum; the file is "
+                             "corrupt or was modified — restore it from a copy or re-train the model")
 
 
 def save(model, path, *, extra: dict | None = None) -> Path:
@@ -65,6 +89,17 @@ def save(model, path, *, extra: dict | None = None) -> Path:
         net, kind, estimator = model.net_, type(model).__name__, _estimator_state(model)
     else:
         raise ValueError(f"save() takes an mlplab.MLP or a fitted mlplab.sklearn estimator, got {type(model).__name__}")
+    tensors = {}
+    for ell, W in enumerate(net.weights, start=1):
+        tensors[f"layers.{ell}.weight"] = np.ascontiguousarray(W)
+        if net.biases is not None:
+            tensors[f"layers.{ell}.bias"] = np.ascontiguousarray(net.biases[ell - 1])
+    for name, t in tensors.items():
+        if not np.all(np.isfinite(t)):
+            ell, part = name.split(".")[1], name.split(".")[2]
+            raise ValueError(f"cannot save {str(path)!r}: layer {ell}'s {part} ({'W' if part == 'weight' else 'b'}"
+                             f"^{ell}) contains NaN or inf; the network diverged — re-train it (smaller step) "
+                             "instead of saving it")
     meta = {
         "format_version": FORMAT_VERSION,
         "mlplab_version": __version__,
@@ -72,16 +107,12 @@ def save(model, path, *, extra: dict | None = None) -> Path:
         "architecture": architecture(net),
         "estimator": estimator,
         "extra": extra or {},
+        "tensors_sha256": tensors_sha256(tensors),
     }
     try:
         header = json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"model metadata is not JSON-serialisable: {exc}") from None
-    tensors = {}
-    for ell, W in enumerate(net.weights, start=1):
-        tensors[f"layers.{ell}.weight"] = np.ascontiguousarray(W)
-        if net.biases is not None:
-            tensors[f"layers.{ell}.bias"] = np.ascontiguousarray(net.biases[ell - 1])
     data = st_save(tensors, metadata={"mlplab": header})
     atomic_write(path, data)
     return path
@@ -163,6 +194,8 @@ def _read_file(path: Path, what: str):
     from safetensors import safe_open
 
     where = repr(str(path))
+    if path.is_dir():
+        raise ModelFileError(f"{what} {where} is a directory; give the {what} itself")
     if not path.is_file():
         raise ModelFileError(f"{what} {where} does not exist")
     try:
@@ -193,8 +226,13 @@ def load_network(path):
     if version != FORMAT_VERSION:
         raise ModelFileError(f"{where} has model format version {version!r}; this mlplab reads version "
                              f"{FORMAT_VERSION} — upgrade mlplab or re-save the model")
+    if meta.get("kind") == "checkpoint":
+        raise ModelFileError(f"{where} is a training checkpoint, not a model file; continue its run with "
+                             f"`mlplab train --resume {str(path.parent)}` (or --resume {str(path)}), which "
+                             "saves a model with --out")
     if meta.get("kind") not in _KINDS:
         raise ModelFileError(f"{where}: unknown model kind {meta.get('kind')!r}")
+    _check_checksum(meta, tensors, where)
     arch = meta.get("architecture")
     try:
         net = MLP(arch["layer_sizes"], activation=list(arch["activations"]), bias=bool(arch["bias"]),
@@ -312,6 +350,8 @@ def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) ->
     from mlplab import __version__
 
     ck = checkpoint
+    if not np.all(np.isfinite(ck.params)):
+        raise ValueError(f"cannot save checkpoint {str(path)!r}: its parameters w^{ck.k} contain NaN or inf")
     tensors = {"params": np.ascontiguousarray(ck.params)}
     for name, buf in ck.opt_state.slots.items():
         tensors[f"opt.{name}"] = np.ascontiguousarray(buf)
@@ -332,6 +372,7 @@ def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) ->
         "opt_k": ck.opt_state.k, "opt_alpha": ck.opt_state.alpha,
         "rng_state": ck.rng_state, "sampler_pos": ck.sampler_pos,
         "extra": extra or {},
+        "tensors_sha256": tensors_sha256(tensors),
     }
     data = st_save(tensors, metadata={"mlplab": json.dumps(meta, allow_nan=False)})
     path = Path(path)
@@ -357,6 +398,7 @@ def load_checkpoint(path):
         raise ModelFileError(f"{where} is not an mlplab checkpoint: its metadata is missing or not JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("kind") != "checkpoint" or meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{where} is not an mlplab checkpoint of format version {FORMAT_VERSION}")
+    _check_checksum(meta, tensors, where)
     try:
         params = tensors["params"]
         if params.ndim != 1 or not np.all(np.isfinite(params)):

@@ -15,7 +15,10 @@ which E was still decreasing at the line search's cap (``unbounded``), the run
 stops as "unbounded", not "converged": ∇E vanished because w ran off towards
 ‖w‖ → ∞ (the toy problem's infimum), not at a stationary point. A non-finite
 loss or step raises :class:`DivergenceError`, carrying the last finite weights,
-which are also left in the network.
+which are also left in the network; so does a finite blow-up, E(w^k) (at a
+recorded iterate: exact, or the ``monitor="batch"`` estimate) above
+``diverge_factor`` · max(E(w^0), 1e-6 per sample) — GD with too large a constant step
+can run E up to 1e305 without ever overflowing.
 
 Cost axis: ``history.cost`` counts sample-gradient evaluations — GD costs S per
 step, SGD 1, mini-batch |B_k|. Line searches evaluate E (a forward pass) and its
@@ -47,7 +50,7 @@ from mlplab.optim.optimizers import GD, Optimizer, OptState, _Scheduled
 
 
 class DivergenceError(RuntimeError):
-    """Training produced a non-finite loss or step.
+    """Training produced a non-finite loss or step, or E grew by more than ``diverge_factor``.
 
     Attributes:
         params: the last finite parameter vector w (also written back into the net).
@@ -239,6 +242,8 @@ class _Sampler:
 
 
 FORWARD_PER_GRADIENT = 3  # a sample gradient = forward + backward ≈ 3 forward passes (the cost axis' rule)
+_E_FLOOR = 1e-6  # per sample: the blow-up test's scale is at least this (a start with E(w^0) ≈ 0,
+# e.g. a trained model trained on, must not call ordinary SGD noise a divergence)
 _UNIFORM_DRAWS = 16384  # i.i.d. one-sample indices drawn at a time (at least S)
 _CHUNK_SECONDS = 0.02  # one-sample SGD runs about this long between checks of the clock …
 _CHUNK_STEPS = 16384  # … and at most this many steps
@@ -251,7 +256,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
           seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None,
           opt_state: OptState | None = None, monitor: str = "full",
           checkpoint_every: int | None = None, on_checkpoint=None,
-          resume: Checkpoint | None = None) -> TrainResult:
+          resume: Checkpoint | None = None, diverge_factor: float | None = 1e6) -> TrainResult:
     """Minimise E(w) = Σ_s e(y^s, MLP(x^s; w)) (+ regulariser) over w, in place.
 
     Args:
@@ -302,12 +307,22 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             network architecture, optimizer and seed: training continues from it
             and ends bit-identical to the uninterrupted run; k, cost, history
             and the budgets continue from the checkpoint's values.
+        diverge_factor: raise :class:`DivergenceError` when a recorded E(w^k)
+            (exact, or the ``monitor="batch"`` estimate) exceeds
+            ``diverge_factor`` · max(E(w^0), 1e-6·S) (1e-6 with ``reduction="mean"``:
+            a start that already fits, E(w^0) ≈ 0, must not call ordinary noise a
+            divergence), w^0 the first iterate of the run (of the original run
+            after ``resume``). Default 1e6; None disables the test (inf/NaN
+            still raise).
 
     Returns:
         :class:`TrainResult`.
 
     Raises:
-        DivergenceError: the loss or a step became non-finite.
+        DivergenceError: the loss or a step became non-finite, or a recorded E(w^k)
+            exceeded ``diverge_factor`` · max(E(w^0), 1e-6 per sample). Its ``params`` (also
+            left in the network) are the last weights whose E was finite and
+            below that bound.
     """
     optimizer = GD() if optimizer is None else optimizer
     if not isinstance(optimizer, Optimizer):
@@ -328,6 +343,8 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     checkpoint_every = None if checkpoint_every is None else check_int("checkpoint_every", checkpoint_every, low=1)
     if checkpoint_every is not None and not callable(on_checkpoint):
         raise ValueError(f"checkpoint_every needs a callable on_checkpoint, got {on_checkpoint!r}")
+    if diverge_factor is not None:
+        diverge_factor = check_real("diverge_factor (or None)", diverge_factor, low=1.0, low_open=True)
     if resume is not None and not isinstance(resume, Checkpoint):
         raise ValueError(f"resume must be a mlplab.train.Checkpoint, got {type(resume).__name__}")
 
@@ -380,8 +397,16 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
     chunk_steps = 1  # one-sample SGD steps in the first chunk; then sized from the measured step time
     acc_E, acc_g, acc_n = 0.0, np.zeros_like(w) if batch_monitor else None, 0  # block sums since the last record
 
+    E0 = history.loss[0] if len(history) else math.nan  # E(w^0), the blow-up test's scale
+    E_floor = _E_FLOOR * (S if problem.reduction == "sum" else 1)  # … but at least 1e-6 per sample
+
     def record(E, grad, grad_norm):
-        nonlocal recorded_k
+        nonlocal recorded_k, E0
+        if math.isnan(E0):
+            E0 = E
+        elif diverge_factor is not None and E > diverge_factor * max(E0, E_floor):
+            diverged(f"E(w) = {E:.6g} grew above diverge_factor = {diverge_factor:g} times E(w^0) = {E0:.6g}",
+                     keep_current=False)
         norms = [math.sqrt(_blas.dot(grad[s.W], grad[s.W])) for s in net.slices]  # ‖∇_{W^ℓ} E‖
         history.k.append(k)
         history.epoch.append(seen / S)
@@ -415,7 +440,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         good = w.copy() if keep_current and np.all(np.isfinite(w)) else last_good.copy()
         w[...] = good
         raise DivergenceError(
-            f"training diverged at iteration {k}: {what}. The last finite weights are kept in the "
+            f"training diverged at iteration {k}: {what}. The last good weights are kept in the "
             "network and in this error's .params; try a smaller step size or schedule constant",
             good, k, history)
 

@@ -34,7 +34,15 @@ class UserError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse whose errors become :class:`UserError` (one line, exit 2) instead of usage + exit."""
+    """argparse whose errors become :class:`UserError` (one line, exit 2) instead of usage + exit.
+
+    Abbreviated long options are refused (``allow_abbrev=False``): ``--epoch 3`` is an error, not
+    ``--epochs 3``, so a typo never silently picks some other flag.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise UserError(f"{message} (see `{self.prog} --help`)")

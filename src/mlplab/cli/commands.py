@@ -81,12 +81,15 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
         return D.Table(X=X, y=y, feature_names=features or [f"x{j + 1}" for j in range(X.shape[1])], source=spec)
     if synth:
         raise UserError("--n-samples/--noise apply to the synthetic built-in sets only, not to files")
+    if Path(spec).is_dir():
+        raise UserError(f"data path {spec!r} is a directory; give a data file (.csv, .tsv, .parquet, .npz, .npy) "
+                        "or a built-in data set name (see `mlplab datasets`)")
     if "." not in Path(spec).name and not Path(spec).exists():
         raise UserError(f"unknown data set {spec!r}; built-in sets are {', '.join(mlplab.datasets.names())} "
                         "(or give a .csv/.tsv/.npz/.npy file)")
     target = args.target
-    if target is not None and not spec.lower().endswith((".csv", ".tsv")):
-        raise UserError(f"--target applies to CSV/TSV files; {spec!r} keeps its targets separately "
+    if target is not None and not spec.lower().endswith((".csv", ".tsv", ".parquet")):
+        raise UserError(f"--target applies to CSV/TSV/Parquet files; {spec!r} keeps its targets separately "
                         "(the npz key y, or the y.npy of a pair)")
     if target is None and target_hint is not None and spec.lower().endswith((".csv", ".tsv")):
         target = target_hint if target_hint in (D.csv_header(spec) or []) else None
@@ -189,6 +192,9 @@ def _info_from_python_model(path: str, net, meta) -> dict:
 
 
 def _load_model(path: str):
+    if Path(path).is_dir():
+        raise UserError(f"model file {path!r} is a directory; give a .safetensors model file "
+                        "(a checkpoint folder is resumed with `mlplab train --resume DIR`)")
     if not Path(path).is_file():
         raise UserError(f"model file {path!r} does not exist; train one with `mlplab train ... --out {path}`")
     net, meta = mlplab.io.load_network(path)

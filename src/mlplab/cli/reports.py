@@ -351,6 +351,27 @@ def _history_from(stored, net, E, g):
     return h, False
 
 
+_ABSURD = 1e100  # |w_i| beyond this: ‖w‖², differences of w and surfaces around w overflow float64
+
+
+def _check_sane(path: str, net, E, g) -> None:
+    """A model whose E(w), ∇E(w) or weights are non-finite or absurdly large cannot be analysed: say so."""
+    w = net.params
+    big = float(np.max(np.abs(w))) if w.size else 0.0
+    problems = []
+    if not np.isfinite(E):
+        problems.append(f"E(w) = {E}")
+    if not np.all(np.isfinite(g)):
+        problems.append("∇E(w) is not finite")
+    if not np.isfinite(big) or big > _ABSURD:
+        problems.append(f"max |w_i| = {big:.3g}")
+    elif np.isfinite(E) and abs(E) > 1e300:
+        problems.append(f"E(w) = {E:.6g}")
+    if problems:
+        raise UserError(f"model {path!r} has absurd values ({'; '.join(problems)}); it looks like the result of a "
+                        "diverged run, which cannot be analysed — re-train it with a smaller step or a line search")
+
+
 def cmd_report(args) -> int:
     from mlplab import compare
     from mlplab.cli.train import build_optimizer, describe_optimizer
@@ -371,6 +392,7 @@ def cmd_report(args) -> int:
         E, g = net.loss_and_grad(X, y, info["loss"], l2=0.0, reduction="sum")  # E(w), ∇E(w) at the saved w
     except ValueError as exc:
         raise D.DataError(f"{table.source!r}: {exc}") from None
+    _check_sane(args.model, net, E, g)
     history, has_history = _history_from(cli.get("history"), net, E, g)
     result = TrainResult(params=net.params.copy(), stop_reason=str(training.get("stop_reason", "saved model")),
                          n_iter=int(training.get("n_iter") or 0), epochs=float(training.get("epochs") or 0.0),
@@ -380,7 +402,11 @@ def cmd_report(args) -> int:
     shown = {"model file": args.model, "data": table.source, "task": info["task"],
              "history": "from the model file" if has_history else "not stored in the model file (final point only)"}
     shown.update({k: config[k] for k in ("seed", "init", "l2", "reduction") if k in config})
-    comp = compare.from_result(net, X, y, result, loss=info["loss"], name=name, config=shown)
+    try:
+        comp = compare.from_result(net, X, y, result, loss=info["loss"], name=name, config=shown)
+    except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
+        raise UserError(f"cannot analyse model {args.model!r}: its weights make the analysis fail ({exc}); "
+                        "they look like the result of a diverged run — re-train it with a smaller step") from None
     if optimizer is None:
         comp.runs[0].theory = "unknown (the model file does not say how it was trained)"
         comp.config["optimizer"] = "unknown (no mlplab command-line metadata)"

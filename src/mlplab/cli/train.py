@@ -315,7 +315,8 @@ def cmd_train(args) -> int:
         progress.close()
         hint = ("a smaller --lr or a decaying --schedule (inverse, power)" if cfg["optimizer"] != "gd"
                 else "--line-search exact or armijo, or a smaller --lr")
-        raise UserError(f"training diverged at iteration {exc.k} (E or the step became inf/NaN); try {hint}, "
+        what = str(exc).split(": ", 1)[-1].split(". The last good weights", 1)[0]
+        raise UserError(f"training diverged at iteration {exc.k} ({what}); try {hint}, "
                         "or --standardize; no model was saved") from None
     progress.close(result.n_iter)
 
