@@ -19,30 +19,28 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import mlplab  # noqa: E402
 from mlplab.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
-# --- scikit-learn's own conformance checks, for the gd, sgd and adam solvers -----------
+# --- scikit-learn's own conformance checks, for scikit-learn's solvers and mlplab's own -----------
 
 SOLVER_SETTINGS = {
     "gd": dict(solver="gd", max_iter=100),  # exact line search
-    "sgd": dict(solver="sgd", max_iter=50, learning_rate_init=2e-4),  # the lecture's per-sample SGD
+    "lecture_sgd": dict(solver="lecture_sgd", max_iter=50, learning_rate_init=2e-4),  # per-sample SGD
+    "sgd": dict(solver="sgd", max_iter=100),  # scikit-learn's mini-batch SGD with Nesterov momentum
     "adam": dict(solver="adam", max_iter=100),
+    "lbfgs": dict(solver="lbfgs", max_iter=100),
 }
 ESTIMATORS = [cls(random_state=0, **kw) for kw in SOLVER_SETTINGS.values() for cls in (MLPClassifier, MLPRegressor)]
 
 WEIGHT_REASONS = {
-    "gd": "a weighted and a repeated-row objective agree only to rounding (sums in another order); "
-          "each exact line search takes the lowest minimum on a log-grid scan of φ, and over 100 steps "
-          "on a non-convex E those ulp-level differences move the iterates and the predictions above "
-          "the check's rtol=1e-7/atol=1e-9; with a constant step the two fits agree to 1e-12 "
-          "(test_sample_weight_two_equals_a_repeated_row)",
-    "sgd": "per-sample SGD draws rows, not weights: a weight of 2 doubles one step, a repeated row is "
-           "visited twice with a gradient evaluated at two different points, so the two runs differ",
+    # gd, sgd (its block is the whole set at the checks' sizes: batch "auto" = min(200, n)) and lbfgs pass
+    # check_sample_weight_equivalence_on_dense_data: their objectives are the weighted means, a weight of 2
+    # is a repeated row (test_sample_weight_two_equals_a_repeated_row)
+    "lecture_sgd": "per-sample SGD draws rows, not weights: a weight of 2 doubles one step, a repeated row is "
+                   "visited twice with a gradient evaluated at two different points, so the two runs differ",
 }
 
 
 def expected_failures(estimator):
     reason = WEIGHT_REASONS.get(estimator.solver)
-    if estimator.solver == "gd" and not isinstance(estimator, MLPRegressor):
-        reason = None  # the classifier's fits agree within the check's tolerance since the line search is exact
     return {"check_sample_weight_equivalence_on_dense_data": reason} if reason else {}
 
 
@@ -58,7 +56,7 @@ def test_sklearn_conformance(estimator, check):
 
 def test_conformance_suite_did_not_shrink():
     n_checks = len(CHECKS.args[1])
-    assert n_checks >= 370, n_checks  # 6 estimators × ~60-67 checks each in scikit-learn 1.9
+    assert n_checks >= 620, n_checks  # 10 estimators × ~60-67 checks each in scikit-learn 1.9
 
 
 # --- the ecosystem ------------------------------------------------------------------------
@@ -141,9 +139,14 @@ def test_fitted_attributes_are_the_lecture_network():
     h = reg.history_
     assert len(h.grad_norm) == 21 and np.array(h.layer_grad_norms).shape == (21, 3)
     assert reg.loss_ == pytest.approx(h.loss[-1])
-    # loss_ is the estimator's objective: mean squared error (lecture's, no ½) + alpha/(2n) ‖W‖²
+    # loss_ is scikit-learn's objective: ½·mean squared error + alpha/(2n) ‖W‖²
     pen = reg.alpha / (2 * 50) * sum(np.sum(W ** 2) for W in reg.net_.weights)
-    assert reg.loss_ == pytest.approx(np.mean((y / 100 - reg.predict(X)) ** 2) + pen, rel=1e-10)
+    assert reg.loss_ == pytest.approx(0.5 * np.mean((y / 100 - reg.predict(X)) ** 2) + pen, rel=1e-10)
+    # loss="squared" keeps the lecture's Σ_i (y_i − ŷ_i)² per sample (mean over samples): twice as large
+    lecture = _fit_quiet(MLPRegressor(hidden_layer_sizes=(5, 3), activation=["tanh", "relu"], solver="gd",
+                                      loss="squared", max_iter=20, random_state=0), X, y / 100)
+    pen = lecture.alpha / (2 * 50) * sum(np.sum(W ** 2) for W in lecture.net_.weights)
+    assert lecture.loss_ == pytest.approx(np.mean((y / 100 - lecture.predict(X)) ** 2) + pen, rel=1e-10)
 
 
 # --- options scikit-learn's MLP does not have --------------------------------------------
@@ -162,7 +165,7 @@ def test_tol_grad_stops_without_warning_and_budget_warns():
 
 def test_schedules_and_line_search_reach_the_engine():
     X, y = make_regression(n_samples=40, n_features=2, random_state=0)
-    reg = _fit_quiet(MLPRegressor(hidden_layer_sizes=(3,), solver="sgd", schedule="inverse",
+    reg = _fit_quiet(MLPRegressor(hidden_layer_sizes=(3,), solver="lecture_sgd", schedule="inverse",
                                   learning_rate_init=0.01, max_iter=2, random_state=0), X, y / 100)
     steps = reg.history_.step_size
     assert steps[0] == pytest.approx(0.01) and steps[1] == pytest.approx(0.01 / 41)  # γ_k = c/(k+1), k=0, 40
@@ -197,7 +200,7 @@ def test_sample_weight_two_equals_a_repeated_row():
     np.testing.assert_allclose(a.net_.params, b.net_.params, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("solver,batch", [("sgd", None), ("adam", 5)])
+@pytest.mark.parametrize("solver,batch", [("lecture_sgd", None), ("sgd", 5), ("adam", 5)])
 def test_partial_fit_over_chunks_equals_one_epoch_of_fit(solver, batch):
     """Cyclic order, same γ_k: an epoch on (A; B) is an epoch on A followed by one on B."""
     X, y = make_classification(n_samples=40, n_features=3, n_informative=2, n_redundant=0, random_state=0)
@@ -229,7 +232,7 @@ def test_warm_start_continues_and_early_stopping_keeps_best():
 def test_errors_read_like_sklearn_and_name_the_value():
     X, y = make_classification(n_samples=20, n_features=3, n_informative=2, n_redundant=0, random_state=0)
     with pytest.raises(ValueError, match="solver"):
-        MLPClassifier(solver="lbfgs").fit(X, y)
+        MLPClassifier(solver="newton").fit(X, y)
     with pytest.raises(ValueError, match="'gelu'"):
         MLPClassifier(activation=["gelu"], hidden_layer_sizes=(3,)).fit(X, y)
     with pytest.raises(ValueError, match="one class"):
@@ -252,3 +255,16 @@ def test_importing_mlplab_does_not_import_sklearn_module():
 
     assert "mlplab.sklearn" in sys.modules  # imported by this test file …
     assert not hasattr(mlplab, "MLPClassifier")  # … but only on request
+
+
+def test_lecture_sgd_weight_two_is_not_a_repeated_row():
+    """The measured reason for lecture_sgd's expected failure of the sample-weight check."""
+    X, y = make_regression(n_samples=20, n_features=3, random_state=0)
+    sw = np.ones(20)
+    sw[[2, 7]] = 2
+    Xr, yr = np.vstack([X, X[[2, 7]]]), np.concatenate([y, y[[2, 7]]])
+    kw = dict(hidden_layer_sizes=(5,), solver="lecture_sgd", learning_rate_init=0.01, max_iter=5, shuffle=False,
+              random_state=0)
+    a = _fit_quiet(MLPRegressor(**kw), X, y / 100, sample_weight=sw)
+    b = _fit_quiet(MLPRegressor(**kw), Xr, yr / 100)
+    assert np.max(np.abs(a.net_.params - b.net_.params)) > 1e-6

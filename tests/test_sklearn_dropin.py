@@ -95,11 +95,11 @@ def test_divergence_is_a_value_error_naming_the_fix(method):
 
 
 MULTIOUTPUT = {
-    "gd": {}, "minibatch": {}, "momentum": {}, "adam": {},
+    "gd": {}, "minibatch": {}, "momentum": {}, "adam": {}, "sgd": {}, "lbfgs": {},
     # the lecture's per-sample SGD takes S steps per epoch on this unscaled data (|y| up to ~400): at the
     # default learning_rate_init=1e-3 it diverges (and says so, ValueError above), as scikit-learn's own
     # per-sample SGD (batch_size=1, momentum=0) does; a smaller step is what that error tells the user
-    "sgd": {"learning_rate_init": 1e-4},
+    "lecture_sgd": {"learning_rate_init": 1e-4},
 }
 
 
@@ -269,7 +269,7 @@ def test_logistic_is_sigmoid_and_stays_logistic(tmp_path):
 # --- 8. the ConvergenceWarning --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("solver", ["sgd", "minibatch", "momentum", "adam"])
+@pytest.mark.parametrize("solver", ["sgd", "lecture_sgd", "minibatch", "momentum", "adam"])
 def test_convergence_warning_starts_like_sklearns(solver):
     X, y = _data()
     with pytest.warns(ConvergenceWarning) as theirs:
@@ -308,15 +308,10 @@ def _covers(ours, c):
     return c in ours  # "boolean", "verbose", "random_state", "array-like", None, types
 
 
-# What cannot be aligned here, and why (see the module docstring of mlplab.sklearn and the report):
-NOT_ALIGNED = {
-    "solver": "lbfgs is not an mlplab solver",
-    "learning_rate": "no such parameter: mlplab's step sizes are `schedule` (solver semantics are another change)",
-    "power_t": "no such parameter (schedule='power' plays its part)",
-    "max_fun": "only used by lbfgs",
-    "loss": "regressor: scikit-learn's 'squared_error' is half mlplab's 'squared' (objective scale is another "
-            "change) and mlplab has no 'poisson'",
-}
+# What cannot be aligned here, and why. Closed: solver (lbfgs and scikit-learn's sgd), learning_rate, power_t,
+# max_fun, and the regressor's loss ("squared_error"; "poisson" passes the constraint and raises a ValueError
+# at fit naming what to use instead: test_poisson_loss_is_refused_clearly).
+NOT_ALIGNED: dict = {}
 
 
 @pytest.mark.parametrize("ours,theirs", PAIRS)
@@ -324,8 +319,41 @@ def test_parameter_constraints_accept_what_sklearn_accepts(ours, theirs):
     gaps = {key for key, constraints in theirs._parameter_constraints.items()
             if key not in ours._parameter_constraints
             or not all(_covers(ours._parameter_constraints[key], c) for c in constraints)}
-    expected = set(NOT_ALIGNED) - ({"loss"} if ours is MLPClassifier else set())
-    assert gaps == expected
+    assert gaps == set(NOT_ALIGNED)
+
+
+@pytest.mark.parametrize("ours,theirs", PAIRS)
+def test_constructor_defaults_are_sklearns(ours, theirs):
+    """Every parameter scikit-learn's MLP takes exists here with the same default."""
+    mine, ref = ours().get_params(), theirs().get_params()
+    assert {k: mine.get(k, "missing") for k in ref} == ref
+
+
+def test_poisson_loss_is_refused_clearly():
+    X, y = make_regression(n_samples=20, n_features=3, random_state=0)
+    with pytest.raises(ValueError, match="loss='poisson' is not implemented"):
+        MLPRegressor(loss="poisson", max_iter=2).fit(X, np.abs(y))
+
+
+def test_lbfgs_warns_and_refuses_partial_fit_like_sklearn():
+    X, y = _data()
+    kw = dict(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning) as theirs:
+        ref = sk.MLPClassifier(**kw).fit(X, y)
+    with pytest.warns(ConvergenceWarning) as ours:
+        est = MLPClassifier(**kw).fit(X, y)
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert str(ours[0].message).startswith("lbfgs failed to converge after 3 iteration(s)")
+    assert est.n_iter_ == ref.n_iter_ == 3
+    assert not hasattr(est, "partial_fit") and not hasattr(ref, "partial_fit")
+    messages = []
+    for obj in (est, ref):
+        with pytest.raises(AttributeError) as info:
+            obj.partial_fit(X, y)
+        messages.append((str(info.value), str(info.value.__cause__)))  # the reason is chained, as sklearn's
+    assert messages[0] == messages[1] == ("This 'MLPClassifier' has no attribute 'partial_fit'",
+                                          "partial_fit is only available for stochastic optimizers. lbfgs is not "
+                                          "stochastic.")
 
 
 def test_values_sklearn_accepts_fit():

@@ -1,23 +1,30 @@
 """scikit-learn estimators: :class:`MLPClassifier` and :class:`MLPRegressor`.
 
 Drop-in where scikit-learn's own MLP goes (Pipeline, GridSearchCV,
-cross_val_score, clone, pickle), trained by mlplab's engine, with what
-scikit-learn's MLP lacks: GD with exact or Armijo line search, the lecture's
-per-sample SGD, per-step schedules γ_k, momentum / Nesterov / Adam around any
-of them, per-layer activations, the lecture's losses, class weights, a
-gradient-norm stopping rule and the engine's full history (‖∇E‖, step sizes,
-cost, per-layer gradient norms) in ``history_``.
+cross_val_score, clone, pickle), trained by mlplab's engine. scikit-learn's
+solver names mean scikit-learn's algorithms: "sgd" is its mini-batch SGD with
+(Nesterov) momentum and ``learning_rate`` constant / invscaling / adaptive,
+"adam" is Adam on mini-batches, "lbfgs" is scipy's L-BFGS-B on the full-batch
+objective. On top, what scikit-learn's MLP lacks: GD with exact or Armijo line
+search ("gd"), the lecture's per-sample SGD ("lecture_sgd"), per-step schedules
+γ_k, mlplab's momentum form ("momentum"), per-layer activations, the lecture's
+losses, class weights, a gradient-norm stopping rule and the engine's history
+(‖∇E‖, step sizes, cost, per-layer gradient norms) in ``history_``.
 
-The objective minimised is the mean of the per-sample errors over the batch
-plus scikit-learn's L2 penalty: for a block B,
+The objective is scikit-learn's: for a block B (all samples for gd/lbfgs),
 
-    E_B(w) = (1/|B|) Σ_{s∈B} c_s e(y^s, ŷ^s) + (alpha / (2 n_B)) Σ_ℓ ‖W^ℓ‖²_F
+    E_B(w) = (1/Σ_{s∈B} c_s) [ Σ_{s∈B} c_s f e(y^s, ŷ^s) + (alpha/2) Σ_ℓ ‖W^ℓ‖²_F ]
 
-with n_B the nominal batch size (S for full-batch GD), c_s the sample and
-class weights rescaled to mean 1 (so, as in scikit-learn, the data term is the
-weighted mean and a weight of 2 is the same as a repeated row; n_B is then
-scaled by the mean weight too), e the chosen loss (``squared`` is the lecture's Σ_i (y_i − ŷ_i)²,
-twice scikit-learn's ½-scaled squared error). Biases are not penalised.
+with c_s the sample (times class) weights (1 without), e the chosen loss and
+f = 1/(2k) for the regressor's default loss "squared_error" (scikit-learn's
+½·mean over the k outputs of (y_i − ŷ_i)², on mlplab's Σ_i (y_i − ŷ_i)²) and 1
+otherwise (the cross-entropies are scikit-learn's log-loss already; an explicit
+loss="squared" keeps the lecture's Σ_i (y_i − ŷ_i)²). ``loss_``, ``loss_curve_``
+and ``best_loss_`` are this E, on scikit-learn's scale. Biases are not penalised.
+(With k > 1 outputs scikit-learn's gradient is that of ½Σ_i, k times its
+reported loss's; mlplab differentiates the loss it reports. For k = 1 the two
+are the same function.) mlplab's own solvers run through :func:`mlplab.train`
+with the penalty divided by the nominal batch size (the mean weight times it).
 
 scikit-learn is imported only by this module: ``import mlplab`` does not load it.
 """
@@ -25,9 +32,11 @@ scikit-learn is imported only by this module: ``import mlplab`` does not load it
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
 
 import numpy as np
+import scipy.optimize
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
@@ -35,19 +44,24 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._available_if import available_if
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_classification_targets, type_of_target,
                                       unique_labels)
+from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from mlplab.activations import ACTIVATIONS
 from mlplab.losses import LOSSES
 from mlplab.network import MLP
+from mlplab.objective import Problem
 from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum
 from mlplab.optim.schedules import SCHEDULES, Schedule, as_schedule
-from mlplab.train import DivergenceError, train
+from mlplab.train import DivergenceError, History, train
 
-SOLVERS = ("gd", "sgd", "minibatch", "momentum", "adam")
+# scikit-learn's names mean scikit-learn's algorithms ("sgd", "adam", "lbfgs"); the rest are mlplab's own
+SOLVERS = ("gd", "sgd", "lecture_sgd", "minibatch", "momentum", "adam", "lbfgs")
+_SK_LOSSES = {"squared_error", "poisson"}  # scikit-learn's MLPRegressor losses ("poisson": not yet)
 _HIDDEN_ACTIVATIONS = sorted(a for a in ACTIVATIONS if a != "softmax")
 # scikit-learn's activation names that mlplab spells differently: accepted as parameters (and reported back
 # unchanged by get_params), mapped to mlplab's for the network and back for ``out_activation_``
@@ -62,6 +76,14 @@ def _mlplab_activation(name):
 def _sklearn_activation(name):
     """``out_activation_`` in scikit-learn's words: "logistic" for the sigmoid, else mlplab's name."""
     return _TO_SKLEARN.get(name, name)
+
+
+def _append(history, *, k, epoch, loss, time, grad_norm=np.nan, step_size=np.nan, layer_grad_norms=(), cost=0):
+    """One per-epoch (sgd) or per-iteration (lbfgs) record in an :class:`mlplab.History`."""
+    for name, value in dict(k=k, epoch=epoch, loss=loss, grad_norm=grad_norm, layer_grad_norms=list(layer_grad_norms),
+                            step_size=step_size, ls_evals=0, capped=False, unbounded=False, cost=cost,
+                            forward_evals=0, time=time).items():
+        getattr(history, name).append(value)
 
 
 def _make_schedule(schedule, lr):
@@ -80,8 +102,11 @@ class _BaseMLP(BaseEstimator):
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_HIDDEN_ACTIVATIONS) | set(_FROM_SKLEARN)), list, tuple],
         "output_activation": [StrOptions(set(ACTIVATIONS) | set(_FROM_SKLEARN)), None],
-        "loss": [StrOptions(set(LOSSES)), None],
+        "loss": [StrOptions(set(LOSSES) | _SK_LOSSES), None],
         "solver": [StrOptions(set(SOLVERS))],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
         "line_search": [StrOptions({"exact", "armijo"}), None],
         "schedule": [StrOptions(set(SCHEDULES)), callable, Schedule, None],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
@@ -130,7 +155,7 @@ class _BaseMLP(BaseEstimator):
     def _batch(self, n_samples):
         if self.solver == "gd":
             return n_samples
-        if self.solver == "sgd":
+        if self.solver == "lecture_sgd":
             return 1
         if self.batch_size == "auto":
             return min(200, n_samples)
@@ -143,7 +168,7 @@ class _BaseMLP(BaseEstimator):
         if self.solver == "gd":
             return GD(self.line_search if self.line_search is not None else float(lr))
         schedule = _make_schedule(self.schedule, lr)
-        if self.solver == "sgd":
+        if self.solver == "lecture_sgd":
             return SGD(schedule=schedule, sampling=sampling)
         base = MiniBatchSGD(self._batch(n_samples), schedule=schedule, average=True, sampling=sampling)
         if self.solver == "minibatch":
@@ -153,6 +178,29 @@ class _BaseMLP(BaseEstimator):
         return Adam(base, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
 
     # --- fitting ------------------------------------------------------------------------
+
+    def _loss_name(self):
+        """mlplab's loss for the network; "squared_error" (scikit-learn's) is "squared" rescaled by f."""
+        if self.loss == "poisson":
+            raise ValueError("loss='poisson' is not implemented in mlplab.sklearn; use loss='squared_error' "
+                             "(scikit-learn's default) or one of mlplab's losses: " + ", ".join(sorted(LOSSES)))
+        if self.loss == "squared_error":
+            return "squared"
+        return self.loss or self._default_loss(self.net_.activations[-1].name)
+
+    def _data_factor(self, n_out):
+        """f with E = (1/Σc) Σ_s c_s f e^s + …: 1/(2k) for scikit-learn's squared error ½·mean_i (y_i − ŷ_i)²
+        (loss "squared_error", the regressor's default), 1 for every mlplab loss (loss="squared" is the
+        lecture's Σ_i (y_i − ŷ_i)²) and for the cross-entropies (scikit-learn's log-loss already)."""
+        sk_squared = self.loss == "squared_error" or (self.loss is None and not self._is_classifier)
+        return 1.0 / (2.0 * n_out) if sk_squared and self._loss_name() == "squared" else 1.0
+
+    def _check_solver(self):
+        """partial_fit exists for the stochastic solvers only, as scikit-learn's (``available_if``)."""
+        if self.solver == "lbfgs":
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
+                                 "stochastic.")
+        return True
 
     def _check_partial_fit(self):
         if self.early_stopping:  # scikit-learn's error, word for word
@@ -176,9 +224,10 @@ class _BaseMLP(BaseEstimator):
         cw = self._class_weight(y)
         if cw is not None:
             sw = sw * cw.astype(dtype)
+        raw_weights = sample_weight is not None or cw is not None  # else c_s = 1 and Σ_B c = |B|
 
         X_val = Y_val = y_val = sw_val = None
-        early = self.early_stopping and not incremental
+        early = self.early_stopping and not incremental and self.solver != "lbfgs"  # lbfgs ignores it, as sklearn
         if early and self.validation_fraction == 0:
             raise ValueError("early_stopping=True needs a validation set: validation_fraction must be in (0, 1), "
                              f"got {self.validation_fraction!r}")
@@ -192,12 +241,8 @@ class _BaseMLP(BaseEstimator):
                                  "validation_fraction")
 
         n, n_out = X.shape[0], Y.shape[1]
-        # weighted means as scikit-learn's MLP: data term (1/Σc) Σ c_s e^s and penalty alpha/(2 Σc) ‖W‖²,
-        # so that a weight of 2 equals a repeated row; the engine's "mean" divides by n, hence c/mean(c)
-        mean_w = float(np.mean(sw))
-        if not mean_w > 0:
+        if not float(np.sum(sw)) > 0:
             raise ValueError("sample_weight (times class_weight) must have a positive sum")
-        sw = sw / sw.dtype.type(mean_w)
         if first:
             self._rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             sizes, acts = self._hidden()
@@ -205,6 +250,7 @@ class _BaseMLP(BaseEstimator):
             self.net_ = MLP([X.shape[1], *sizes, n_out], activation=acts + [out_act], init=self.init,
                             seed=self._rng, dtype=dtype.name)
             self._opt_state = self._optimizer_kind = None
+            self._sgd_state = None
             self.loss_curve_ = []
             self.t_ = 0
             self.best_loss_ = np.inf
@@ -212,7 +258,70 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = [] if early else None
             self.best_validation_score_ = -np.inf if early else None
         self.out_activation_ = _sklearn_activation(self.net_.activations[-1].name)
-        loss = self.loss or self._default_loss(self.net_.activations[-1].name)
+        loss = self._loss_name()
+        f = self._data_factor(n_out)  # 1/(2k) for scikit-learn's ½-mean squared error, else 1
+        fit = dict(X=X, Y=Y, loss=loss, f=f, sw=sw if raw_weights else None, early=early, X_val=X_val,
+                   y_val=y_val, sw_val=sw_val, incremental=incremental)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(**fit)
+        elif self.solver == "sgd":
+            self._fit_sgd(**fit)
+        else:
+            self._fit_engine(**fit)
+        return self
+
+    # --- the per-epoch bookkeeping of scikit-learn's stochastic solvers ---------------------------
+
+    def _epoch_ends(self, loss, early, X_val, y_val, sw_val, best):
+        """Append the epoch's loss, update the no-improvement count (scikit-learn's rule); True: patience ran out."""
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print(f"Iteration {len(self.loss_curve_)}, loss = {loss:.8f}")
+        if early:
+            score = self._score_encoded(X_val, y_val, sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            improved = score >= self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                best["params"] = self.net_.params.copy()
+        else:
+            improved = loss <= self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, loss)
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        return self._no_improvement_count > self.n_iter_no_change
+
+    def _finish_stochastic(self, early, best, incremental, ran_out, grad_norm):
+        if incremental:
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+        if early:
+            self.best_loss_ = None
+            if best["params"] is not None:
+                self.net_.params[...] = best["params"]
+        if not incremental and ran_out:
+            # scikit-learn's sentence first, so that filters on "Stochastic Optimizer" catch it
+            head = "Stochastic Optimizer" if self.solver != "gd" else "Gradient Descent"
+            warnings.warn(f"{head}: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
+                          f"converged yet. {type(self).__name__}(solver={self.solver!r}): the budget of "
+                          f"max_iter={self.max_iter} {'iterations' if self.solver == 'gd' else 'epochs'} ran out "
+                          f"(||grad E|| = {grad_norm:.3g}); raise max_iter or check the step size",
+                          ConvergenceWarning)
+
+    def _diverged(self, exc):
+        raise ValueError(self._divergence_message(exc)) from exc
+
+    # --- mlplab's own solvers, through mlplab.train ----------------------------------------------
+
+    def _fit_engine(self, X, Y, loss, f, sw, early, X_val, y_val, sw_val, incremental):
+        n = X.shape[0]
+        # weighted means as scikit-learn's MLP: data term (1/Σc) Σ c_s f e^s and penalty alpha/(2 Σc) ‖W‖²,
+        # so that a weight of 2 equals a repeated row; the engine's "mean" divides by n, hence f c/mean(c)
+        if sw is None:
+            mean_w, c = 1.0, (None if f == 1.0 else np.full(n, f, dtype=X.dtype))
+        else:
+            mean_w = float(np.mean(sw))
+            c = sw * sw.dtype.type(f / mean_w)
         optimizer = self._optimizer(n)
         if self._opt_state is not None and type(self._optimizer_kind) is not type(optimizer):
             self._opt_state = None  # the solver changed between warm starts: start its state afresh
@@ -222,24 +331,7 @@ class _BaseMLP(BaseEstimator):
         def per_epoch(record):
             if record["k"] == 0:
                 return False
-            self.loss_curve_.append(record["loss"])
-            if self.verbose:
-                print(f"Iteration {len(self.loss_curve_)}, loss = {record['loss']:.8f}, "
-                      f"||grad E|| = {record['grad_norm']:.3e}")
-            if early:
-                score = self._score_encoded(X_val, y_val, sw_val)
-                self.validation_scores_.append(score)
-                if self.verbose:
-                    print(f"Validation score: {score:f}")
-                improved = score >= self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best["params"] = self.net_.params.copy()
-            else:
-                improved = record["loss"] <= self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, record["loss"])
-            self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-            return self._no_improvement_count > self.n_iter_no_change
+            return self._epoch_ends(record["loss"], early, X_val, y_val, sw_val, best)
 
         epochs = 1 if incremental else self.max_iter
         steps_per_epoch = 1 if self.solver == "gd" else -(-n // self._batch(n))
@@ -248,10 +340,10 @@ class _BaseMLP(BaseEstimator):
                            tol=self.tol_grad, rtol=self.rtol_grad, eval_every=steps_per_epoch,
                            callback=None if incremental else per_epoch,
                            seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
-                           sample_weight=sw, opt_state=self._opt_state, monitor=self.monitor)
+                           sample_weight=c, opt_state=self._opt_state, monitor=self.monitor)
         except DivergenceError as exc:
             self._opt_state = None  # its buffers may hold inf; the network keeps the last finite weights
-            raise ValueError(self._divergence_message(exc)) from exc
+            self._diverged(exc)
         self._opt_state = result.opt_state
         self.history_ = result.history
         self.n_iter_ = (getattr(self, "n_iter_", 0) if incremental else 0) + (
@@ -260,25 +352,175 @@ class _BaseMLP(BaseEstimator):
         self.loss_ = result.loss
         if incremental:
             self.loss_curve_.append(result.loss)
-            self.best_loss_ = min(self.best_loss_, result.loss)
-        if early:
-            self.best_loss_ = None
-            if best["params"] is not None:
-                self.net_.params[...] = best["params"]
-        if not incremental and result.stop_reason in ("max_iter", "epochs", "time_limit"):
-            # scikit-learn's sentence first, so that filters on "Stochastic Optimizer" catch it
-            head = "Stochastic Optimizer" if self.solver != "gd" else "Gradient Descent"
-            warnings.warn(f"{head}: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
-                          f"converged yet. {type(self).__name__}(solver={self.solver!r}): the budget of "
-                          f"max_iter={self.max_iter} {'iterations' if self.solver == 'gd' else 'epochs'} ran out "
-                          f"(||grad E|| = {result.grad_norm:.3g}); raise max_iter or check the step size",
-                          ConvergenceWarning)
-        return self
+        self._finish_stochastic(early, best, incremental, result.stop_reason in ("max_iter", "epochs", "time_limit"),
+                                result.grad_norm)
+
+    # --- scikit-learn's objective on mlplab's Problem -----------------------------------------
+
+    def _sk_objective(self, X, Y, loss, f, sw):
+        """E_B(w) = (f Σ_{s∈B} c_s e^s + (alpha/2) Σ_ℓ ‖W^ℓ‖²) / Σ_{s∈B} c_s and its gradient, block B.
+
+        scikit-learn's ``_backprop``: the weighted mean of the per-sample losses (f = 1/(2k) turns the
+        lecture's Σ_i (y_i − ŷ_i)² into scikit-learn's ½-mean over the k outputs) plus the penalty divided
+        by the block's weight sum (|B| without weights). Returns ``value_and_grad(w, idx, out)``.
+        """
+        problem = Problem(self.net_, X, Y, loss, reduction="sum", sample_weight=sw)
+        slices = [s.W for s in self.net_.slices]
+        alpha = float(self.alpha)
+
+        def value_and_grad(w, idx, out, size):
+            E, g = problem.value_and_grad(w, idx, out=out)  # Σ_B c_s e^s and its gradient
+            total = float(size) if sw is None else float(np.sum(sw if idx is None else sw[idx]))
+            sq = 0.0
+            g *= g.dtype.type(f / total)
+            if alpha:
+                for s in slices:
+                    W = w[s]
+                    sq += float(np.dot(W, W))
+                    g[s] += g.dtype.type(alpha / total) * W  # ∇ (alpha/2)‖W‖² / Σc
+            return (f * E + 0.5 * alpha * sq) / total, g
+
+        return value_and_grad
+
+    # --- solver "sgd": scikit-learn's SGDOptimizer -----------------------------------------
+
+    def _fit_sgd(self, X, Y, loss, f, sw, early, X_val, y_val, sw_val, incremental):
+        """scikit-learn's mini-batch SGD: per epoch, shuffled blocks of ``batch_size``; per block
+
+            v ← μ v − γ ∇E_B(w);  w ← w + v   (nesterovs_momentum: w ← w + μ v − γ ∇E_B(w), the new v)
+
+        (scikit-learn's ``SGDOptimizer._get_updates``), γ from ``learning_rate``: "constant"
+        (γ = learning_rate_init), "invscaling" (γ = learning_rate_init / (t + 1)^power_t after each
+        epoch, t the samples seen), "adaptive" (γ / 5 whenever the loss, or validation score, has not
+        improved by tol for more than n_iter_no_change epochs; stop once γ ≤ 1e-6). mlplab's
+        :class:`~mlplab.optim.Momentum` keeps v = βv + g and steps −γ v: the same iterates while γ is
+        constant, not when γ changes (scikit-learn's velocity carries the old γ), hence this loop.
+        A ``schedule``, if given, replaces γ by γ_k per step (k counting steps).
+        """
+        n = X.shape[0]
+        b = self._batch(n)
+        if self.batch_size != "auto" and self.batch_size > n:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+        w = self.net_.params
+        dt = w.dtype.type
+        value_and_grad = self._sk_objective(X, Y, loss, f, sw)
+        # partial_fit continues the velocity and γ; fit() starts them afresh, as scikit-learn's
+        state = getattr(self, "_sgd_state", None) if incremental else None
+        if state is None or state["v"].shape != w.shape:
+            state = {"v": np.zeros_like(w), "lr": float(self.learning_rate_init), "k": 0}
+        self._sgd_state = state
+        schedule = None if self.schedule is None else _make_schedule(self.schedule, self.learning_rate_init)
+        mu = dt(self.momentum)
+        g = np.empty_like(w)
+        g_epoch = np.empty_like(w)
+        history = History()
+        best = {"params": None}
+        t0 = time.perf_counter()
+        ran_out = True
+        if not incremental:
+            self.n_iter_ = 0
+        epochs = 1 if incremental else self.max_iter
+        grad_norm = np.nan
+        for _ in range(epochs):
+            start = w.copy()
+            order = self._rng.permutation(n) if self.shuffle else None
+            acc = 0.0
+            g_epoch[...] = 0
+            v = state["v"]
+            with np.errstate(over="ignore", invalid="ignore"):
+                for i in range(0, n, b):
+                    idx = order[i:i + b] if order is not None else slice(i, min(i + b, n))
+                    m = min(i + b, n) - i
+                    E, g = value_and_grad(w, idx, g, m)
+                    acc += E * m
+                    g_epoch += dt(m / n) * g
+                    lr = dt(state["lr"] if schedule is None else schedule(state["k"]))
+                    v *= mu
+                    v -= lr * g  # v = μ v − γ g
+                    if self.nesterovs_momentum:
+                        w += mu * v - lr * g
+                    else:
+                        w += v
+                    state["k"] += 1
+            self.loss_ = acc / n
+            self.t_ += n
+            self.n_iter_ = getattr(self, "n_iter_", 0) + 1
+            grad_norm = float(np.linalg.norm(g_epoch))
+            _append(history, k=state["k"], epoch=self.t_ / n, loss=self.loss_, grad_norm=grad_norm,
+                    step_size=float(lr), layer_grad_norms=[float(np.linalg.norm(g_epoch[s.W]))
+                                                           for s in self.net_.slices],
+                    cost=self.t_, time=time.perf_counter() - t0)
+            if not (np.isfinite(self.loss_) and np.all(np.isfinite(w))):
+                w[...] = start  # the last finite weights
+                self._sgd_state = None
+                self._diverged(DivergenceError(
+                    f"training diverged at epoch {self.n_iter_}: the loss or the weights became non-finite",
+                    start.copy(), state["k"], history))
+            # scikit-learn's order, partial_fit included: patience, iteration_ends(t_), trigger_stopping
+            stop = self._epoch_ends(self.loss_, early, X_val, y_val, sw_val, best)
+            if self.learning_rate == "invscaling":
+                state["lr"] = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+            if stop:
+                if self.learning_rate == "adaptive" and state["lr"] > 1e-6:
+                    state["lr"] /= 5.0
+                    self._no_improvement_count = 0
+                    if self.verbose:
+                        print(f"Setting learning rate to {state['lr']:f}")
+                    stop = False
+            if incremental or stop or (self.tol_grad is not None and grad_norm <= self.tol_grad) or (
+                    self.rtol_grad is not None and grad_norm <= self.rtol_grad * history.grad_norm[0]):
+                ran_out = False
+                break
+        self.history_ = history
+        self._finish_stochastic(early, best, incremental, ran_out and self.n_iter_ >= self.max_iter, grad_norm)
+
+    # --- solver "lbfgs": scipy's L-BFGS-B on the exact E(w), ∇E(w) ------------------------------
+
+    def _fit_lbfgs(self, X, Y, loss, f, sw, early, X_val, y_val, sw_val, incremental):
+        """``scipy.optimize.minimize(method="L-BFGS-B")`` on E(w) and ∇E(w) over all samples, with
+        scikit-learn's options: maxfun=max_fun, maxiter=max_iter, gtol=tol; n_iter_ and the
+        ConvergenceWarning from scikit-learn's ``_check_optimize_result``; loss_ = E at the result."""
+        w = self.net_.params
+        value_and_grad = self._sk_objective(X, Y, loss, f, sw)
+        g = np.empty_like(w)
+        history = History()
+        t0 = time.perf_counter()
+
+        def fun(x):
+            w[...] = x
+            E, grad = value_and_grad(w, None, g, X.shape[0])
+            return E, grad.astype(np.float64)
+
+        def callback(intermediate_result):
+            E = float(intermediate_result.fun)
+            self.loss_curve_.append(E)
+            _append(history, k=len(history.k) + 1, epoch=float(len(history.k) + 1), loss=E,
+                    time=time.perf_counter() - t0)
+            if self.verbose:
+                print(f"Iteration {len(self.loss_curve_)}, loss = {E:.8f}")
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = scipy.optimize.minimize(fun, w.astype(np.float64), method="L-BFGS-B", jac=True,
+                                          callback=callback,
+                                          options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                                                   "gtol": self.tol})
+        if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
+                             "values and need to be preprocessed.")
+        w[...] = res.x
+        self.n_iter_ = _check_optimize_result("lbfgs", res, self.max_iter)
+        self.loss_ = float(res.fun)
+        self.t_ += X.shape[0] * int(res.nit)
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
+        self.history_ = history
 
     def _divergence_message(self, exc):
         if self.solver == "gd" and self.line_search is not None:
             fix = ("use line_search='armijo' or scale X and y (e.g. StandardScaler); "
                    "an exact line search diverging usually means badly scaled data")
+        elif self.solver == "sgd":
+            fix = (f"use a smaller learning_rate_init (now {self.learning_rate_init!r}) or "
+                   "learning_rate='adaptive', or scale X and y (e.g. StandardScaler)")
         else:
             fix = (f"use a smaller learning_rate_init (now {self.learning_rate_init!r}) or a decaying schedule "
                    "(e.g. schedule='inverse'), or scale X and y (e.g. StandardScaler)")
@@ -382,26 +624,44 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             scikit-learn's name for sigmoid, accepted and kept as given by get_params).
         output_activation: override the output activation (default from the targets).
         loss: any mlplab loss defined for the output activation (default: the
-            cross-entropy matching the output).
-        solver: "gd" (full batch, ``line_search``), "sgd" (the lecture's
-            per-sample SGD), "minibatch" (mini-batch SGD, block mean),
-            "momentum" (heavy ball / Nesterov on mini-batches), "adam" (default).
+            cross-entropy matching the output, scikit-learn's log-loss).
+            MLPRegressor: "squared_error" (default, scikit-learn's ½·mean over
+            the outputs of (y_i − ŷ_i)², so ``alpha``, ``tol``, the step and
+            ``loss_``/``loss_curve_`` are on scikit-learn's scale) or "squared"
+            (the lecture's Σ_i (y_i − ŷ_i)², 2k times larger with k outputs);
+            "poisson" raises ValueError (not implemented).
+        solver: scikit-learn's names mean scikit-learn's algorithms —
+            "sgd" (mini-batch SGD over ``batch_size`` with momentum / Nesterov
+            momentum and ``learning_rate`` as scikit-learn's SGDOptimizer),
+            "adam" (default; Adam on mini-batches), "lbfgs" (scipy's L-BFGS-B on
+            the full-batch E(w), ∇E(w); options maxiter=max_iter, maxfun=max_fun,
+            gtol=tol; no partial_fit) — and mlplab's own: "gd" (full batch,
+            ``line_search``), "lecture_sgd" (the lecture's per-sample SGD, one
+            sample per step), "minibatch" (mini-batch SGD, block mean, no momentum),
+            "momentum" (mlplab's heavy ball / Nesterov, v = βv + g, w −= γ v).
         line_search: for "gd": "exact" (default), "armijo", or None for a
             constant step ``learning_rate_init``.
         schedule: γ_k for the stochastic solvers, applied at every step: None
             (constant ``learning_rate_init``), a name (constant, inverse, power,
             step, exponential — with c = ``learning_rate_init``), a callable
-            k ↦ γ_k, or an :mod:`mlplab.optim.schedules` object.
+            k ↦ γ_k, or an :mod:`mlplab.optim.schedules` object. For "sgd" a
+            given schedule replaces ``learning_rate`` (γ_k per step).
+        learning_rate: for "sgd", scikit-learn's: "constant" (default),
+            "invscaling" (γ = learning_rate_init / (t + 1)^power_t after each
+            epoch, t = samples seen), "adaptive" (γ / 5 when the loss has not
+            improved by tol for more than n_iter_no_change epochs; stop at γ ≤ 1e-6).
+        power_t: the exponent of "invscaling" (default 0.5).
+        max_fun: for "lbfgs", the budget of E evaluations (default 15000).
         alpha: L2 penalty, as scikit-learn's (see the module docstring).
-        batch_size: mini-batch size for minibatch/momentum/adam ("auto": min(200, n)).
+        batch_size: mini-batch size for sgd/minibatch/momentum/adam ("auto": min(200, n)).
         learning_rate_init: the step size (or the schedule's c).
-        max_iter: epochs for stochastic solvers, iterations for "gd".
+        max_iter: epochs for stochastic solvers, iterations for "gd" and "lbfgs".
         tol, n_iter_no_change: stop when the loss (or, with early_stopping, the
             validation score) has not improved by tol for n_iter_no_change epochs
             (``np.inf``: never).
         tol_grad: also stop when ‖∇E(w)‖ ≤ tol_grad (the lecture's criterion).
         rtol_grad: also stop when ‖∇E(w)‖ ≤ rtol_grad·‖∇E(w^0)‖ (scale-free).
-        momentum, nesterovs_momentum: for solver "momentum" (momentum in [0, 1], as scikit-learn).
+        momentum, nesterovs_momentum: for solvers "sgd" and "momentum" (momentum in [0, 1], as scikit-learn).
         beta_1, beta_2, epsilon: for solver "adam".
         random_state: seeds the initial weights, the sampling and the validation split.
         early_stopping, validation_fraction: hold out data and keep the best weights
@@ -447,10 +707,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, output_activation=None, loss=None,
                  solver="adam", line_search="exact", schedule=None, alpha=0.0001, batch_size="auto",
-                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, rtol_grad=None, momentum=0.9,
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, tol=1e-4,
+                 tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, class_weight=None, init="glorot", dtype=None, monitor="batch"):
+                 shuffle=True, verbose=False, max_fun=15000, class_weight=None, init="glorot", dtype=None,
+                 monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -460,7 +722,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.schedule = schedule
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.tol = tol
         self.tol_grad = tol_grad
@@ -477,6 +741,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.warm_start = warm_start
         self.shuffle = shuffle
         self.verbose = verbose
+        self.max_fun = max_fun
         self.class_weight = class_weight
         self.init = init
         self.dtype = dtype
@@ -487,6 +752,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Fit the network to (X, y); returns self."""
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of the solver on (X, y), continuing the previous state.
@@ -580,19 +846,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor trained by mlplab's engine.
 
-    Identity output and the lecture's squared error by default; multi-output
-    targets get one output unit each. Parameters and attributes as for
+    Identity output and scikit-learn's squared error ½·mean_i (y_i − ŷ_i)² by
+    default (loss="squared_error"; loss="squared" is the lecture's Σ_i (y_i − ŷ_i)²);
+    multi-output targets get one output unit each. Parameters and attributes as for
     :class:`MLPClassifier` (no ``class_weight``, no ``classes_``).
     """
 
     _is_classifier = False
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, output_activation=None, loss=None,
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, output_activation=None,
+                 loss="squared_error",
                  solver="adam", line_search="exact", schedule=None, alpha=0.0001, batch_size="auto",
-                 learning_rate_init=0.001, max_iter=200, tol=1e-4, tol_grad=None, rtol_grad=None, momentum=0.9,
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, tol=1e-4,
+                 tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, init="glorot", dtype=None, monitor="batch"):
+                 shuffle=True, verbose=False, max_fun=15000, init="glorot", dtype=None, monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -602,7 +871,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.schedule = schedule
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.tol = tol
         self.tol_grad = tol_grad
@@ -619,6 +890,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.warm_start = warm_start
         self.shuffle = shuffle
         self.verbose = verbose
+        self.max_fun = max_fun
         self.init = init
         self.dtype = dtype
         self.monitor = monitor
@@ -628,6 +900,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Fit the network to (X, y); returns self."""
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of the solver on (X, y), continuing the previous state.
@@ -704,6 +977,7 @@ def _restore_estimator(kind: str, state: dict, net: MLP):
     est.best_validation_score_ = None if not est.validation_scores_ else max(est.validation_scores_)
     est.history_ = None  # the engine's history is not stored in model files
     est._opt_state = est._optimizer_kind = None  # a warm start after loading restarts the optimizer's state
+    est._sgd_state = None
     est._rng = np.random.default_rng(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
     est._no_improvement_count = 0
     return est
