@@ -409,3 +409,20 @@ def test_per_sample_gradient_norms_match_the_per_sample_gradients(bias):
     weighted = mlplab.Problem(net, X, Y, reduction="mean", sample_weight=c)
     np.testing.assert_allclose(analysis.per_sample_grad_norms(weighted, net.params),
                                c * np.linalg.norm(G, axis=1) / 9, rtol=1e-10)
+
+
+def test_far_from_stationary_a_dip_along_the_ray_does_not_lead_the_verdict():
+    # one GD step on moons: ‖∇E‖ is 0.45 of ‖∇E(w^0)‖ and E dips along t·w before rising again;
+    # the verdict is "not stationary" (the dip is mentioned), not "no minimum here: … the ray"
+    import mlplab
+    from mlplab.analysis import stationary_point
+    from mlplab.objective import Problem
+
+    X, y = mlplab.datasets.moons()
+    net = mlplab.MLP([2, 8, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    P = Problem(net, X, y, "binary_cross_entropy")
+    g0 = float(np.linalg.norm(P.value_and_grad(net.params)[1]))
+    mlplab.train(net, X, y, "binary_cross_entropy", mlplab.optim.GD("exact"), max_iter=1, tol=None)
+    sp = stationary_point(P, net.params, grad_scale=g0)
+    assert sp.verdict == "not stationary", sp.message
+    assert sp.rel_grad > 0.01 and "dips along the ray" in sp.message  # the old order said "no minimum here"

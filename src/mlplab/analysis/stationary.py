@@ -460,9 +460,11 @@ def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: floa
         return StationaryPoint(E, gn, lo, hi, verdict, f"{why} Measured: {measured}.", **base)
 
     ray_found = [f for f in found if f[0] == "the ray t·w"]
-    if ray_found:
+    monotone = ray_found and bool(np.all(np.diff(np.concatenate([[E], ray[1]])) < 0))
+    # far from stationary, a dip along the ray that rises again says less than the gradient does:
+    # the ray leads the verdict when E falls along it all the way (infimum at ‖w‖ → ∞) or ∇E ≈ 0
+    if ray_found and (monotone or small_grad):
         ts, Er = ray
-        monotone = bool(np.all(np.diff(np.concatenate([[E], Er])) < 0))
         t0 = 1.0 + ray_found[0][3] / wn
         tail = (" E falls at every t tested: its infimum is approached only as ‖w‖ → ∞." if monotone else "")
         return result("no minimum here: E decreases along the ray t·w",
@@ -474,6 +476,9 @@ def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: floa
         extra = ""
         if lo > flat and not near:
             extra = f" The quadratic model puts a minimum {newton:.3g} away and {decrease:.3g} lower."
+        if ray_found:
+            extra += (f" (E also dips along the ray t·w, to {ray_found[0][2]:.3g} at t = "
+                      f"{1.0 + ray_found[0][1] / wn:.3g}, and rises again further out.)")
         return result("not stationary", f"Not stationary: ‖∇E‖ is {rel:.2g} × the gradient scale (more than "
                       f"{grad_tol:g}); the run stopped before reaching a stationary point.{extra}")
     if lo < -flat:
