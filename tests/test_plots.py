@@ -47,11 +47,12 @@ def test_convergence_has_log_log_and_semi_log_panels(toy, x, xlabel):
     assert (semilog.get_xscale(), semilog.get_yscale()) == ("linear", "log")
     for ax in (loglog, semilog):
         assert ax.get_xlabel() == xlabel and ax.get_ylabel() == "E(w^k) − E*"
-        solid = [ln for ln in ax.get_lines() if ln.get_linestyle() == "-"]
-        dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+        data = [ln for ln in ax.get_lines() if ln.get_gid() == "data"]
+        fits = [ln for ln in ax.get_lines() if ln.get_gid() == "fit"]
         n_fits = sum(r.rate is not None for r in toy.runs)
-        assert len(solid) == 3 and len(dashed) == (n_fits if x == "k" else 0)  # fitted rates on the k axis
-        xs = solid[1].get_xdata()
+        assert len(data) == 3 and len(fits) == (n_fits if x == "k" else 0)  # fitted rates on the k axis
+        assert len({(ln.get_linestyle(), ln.get_marker()) for ln in data}) == 3  # runs told apart without colour
+        xs = data[1].get_xdata()
         run = toy.runs[1]
         np.testing.assert_array_equal(xs, run.history.cost if x == "cost" else run.history.k)
     assert "against cost" in loglog.get_title() if x == "cost" else "against k" in loglog.get_title()

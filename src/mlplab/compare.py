@@ -43,6 +43,7 @@ class Run:
         trajectory: (n_records, d) iterates w^k, aligned with ``result.history``.
         net: the trained copy of the network.
         rate: :class:`mlplab.analysis.RateFit` of E − E_ref over k (None if too few points).
+        rate_note: why ``rate`` is None, as the table shows it ("n/a (fewer than 5 points)").
         theory: the lecture's statement for this method.
         stop: :class:`mlplab.analysis.StationaryPoint` at the final w, judged against the
             run's ‖∇E(w^0)‖ (None for nets above ``hessian_max_d`` parameters).
@@ -56,6 +57,7 @@ class Run:
     rate: analysis.RateFit | None = None
     theory: str = ""
     stop: analysis.StationaryPoint | None = None
+    rate_note: str = "n/a"  # what the table says when ``rate`` is None (and why)
 
     @property
     def history(self):
@@ -71,12 +73,16 @@ class Comparison:
         problem: the :class:`mlplab.Problem` (network architecture, X, Y, loss).
         w0: the common starting point.
         budget: cost budget per run (sample-gradient equivalents), or None.
-        E_ref: E* used for E − E* (given, or the best E seen by any run).
+        E_ref: E* used for E − E* (given, the known infimum, or the best E seen by any run
+            less a margin: see :func:`reference_below_best`).
         E_ref_note: where E_ref comes from.
         config: the settings, for reports.
         gradient_flow: :class:`mlplab.analysis.GradientFlow` of the first run, per sample, at
             its w^0 and its final w (the verdict and the factors drawn beside it).
         title: a heading.
+        start_label: what the first point of the paths is ("w^0"; "w (saved)" for a saved
+            model without a history, whose only point is its final weights).
+        notes: sentences the report shows under its title.
     """
 
     runs: list[Run]
@@ -88,6 +94,8 @@ class Comparison:
     config: dict = field(default_factory=dict)
     gradient_flow: analysis.GradientFlow | None = None
     title: str = "mlplab comparison"
+    start_label: str = "w^0"
+    notes: list = field(default_factory=list)
 
     @property
     def is_toy(self) -> bool:
@@ -104,7 +112,7 @@ class Comparison:
                 "cost": float(res.grad_equivalents), "sample gradients": res.cost,
                 "forward passes": res.forward_evals,
                 "stopped": "budget" if res.stop_reason == "max_cost" else res.stop_reason,
-                "fitted rate": r.rate.describe() if r.rate is not None else "n/a",
+                "fitted rate": r.rate.describe() if r.rate is not None else r.rate_note,
                 "lecture": r.theory,
                 "where it stopped": r.stop.verdict if r.stop is not None else "n/a",
             })
@@ -113,6 +121,53 @@ class Comparison:
 
 # the cost axis of every figure, with its rule (see mlplab.train: FORWARD_PER_GRADIENT)
 COST_LABEL = "cost: sample-gradient equivalents (gradients + line-search forward passes / 3)"
+
+
+E_MARGIN = 1e-3  # Δ is at least this fraction of E(w^0) − E_best
+
+
+def reference_below_best(losses) -> tuple[float, str]:
+    """E* for E − E* when the infimum is unknown: E_best − Δ, with its note.
+
+    E_best is the smallest E(w^k) any run recorded; taking E* = E_best would make
+    E − E* plunge to 0 at that record (a fake acceleration at a run's own best
+    point). Δ = max(d, 10⁻³·(E(w^0) − E_best)), where d is the decrease of E into
+    that record, so E − E* ≥ Δ > 0 everywhere and falls at most 2× at that record
+    because of E*.
+
+    Args:
+        losses: per run, its recorded E(w^k) (1-D, the first is E(w^0)).
+    """
+    runs = [np.asarray(h, dtype=float) for h in losses]
+    runs = [h[np.isfinite(h)] for h in runs]
+    runs = [h for h in runs if h.size]
+    if not runs:
+        return 0.0, "E* = 0 (no finite E recorded)"
+    best_run = min(runs, key=lambda h: float(h.min()))
+    i = int(np.argmin(best_run))
+    E_best = float(best_run[i])
+    d = float(best_run[i - 1] - E_best) if i > 0 else 0.0
+    spread = max(float(h[0]) for h in runs) - E_best
+    delta = max(d, E_MARGIN * spread)
+    if not delta > 0:  # one point, or E never moved: a margin relative to E itself
+        delta = E_MARGIN * abs(E_best) if E_best != 0 else 1e-12
+    E_ref = E_best - delta
+    note = (f"E* = E_best − Δ = {E_ref:.6g}: E_best = {E_best:.6g}, the smallest E(w^k) recorded by any run, "
+            f"less a margin Δ = {delta:.3g} = max(the decrease of E into that record, "
+            f"{E_MARGIN:g}·(E(w^0) − E_best)), so E − E* stays ≥ Δ > 0")
+    return E_ref, note
+
+
+def fit_run_rate(run: Run, E_ref: float, window=None) -> None:
+    """Set ``run.rate`` (and ``run.rate_note`` when no fit is made) from E − E_ref over k."""
+    k = np.asarray(run.history.k, dtype=float)
+    err = np.asarray(run.history.loss, dtype=float) - E_ref
+    try:
+        run.rate = analysis.fit_rate(k, err, window=window)
+    except ValueError as exc:
+        run.rate = None
+        run.rate_note = (f"n/a (fewer than {analysis.rates.MIN_POINTS} points)" if "at least" in str(exc)
+                         else f"n/a ({exc})")
 
 
 def default_specs(S: int):
@@ -189,19 +244,13 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         if problem.d == 2 and toy:
             E_ref, note = 0.0, "E* = 0, the infimum (separable data: approached only as ‖w‖ → ∞)"
         else:
-            E_ref = min(float(np.min(r.history.loss)) for r in runs)
-            note = f"E_best = {E_ref:.6g}, the smallest E(w^k) recorded by any run"
+            E_ref, note = reference_below_best([r.history.loss for r in runs])
     else:
         E_ref = float(E_ref)
         note = f"E* = {E_ref:.6g} (given)"
     g0 = _grad_scale(problem, w0)  # every run starts at w^0: ‖∇E(w^0)‖ is the scale ‖∇E‖ is judged by
     for r in runs:
-        k = np.asarray(r.history.k, dtype=float)
-        err = np.asarray(r.history.loss) - E_ref
-        try:
-            r.rate = analysis.fit_rate(k, err, window=rate_window)
-        except ValueError:
-            r.rate = None
+        fit_run_rate(r, E_ref, rate_window)
         if problem.d <= hessian_max_d:
             r.stop = analysis.stationary_point(problem, r.result.params, grad_scale=g0, grad_scale_name="‖∇E(w^0)‖")
     flow = analysis.gradient_flow(runs[0].net, X, Y, loss, trajectory=runs[0].trajectory, ks=runs[0].history.k)
@@ -238,12 +287,8 @@ def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name:
     traj = np.atleast_2d(result.params) if trajectory is None else np.asarray(trajectory)
     opt = result.optimizer
     run = Run(name or type(opt).__name__, opt, result, traj, net, theory=analysis.theory_rate(opt))
-    E_ref = float(np.min(result.history.loss))
-    k = np.asarray(result.history.k, dtype=float)
-    try:
-        run.rate = analysis.fit_rate(k, np.asarray(result.history.loss) - E_ref)
-    except ValueError:
-        run.rate = None
+    E_ref, E_note = reference_below_best([result.history.loss])
+    fit_run_rate(run, E_ref)
     w_start = traj[0] if w0 is None else np.asarray(w0)
     if net.n_params <= hessian_max_d:
         known = w0 is not None or len(traj) > 1  # a trajectory (or w0) says where the run started
@@ -258,8 +303,10 @@ def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name:
     ks = list(result.history.k) if w0 is None and len(traj) == len(result.history) else None
     flow = analysis.gradient_flow(net, X, Y, loss, w=result.params, trajectory=path[:-1] if len(path) > 1 else None,
                                   ks=ks)
-    return Comparison([run], problem, w_start, None, E_ref, f"E_best = {E_ref:.6g}, the smallest E(w^k) recorded",
-                      cfg, flow, f"mlplab run: {run.name}")
+    comp = Comparison([run], problem, w_start, None, E_ref, E_note, cfg, flow, f"mlplab run: {run.name}")
+    if trajectory is None and w0 is None and len(traj) == 1:
+        comp.start_label = "the final w"  # the only point known is where the run ended, not w^0
+    return comp
 
 
 @dataclass
@@ -398,6 +445,23 @@ RUN_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", 
 def run_color(i: int) -> str:
     """The colour of run i in every figure (matplotlib and Plotly alike)."""
     return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+RUN_DASHES = [("-", "solid"), ("--", "dash"), (":", "dot"), ("-.", "dashdot"), ((0, (5, 1, 1, 1, 1, 1)), "longdashdot"),
+              ((0, (8, 3)), "longdash")]
+RUN_MARKERS = [("o", "circle"), ("s", "square"), ("^", "triangle-up"), ("D", "diamond"), ("v", "triangle-down"),
+               ("x", "x"), ("P", "cross"), ("*", "star")]
+FEW_POINTS = 30  # a run with at most this many records gets a marker on every point
+
+
+def run_dash(i: int, plotly: bool = False):
+    """The line style of run i (matplotlib ``linestyle``, or Plotly ``dash`` name)."""
+    return RUN_DASHES[i % len(RUN_DASHES)][1 if plotly else 0]
+
+
+def run_marker(i: int, plotly: bool = False) -> str:
+    """The marker of run i (matplotlib marker, or Plotly ``symbol`` name)."""
+    return RUN_MARKERS[i % len(RUN_MARKERS)][1 if plotly else 0]
 
 
 def longest_run(comp: Comparison) -> int:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from mlplab.compare import (COST_LABEL, Comparison, comparison_surface, decision_view, figure_plan,
-                            infimum_curve, longest_run, run_color)
+from mlplab.compare import (COST_LABEL, FEW_POINTS, Comparison, comparison_surface, decision_view, figure_plan,
+                            infimum_curve, longest_run, run_color, run_dash, run_marker)
 
 
 def surface_3d(comp: Comparison, view=None) -> Figure:
@@ -36,9 +36,12 @@ def surface_3d(comp: Comparison, view=None) -> Figure:
     ax.plot_surface(AA, BB, s.E, cmap="viridis", alpha=0.8, linewidth=0, antialiased=False, rstride=stride,
                     cstride=stride)
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
+        if len(p) < 2:  # one point is no path: it is drawn as the start marker below
+            continue
         ax.plot(p[:, 0], p[:, 1], p[:, 2], "-o", color=run_color(i), ms=2.5, lw=1.5, label=run.name, zorder=10)
         ax.scatter([p[-1, 0]], [p[-1, 1]], [p[-1, 2]], color=run_color(i), s=40, marker="*", zorder=11)
-    ax.scatter([view.paths[0][0, 0]], [view.paths[0][0, 1]], [view.paths[0][0, 2]], color="k", s=40, label="w^0")
+    ax.scatter([view.paths[0][0, 0]], [view.paths[0][0, 1]], [view.paths[0][0, 2]], color="k", s=40,
+               label=comp.start_label, zorder=12)
     ax.set_xlabel(s.labels[0])
     ax.set_ylabel(s.labels[1])
     ax.set_zlabel("E(w)")
@@ -60,9 +63,11 @@ def contour(comp: Comparison, view=None) -> Figure:
                linewidths=0.4, alpha=0.6)  # the low levels, where the paths run
     fig.colorbar(cs, ax=ax, label="E(w)")
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
+        if len(p) < 2:  # one point is no path: it is drawn as the start marker below
+            continue
         ax.plot(p[:, 0], p[:, 1], "-o", color=run_color(i), ms=2.5, lw=1.3, label=run.name)
         ax.plot(p[-1, 0], p[-1, 1], "*", color=run_color(i), ms=14, mec="k")
-    ax.plot(view.paths[0][0, 0], view.paths[0][0, 1], "o", color="white", mec="k", ms=9, label="w^0")
+    ax.plot(view.paths[0][0, 0], view.paths[0][0, 1], "o", color="white", mec="k", ms=9, label=comp.start_label)
     ax.set_xlim(s.a[0], s.a[-1])
     ax.set_ylim(s.b[0], s.b[-1])
     ax.set_xlabel(s.labels[0])
@@ -129,12 +134,14 @@ def convergence(comp: Comparison, x: str = "cost") -> Figure:
             err = _err(run, comp)
             if scale == "log-log":  # x = 0 (the start) has no place on a log axis
                 err = np.where(xs > 0, err, np.nan)
-            ax.plot(xs, err, "-", color=run_color(i), lw=1.4, label=label)
+            few = len(h) <= FEW_POINTS  # few records: mark each, so a short run is not read as a line
+            ax.plot(xs, err, ls=run_dash(i), marker=run_marker(i) if few else None, ms=4, color=run_color(i),
+                    lw=1.4, label=label, gid="data")
             if x == "k" and run.rate is not None:
                 lo, hi = run.rate.window
                 kk = np.linspace(max(lo, 1), hi, 50)
                 fit = (run.rate.C * run.rate.q ** kk if run.rate.kind == "linear" else run.rate.C * kk ** -run.rate.p)
-                ax.plot(kk, fit, "--", color=run_color(i), lw=2.2, alpha=0.6)
+                ax.plot(kk, fit, "-", color=run_color(i), lw=6, alpha=0.25, gid="fit")  # a band under the data
         ax.set_yscale("log")
         if scale == "log-log":
             ax.set_xscale("log")
@@ -165,8 +172,11 @@ def step_sizes(comp: Comparison) -> Figure:
     """Step sizes α^k (line search) / γ_k (schedule) over k."""
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
-    for i, run in enumerate(comp.runs):
-        ax.loglog(np.asarray(run.history.k) + 1, run.history.step_size, ".-", ms=3, color=run_color(i), label=run.name)
+    for i, run in enumerate(comp.runs):  # dash and marker per run: identical γ_k lines stay told apart
+        n = len(run.history)
+        ax.loglog(np.asarray(run.history.k) + 1, run.history.step_size, ls=run_dash(i), marker=run_marker(i),
+                  ms=6 if n <= FEW_POINTS else 3, markevery=max(1, n // 25), mfc="none", lw=1.4 + 0.6 * (i == 0),
+                  color=run_color(i), label=run.name)
     ax.set_xlabel("k + 1")
     ax.set_ylabel("α^k / γ_k")
     ax.set_title("Step sizes over the iterations")

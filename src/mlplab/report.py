@@ -22,8 +22,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mlplab.compare import (COST_LABEL, Comparison, SurfaceView, comparison_surface, decision_view, figure_plan,
-                            infimum_curve, longest_run, run_color)
+from mlplab.compare import (COST_LABEL, FEW_POINTS, Comparison, SurfaceView, comparison_surface, decision_view,
+                            figure_plan, infimum_curve, longest_run, run_color, run_dash, run_marker)
 from mlplab.io import atomic_write
 
 
@@ -42,8 +42,14 @@ def surface_3d(comp: Comparison, view=None) -> go.Figure:
                                 colorbar=dict(title="E"))])
     lift = 0.01 * float(np.ptp(s.E[np.isfinite(s.E)]) or 1.0)  # a path drawn exactly on the surface flickers
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
+        if len(p) < 2:  # one point is no path: drawn as the start marker below
+            continue
         fig.add_trace(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=p[:, 2] + lift, mode="lines+markers", name=run.name,
                                    line=dict(color=run_color(i), width=5), marker=dict(size=2.5, color=run_color(i))))
+    if all(len(p) < 2 for p in view.paths):
+        p0 = view.paths[0][0]
+        fig.add_trace(go.Scatter3d(x=[p0[0]], y=[p0[1]], z=[p0[2] + lift], mode="markers", name=comp.start_label,
+                                   text=[comp.start_label], marker=dict(size=6, color="black")))
     return _layout(fig, "Loss surface E(w) with the optimizer paths", height=700,
                    scene=dict(xaxis_title=s.labels[0], yaxis_title=s.labels[1], zaxis_title="E(w)",
                               camera=dict(eye=dict(x=-1.2, y=-1.6, z=1.1))))
@@ -55,10 +61,12 @@ def contour(comp: Comparison, view=None) -> go.Figure:
     fig = go.Figure([go.Contour(x=s.a, y=s.b, z=s.E, colorscale="Viridis", ncontours=30, name="E(w)",
                                 colorbar=dict(title="E"))])
     for i, (run, p) in enumerate(zip(comp.runs, view.paths)):
+        if len(p) < 2:  # one point is no path (a saved model without history): only the marker below
+            continue
         fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines+markers", name=run.name,
                                  line=dict(color=run_color(i)), marker=dict(size=4), text=[f"k={k}" for k in run.history.k]))
     p0 = view.paths[0][0]
-    fig.add_trace(go.Scatter(x=[p0[0]], y=[p0[1]], mode="markers", name="w^0",
+    fig.add_trace(go.Scatter(x=[p0[0]], y=[p0[1]], mode="markers", name=comp.start_label, text=[comp.start_label],
                              marker=dict(size=12, color="white", line=dict(color="black", width=2))))
     return _layout(fig, "Contours of E(w) with the optimizer paths", height=600,
                    xaxis_title=s.labels[0], yaxis_title=s.labels[1])
@@ -99,15 +107,18 @@ def convergence(comp: Comparison, x: str = "cost") -> go.Figure:
             xs = h.grad_equivalents if x == "cost" else np.asarray(h.k, dtype=float)
             err = np.asarray(h.loss, dtype=float) - comp.E_ref
             keep = (err > 0) & ((xs > 0) if col == 1 else True)
-            fig.add_trace(go.Scatter(x=xs[keep], y=err[keep], mode="lines", name=run.name, legendgroup=run.name,
-                                     showlegend=col == 1, line=dict(color=run_color(i))), row=1, col=col)
+            few = len(h) <= FEW_POINTS  # few records: mark each, so a short run is not read as a line
+            fig.add_trace(go.Scatter(x=xs[keep], y=err[keep], mode="lines+markers" if few else "lines", name=run.name,
+                                     legendgroup=run.name, showlegend=col == 1,
+                                     marker=dict(symbol=run_marker(i, plotly=True), size=6),
+                                     line=dict(color=run_color(i), dash=run_dash(i, plotly=True))), row=1, col=col)
             if x == "k" and run.rate is not None:
                 lo, hi = run.rate.window
                 kk = np.linspace(max(lo, 1), hi, 50)
                 fit = run.rate.C * run.rate.q ** kk if run.rate.kind == "linear" else run.rate.C * kk ** -run.rate.p
                 fig.add_trace(go.Scatter(x=kk, y=fit, mode="lines", name=f"fit: {run.rate.describe()}",
                                          legendgroup=run.name, showlegend=col == 1,
-                                         line=dict(color=run_color(i), dash="dash", width=3)), row=1, col=col)
+                                         opacity=0.3, line=dict(color=run_color(i), width=8)), row=1, col=col)
         fig.update_yaxes(type="log", title_text="E(w^k) − E*", row=1, col=col)
         fig.update_xaxes(type="log" if col == 1 else "linear", title_text=xlabel, row=1, col=col)
     return _layout(fig, f"Convergence against {'cost' if x == 'cost' else 'k'} ({comp.E_ref_note})", height=480)
@@ -121,8 +132,12 @@ def grad_norms(comp: Comparison) -> go.Figure:
 
 
 def step_sizes(comp: Comparison) -> go.Figure:
+    # dash and marker per run: identical γ_k lines (SGD and mini-batch) stay told apart
     fig = go.Figure([go.Scatter(x=np.asarray(r.history.k) + 1, y=r.history.step_size, mode="lines+markers",
-                                marker=dict(size=3), name=r.name, line=dict(color=run_color(i)))
+                                marker=dict(size=7 if len(r.history) <= FEW_POINTS else 4,
+                                            symbol=run_marker(i, plotly=True) + "-open"),
+                                name=r.name, line=dict(color=run_color(i), dash=run_dash(i, plotly=True),
+                                                       width=3 if i == 0 else 2))
                      for i, r in enumerate(comp.runs)])
     return _layout(fig, "Step sizes α^k / γ_k over the iterations", xaxis_title="k + 1", yaxis_title="α^k / γ_k",
                    xaxis_type="log", yaxis_type="log")
@@ -267,6 +282,7 @@ def write_report(path, comp: Comparison, max_history_rows: int = 200) -> Path:
     view = comparison_surface(comp)  # once: the figures and the note below share it
     figs = figures(comp, view)
     parts = [f"<h1>{html.escape(comp.title)}</h1>",
+             *(f'<p class="note" id="note-{j}">{html.escape(n)}</p>' for j, n in enumerate(comp.notes)),
              "<h2>Configuration</h2>", _table([{"setting": k, "value": v} for k, v in comp.config.items()]),
              "<h2>Comparison</h2>", _table(comp.table()),
              f'<p class="note">Rates are fitted over {html.escape(_windows(comp))}; {html.escape(comp.E_ref_note)}.</p>']

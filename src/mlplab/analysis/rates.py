@@ -37,11 +37,31 @@ class RateFit:
     r2_linear: float
     window: tuple[int, int]
 
+    @property
+    def flat(self) -> bool:
+        """A linear fit whose ratio q is within :data:`Q_TOL` of 1: no measurable linear rate."""
+        return self.kind == "linear" and abs(self.q - 1.0) < Q_TOL
+
     def describe(self) -> str:
         if self.kind == "linear":
-            return f"linear: E − E* ≈ {self.C:.2g}·{self.q:.3g}^k (R² {self.r2_linear:.3f})"
+            if self.flat:
+                return f"no measurable linear rate (|q − 1| < {Q_TOL:g}; R² {self.r2_linear:.3f})"
+            return f"linear: E − E* ≈ {self.C:.2g}·{_base(self.q)}^k (R² {self.r2_linear:.3f})"
         sign = "−" if self.p >= 0 else ""  # a negative p (E growing) prints as k^(2.28), not k^(−-2.28)
         return f"E − E* ≈ {self.C:.2g}·k^({sign}{abs(self.p):.2f}) (R² {self.r2_power:.3f})"
+
+
+Q_TOL = 1e-3  # a linear ratio q with |q − 1| below this is no measurable rate
+MIN_POINTS = 5  # fewer points than this: no fit
+
+
+def _base(q: float) -> str:
+    """q with as many significant digits (3 or more) as it takes not to print as 1."""
+    for digits in range(3, 17):
+        text = f"{q:.{digits}g}"
+        if float(text) != 1.0:
+            return text
+    return repr(q)
 
 
 def _r2(x, y, coef):
@@ -50,7 +70,7 @@ def _r2(x, y, coef):
     return 1.0 - float(np.sum(resid ** 2)) / ss if ss > 0 else 1.0
 
 
-def fit_rate(k, err, window=None) -> RateFit:
+def fit_rate(k, err, window=None, min_points: int = MIN_POINTS) -> RateFit:
     """Fit E − E* ∼ C k^{−p} (straight line in log-log) and ∼ C q^k (straight line in semi-log).
 
     Args:
@@ -58,6 +78,8 @@ def fit_rate(k, err, window=None) -> RateFit:
         err: E(w^k) − E* (n,); non-positive or non-finite entries are dropped.
         window: (k_lo, k_hi) inclusive; default: the second half of the run
             (k ≥ k_max / 2), where the asymptotic rate shows.
+        min_points: the fewest usable points (k ≥ 1, E − E* > 0, in the window)
+            to fit on (default 5); fewer raise ``ValueError``.
 
     Returns:
         :class:`RateFit`; ``kind`` is the law whose fit has the larger R².
@@ -70,8 +92,10 @@ def fit_rate(k, err, window=None) -> RateFit:
         window = (max(1, int(np.nanmax(k) // 2)) if k.size else 1, int(np.nanmax(k)) if k.size else 1)
     lo, hi = window
     keep = (k >= max(lo, 1)) & (k <= hi) & np.isfinite(err) & (err > 0)
-    if keep.sum() < 3:
-        raise ValueError(f"fit_rate needs at least 3 points with k >= 1 and E - E* > 0 in the window "
+    if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) or min_points < 3:
+        raise ValueError(f"min_points must be an integer >= 3, got {min_points!r}")
+    if keep.sum() < min_points:
+        raise ValueError(f"fit_rate needs at least {min_points} points with k >= 1 and E - E* > 0 in the window "
                          f"{window}, got {int(keep.sum())}")
     kk, le = k[keep], np.log(err[keep])
     cp = np.polyfit(np.log(kk), le, 1)

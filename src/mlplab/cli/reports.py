@@ -411,6 +411,10 @@ def cmd_report(args) -> int:
         comp.runs[0].theory = "unknown (the model file does not say how it was trained)"
         comp.config["optimizer"] = "unknown (no mlplab command-line metadata)"
     comp.title = f"mlplab model report: {Path(args.model).name}"
+    if not has_history:  # the one point is the saved final weights, not w^0 and not a path
+        comp.start_label = "w (saved)"
+        comp.notes.append(f"The model file {Path(args.model).name} holds no training history: the figures show "
+                          "only the saved weights w (saved) — no path, no convergence over k, no fitted rate.")
     written = write_outputs(comp, rpath, pdir)
     if args.json:
         _emit_json(_comparison_json(comp, written))
