@@ -260,8 +260,7 @@ def _fast_csv(path: Path, delimiter, sample, head, target, require_target, n_fea
             else:
                 if not np.isfinite(y).all():
                     raise _Irregular
-    return Table(X=X, y=y, feature_names=[names[j] for j in feat_cols],
-                 target_name=None if t is None else names[t], source=str(path))
+    return _table(X, y, names, feat_cols, t, path)
 
 
 def _target_column(where, width, names, header, target, require_target, n_features) -> int | None:
@@ -332,14 +331,23 @@ def _table_from_rows(path: Path, rows, delimiter, target, require_target: bool, 
                 raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} is empty; every "
                                 "sample needs a target")
         if all(_is_number(c) for c in col):
-            y = np.array([float(c) for c in col])
-            bad = ~np.isfinite(y)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} contains {col[i]}; "
-                                "remove that row (targets must be finite)")
+            y = _finite_target(where, t, names, np.array([float(c) for c in col]), col)
         else:
             y = np.array(col, dtype=object)
+    return _table(X, y, names, feat_cols, t, path)
+
+
+def _finite_target(where, t, names, y, shown):
+    """y itself, or DataError naming the first non-finite target (as ``shown[i]`` writes it)."""
+    bad = ~np.isfinite(y)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} contains {shown[i]}; "
+                        "remove that row (targets must be finite)")
+    return y
+
+
+def _table(X, y, names, feat_cols, t, path) -> Table:
     return Table(X=X, y=y, feature_names=[names[j] for j in feat_cols],
                  target_name=None if t is None else names[t], source=str(path))
 
@@ -389,15 +397,10 @@ def _load_parquet(path: Path, target, require_target: bool, n_features: int | No
                             "sample needs a target")
         if col.dtype.kind in "biuf":
             y = col.to_numpy(dtype=np.float64)
-            bad = ~np.isfinite(y)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DataError(f"{where}: target column {t + 1} ({names[t]!r}), row {i + 1} contains {y[i]}; "
-                                "remove that row (targets must be finite)")
+            y = _finite_target(where, t, names, y, y)
         else:
             y = np.array([str(c) for c in col], dtype=object)
-    return Table(X=X, y=y, feature_names=[names[j] for j in feat_cols],
-                 target_name=None if t is None else names[t], source=str(path))
+    return _table(X, y, names, feat_cols, t, path)
 
 
 def _has_header(rows) -> bool:
