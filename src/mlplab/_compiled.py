@@ -33,7 +33,10 @@ thousand parameters, BLAS beyond (measurements at :data:`MAX_PARAMS`).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -68,13 +71,31 @@ def disabled() -> bool:
 def kernel():
     """The compiled kernel, building it (importing Numba) on the first call; None without Numba."""
     if "kernel" not in _state and "error" not in _state:
-        try:
-            import numba
-        except ImportError as exc:  # optional dependency: the fallback paths run
-            _state["error"] = f"numba not importable ({exc})"
-            return None
-        _state["kernel"] = _build(numba)
+        with _ctrl_c_deferred():
+            try:
+                import numba
+            except ImportError as exc:  # optional dependency: the fallback paths run
+                _state["error"] = f"numba not importable ({exc})"
+                return None
+            _state["kernel"] = _build(numba)
     return _state.get("kernel")
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred():
+    """Hold a Ctrl-C (SIGINT) until Numba is imported and the kernel compiled or loaded from its cache,
+    then raise it: interrupted half-way, Numba's import or compiler can leave the process hanging."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _njit(numba, f):
@@ -152,8 +173,15 @@ def sgd_steps(problem, w: np.ndarray, js, gammas, the_plan) -> int:
     else:
         C, has_c = problem.sample_weight, True
     rho_lam = float(problem._reg_weight(1) * problem.l2)  # ρ λ for a block of one sample
-    return int(kernel()(w, problem.X, problem.Y, C, has_c, rows, gam, sizes, w_off, b_off, acts,
-                        out_kind, rho_lam, safe, consts))
+    args = (w, problem.X, problem.Y, C, has_c, rows, gam, sizes, w_off, b_off, acts, out_kind, rho_lam, safe,
+            consts)
+    signature = (w.dtype, problem.X.dtype, problem.Y.dtype, C.dtype)
+    if signature in _state.setdefault("ready", set()):
+        return int(kernel()(*args))
+    with _ctrl_c_deferred():  # the first call for these types compiles or loads the cache
+        taken = int(kernel()(*args))
+    _state["ready"].add(signature)
+    return taken
 
 
 # --- the compiled code: plain Python here, compiled by _build ----------------------
