@@ -1,0 +1,276 @@
+"""A sweep spec → the list of runs, each resolved and checked exactly as ``mlplab train --config`` would.
+
+A spec is a ``mlplab train --config`` file (top-level keys: train options shared
+by every run; a ``[train]`` table as in any config file) plus
+
+* ``[grid]``: each key lists values; the runs are the cross product;
+* ``[random]`` (optional): ``n`` points drawn from distributions, crossed with the grid::
+
+      [random]
+      n = 8                                # number of draws (required)
+      sampler_seed = 0                     # seed of the draws (default 0)
+      lr = { loguniform = [1e-3, 1.0] }    # also uniform = [lo, hi], randint = [lo, hi] (inclusive),
+      batch_size = [8, 16, 32]             # choice = [...], or a plain list (a uniform choice);
+      l2 = { dist = "uniform", low = 0, high = 0.1 }   # the long form of the same
+
+  The draws are made key by key in the order written (``n`` values each, one
+  NumPy generator seeded with ``sampler_seed``), then the i-th values of every
+  key form point i; each point is crossed with the grid.
+
+Every combination goes through the CLI's own config reader and ``train``'s
+resolution (:func:`mlplab.cli.train._resolve` and the engine's constructors),
+so a combination that ``mlplab train`` would refuse is refused here with the
+same message — all of them before any run starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SWEEP_TABLES = ("grid", "random")
+# train options that belong to the sweep, not to a run: outputs, checkpoints, display
+NOT_IN_SPEC = {
+    "out": "each run's model is saved under DIR/models/ (the sweep's --out DIR)",
+    "report": "use `mlplab sweep ... --report sweep.html` for the sweep's report",
+    "plots": "figures of one run: `mlplab report DIR/models/run-0001.safetensors --plots FIGDIR`",
+    "checkpoint-every": "a sweep resumes run by run; checkpoints are not kept for sweep runs",
+    "checkpoint-dir": "a sweep resumes run by run; checkpoints are not kept for sweep runs",
+    "keep-checkpoints": "a sweep resumes run by run; checkpoints are not kept for sweep runs",
+    "resume": "rerun the same `mlplab sweep` command to resume a sweep",
+    "json": "give --json to `mlplab sweep`",
+    "quiet": "give --quiet to `mlplab sweep`",
+}
+
+
+class SpecError(ValueError):
+    """The spec cannot be run as written; the message (one line) says what is wrong and how to fix it."""
+
+
+@dataclass
+class Run:
+    """One combination: ``combo`` its swept values, ``cfg`` train's resolved settings, ``params`` their canonical JSON."""
+
+    combo: dict
+    options: dict  # the train options of this run (shared keys + combo), as in a config file
+    cfg: dict = field(default_factory=dict)
+    params: str = ""
+
+
+def canonical(obj) -> str:
+    """Canonical JSON: sorted keys, no spaces, floats by repr (exact round trip)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def load(spec, where: str = "the spec") -> tuple[dict, str]:
+    """(spec dict, name used in messages) from a TOML path or a dict."""
+    import tomllib
+
+    if isinstance(spec, dict):
+        return spec, where
+    if not isinstance(spec, (str, Path)):
+        raise SpecError(f"a sweep spec is a dict or the path of a TOML file, got {type(spec).__name__}")
+    path = str(spec)
+    if Path(path).is_dir():
+        raise SpecError(f"{path!r} is a folder; give a sweep spec (.toml), or add --show to show the results stored "
+                        "in that folder")
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f), f"spec {path!r}"
+    except FileNotFoundError:
+        raise SpecError(f"sweep spec {path!r} does not exist; check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"sweep spec {path!r} is not valid TOML ({exc}); fix its syntax") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read sweep spec {path!r} ({exc.strerror})") from None
+
+
+def _flag(key: str) -> str:
+    return key.replace("_", "-")
+
+
+def _draw(name: str, dist, n: int, rng: np.random.Generator, where: str) -> list:
+    """n values of one [random] key."""
+    if isinstance(dist, list):
+        dist = {"choice": dist}
+    if isinstance(dist, dict) and "dist" in dist:  # the long form: { dist = "loguniform", low = 1e-3, high = 1 }
+        rest = {k: v for k, v in dist.items() if k != "dist"}
+        kind = dist["dist"]
+        if kind == "choice" and set(rest) == {"values"}:
+            dist = {"choice": rest["values"]}
+        elif set(rest) == {"low", "high"}:
+            dist = {kind: [rest["low"], rest["high"]]}
+        else:
+            raise SpecError(f"{where}: [random] {name}: {{ dist = {kind!r}, ... }} needs low and high (or values for "
+                            f"choice), got {sorted(rest)}")
+    if not isinstance(dist, dict) or len(dist) != 1:
+        raise SpecError(f"{where}: [random] {name} must be a list of choices or one of {{ uniform = [lo, hi] }}, "
+                        f"{{ loguniform = [lo, hi] }}, {{ randint = [lo, hi] }}, {{ choice = [...] }}; got {dist!r}")
+    (kind, arg), = dist.items()
+    if kind == "choice":
+        if not isinstance(arg, list) or not arg:
+            raise SpecError(f"{where}: [random] {name}: choice needs a non-empty list, got {arg!r}")
+        return [arg[int(i)] for i in rng.integers(0, len(arg), size=n)]
+    ok = (isinstance(arg, list) and len(arg) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         and math.isfinite(v) for v in arg) and arg[0] <= arg[1])
+    if not ok or kind not in ("uniform", "loguniform", "randint"):
+        raise SpecError(f"{where}: [random] {name} = {{ {kind} = {arg!r} }} is not a distribution; use uniform, "
+                        "loguniform or randint with [lo, hi] (lo <= hi), or choice = [...]")
+    lo, hi = arg
+    if kind == "uniform":
+        return [float(v) for v in rng.uniform(lo, hi, size=n)]
+    if kind == "loguniform":
+        if lo <= 0:
+            raise SpecError(f"{where}: [random] {name}: loguniform needs 0 < lo <= hi, got [{lo}, {hi}]")
+        return [float(v) for v in np.exp(rng.uniform(math.log(lo), math.log(hi), size=n))]
+    if int(lo) != lo or int(hi) != hi:
+        raise SpecError(f"{where}: [random] {name}: randint needs integer bounds, got [{lo}, {hi}]")
+    return [int(v) for v in rng.integers(int(lo), int(hi) + 1, size=n)]
+
+
+def combinations(spec: dict, where: str = "the spec") -> tuple[dict, list[dict], list[str]]:
+    """(shared options, [combo, ...], swept keys) of a spec dict; checks the sweep-specific parts."""
+    if not isinstance(spec, dict):
+        raise SpecError(f"a sweep spec must be a table (dict) of options with a [grid] table, got {type(spec).__name__}")
+    grid = spec.get("grid", {})
+    rand = spec.get("random", {})
+    if not isinstance(grid, dict) or not isinstance(rand, dict):
+        raise SpecError(f"{where}: grid and random must be tables ([grid], [random])")
+    if not grid and not rand:
+        raise SpecError(f"{where} has no [grid] table; list the values to sweep, e.g. [grid] lr = [0.1, 0.01]")
+    shared = {k: v for k, v in spec.items() if k not in SWEEP_TABLES}
+    for key, value in shared.items():
+        if isinstance(value, dict) and key != "train":
+            raise SpecError(f"{where}: table [{key}] does not apply to a sweep; a spec holds train options, a [train] "
+                            "table, [grid] and [random]")
+    for key in [*shared, *grid, *rand, *(k for t in shared.values() if isinstance(t, dict) for k in t)]:
+        if _flag(key) in NOT_IN_SPEC:
+            raise SpecError(f"{where}: {key!r} cannot be set in a sweep spec; {NOT_IN_SPEC[_flag(key)]}")
+    swept = []
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"{where}: [grid] {key} must be a non-empty list of values, e.g. {key} = [..., ...]; "
+                            f"got {values!r}")
+        if len({canonical(v) for v in values}) != len(values):
+            raise SpecError(f"{where}: [grid] {key} lists a value twice ({values!r}); list each value once")
+        swept.append(key)
+    for key in shared:
+        if _flag(key) in {_flag(k) for k in [*grid, *rand]}:
+            raise SpecError(f"{where}: {key!r} is both a shared option and a swept key; keep one of them")
+    n = rand.get("n")
+    draws = {}
+    if rand:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise SpecError(f"{where}: [random] needs n = the number of draws (an integer >= 1), got {n!r}")
+        seed = rand.get("sampler_seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise SpecError(f"{where}: [random] sampler_seed must be an integer >= 0, got {seed!r}")
+        keys = [k for k in rand if k not in ("n", "sampler_seed")]
+        if not keys:
+            raise SpecError(f"{where}: [random] has n but no distribution; add e.g. lr = {{ loguniform = [1e-3, 1] }}")
+        rng = np.random.default_rng(seed)
+        for key in keys:
+            if _flag(key) in {_flag(k) for k in grid}:
+                raise SpecError(f"{where}: {key!r} is both a [grid] and a [random] key; keep one of them")
+            draws[key] = _draw(key, rand[key], n, rng, where)
+            swept.append(key)
+    points = [dict(zip(draws, vals)) for vals in zip(*draws.values())] if draws else [{}]
+    combos = [{**p, **dict(zip(grid, vals))} for p in points for vals in itertools.product(*grid.values())]
+    return shared, combos, swept
+
+
+def describe(combo: dict) -> str:
+    """'optimizer=sgd lr=0.1 seed=0'."""
+    def show(v):
+        if isinstance(v, list):
+            return ",".join(map(str, v)) or "''"
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v)
+
+    return " ".join(f"{k}={show(v)}" for k, v in combo.items())
+
+
+class Resolver:
+    """Resolves runs through the CLI: config keys → flags → ``train``'s settings (one parser, data cached)."""
+
+    def __init__(self):
+        from mlplab.cli import _subparsers, build_parser
+
+        self.parser = build_parser()
+        self.subparsers = _subparsers(self.parser)
+        self.train = self.subparsers["train"]
+        self._tables = {}
+
+    def args(self, options: dict, where: str):
+        """The parsed ``mlplab train`` arguments of one run's options (raises the CLI's UserError)."""
+        from mlplab.cli import _config_tokens
+
+        tokens, positional = _config_tokens(where, "train", self.subparsers, cfg=dict(options))
+        self.train.set_defaults(**{"data": None, **positional})
+        return self.parser.parse_args(["train", *tokens])
+
+    def table(self, args):
+        from mlplab.cli.common import load_data
+
+        key = (args.data, args.target, args.n_samples, args.noise)
+        if key not in self._tables:
+            self._tables[key] = load_data(args)
+        return self._tables[key]
+
+    def resolve(self, options: dict, where: str) -> dict:
+        """train's resolved settings for one run; the same checks (and messages) as `mlplab train`."""
+        from mlplab.cli.common import resolve
+        from mlplab.sweeps.runner import prepare
+
+        args = self.args(options, where)
+        table = self.table(args)
+        cfg = resolve(args, table)
+        prepare(cfg, table)  # splits, targets, network, optimizer and objective, as train builds them
+        return cfg
+
+
+def expand(spec, where: str | None = None) -> tuple[list[Run], list[str], str, str]:
+    """(runs, swept keys, where, source) of a spec (path or dict); every run resolved and checked.
+
+    ``where`` names the spec in the sweep's messages, ``source`` in train's (the config file's path).
+
+    Raises SpecError listing every offending combination (grouped by message) when
+    any combination is invalid for ``mlplab train``.
+    """
+    from mlplab.cli import UserError
+    from mlplab.data import DataError
+
+    source = str(spec) if isinstance(spec, (str, Path)) else (where or "the spec")  # train's messages name it
+    spec, where = load(spec, where or "the spec")
+    shared, combos, swept = combinations(spec, where)
+    resolver = Resolver()
+    runs, bad = [], {}
+    for combo in combos:
+        run = Run(combo=combo, options={**shared, **combo})
+        try:
+            run.cfg = resolver.resolve(run.options, source)
+        except (UserError, DataError) as exc:
+            bad.setdefault(" ".join(str(exc).split()), []).append(describe(combo))
+            continue
+        run.params = canonical(run.cfg)
+        runs.append(run)
+    if len(bad) == 1 and not runs and len(combos) > 1:  # all fail the same way: a shared option, as train says it
+        raise SpecError(next(iter(bad)))
+    if bad:
+        n = sum(len(v) for v in bad.values())
+        parts = [f"{msg} [{'; '.join(c)}]" for msg, c in bad.items()]
+        raise SpecError(f"{n} of {len(combos)} combinations in {where} are invalid for `mlplab train`, nothing was "
+                        f"run: " + " | ".join(parts))
+    seen = {}
+    for run in runs:
+        if run.params in seen:
+            raise SpecError(f"{where}: the combinations {describe(seen[run.params])!r} and {describe(run.combo)!r} "
+                            "resolve to the same run (a swept value equal to the default?); drop one of the values")
+        seen[run.params] = run.combo
+    return runs, swept, where, source

@@ -1,0 +1,159 @@
+"""``DIR/results.sqlite``: one row per run, written by the sweep's driver only.
+
+Table ``runs``:
+
+==============  ==================================================================
+id              integer primary key (also names the model: ``models/run-0001.safetensors``)
+params          the run's resolved ``mlplab train`` settings, canonical JSON, UNIQUE
+combo           the swept values of the run (JSON)
+status          ``pending``, ``running``, ``done``, ``failed`` or ``diverged``
+attempts        how many times the run was started
+final_loss      E(w) at the end (NULL unless done)
+grad_norm       ‖∇E(w)‖₂ at the end
+accuracy        accuracy on ``accuracy_split`` (test, else validation, else train); NULL for regression
+stop_reason     why training stopped (``converged``, ``epochs``, ``max_iter``, …; ``diverged``)
+n_iter          steps taken
+cost            sample-gradient evaluations; ``forward_evals``: line-search forward passes
+seconds         training time in the worker
+error           why a run failed or diverged
+history         the run's history (JSON columns k, epoch, loss, grad_norm, cost, …; ≤ 1000 rows)
+metrics         train/validation/test metrics (JSON)
+model           the model file, relative to DIR
+==============  ==================================================================
+
+WAL mode, ``synchronous=NORMAL`` and one transaction per state change: a
+kill -9 of the driver loses at most the runs in flight (left ``running``,
+they are started again by the next ``mlplab sweep``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    params TEXT NOT NULL UNIQUE,
+    combo TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'done', 'failed', 'diverged')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    final_loss REAL, grad_norm REAL, accuracy REAL, accuracy_split TEXT,
+    stop_reason TEXT, n_iter INTEGER, cost INTEGER, forward_evals INTEGER, seconds REAL,
+    error TEXT, history TEXT, metrics TEXT, model TEXT, worker TEXT,
+    created_at REAL, started_at REAL, finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+FILE = "results.sqlite"
+RESULT_COLUMNS = ("status", "final_loss", "grad_norm", "accuracy", "accuracy_split", "stop_reason", "n_iter",
+                  "cost", "forward_evals", "seconds", "error", "history", "metrics", "model")
+
+
+def connect(folder: Path, create: bool = True) -> sqlite3.Connection:
+    path = Path(folder) / FILE
+    if not create and not path.is_file():
+        raise FileNotFoundError(path)
+    con = sqlite3.connect(path, timeout=30, isolation_level=None)  # autocommit; explicit BEGIN where needed
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    if create:
+        con.executescript(SCHEMA)
+    return con
+
+
+def add_runs(con: sqlite3.Connection, runs) -> dict[str, int]:
+    """Insert the runs not yet stored (pending); returns {params: id} for every run of this sweep."""
+    now = time.time()
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.executemany("INSERT OR IGNORE INTO runs (params, combo, created_at) VALUES (?, ?, ?)",
+                        [(r.params, json.dumps(r.combo), now) for r in runs])
+        # runs the previous driver left running (killed) or failed go again; done and diverged are results
+        con.executemany("UPDATE runs SET status = 'pending', attempts = 0, error = NULL "
+                        "WHERE params = ? AND status IN ('running', 'failed')", [(r.params,) for r in runs])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    ids = dict(con.execute("SELECT params, id FROM runs"))
+    return {r.params: ids[r.params] for r in runs}
+
+
+def lock(folder: Path):
+    """An exclusive lock on the results folder for this driver (released when it exits, kill -9 included).
+
+    Returns the open lock file (keep it open); raises BlockingIOError when another driver holds it.
+    """
+    import fcntl
+    import os
+
+    f = open(Path(folder) / ".lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip()
+        f.close()
+        raise BlockingIOError(holder) from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def set_meta(con, **items) -> None:
+    con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [(k, json.dumps(v)) for k, v in items.items()])
+
+
+def get_meta(con) -> dict:
+    return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+
+
+def status_of(con, ids) -> dict[int, str]:
+    rows = con.execute(f"SELECT id, status FROM runs WHERE id IN ({','.join('?' * len(ids))})", list(ids))
+    return dict(rows.fetchall())
+
+
+def mark_running(con, rid: int, attempt: int, worker: str) -> None:
+    con.execute("UPDATE runs SET status = 'running', attempts = ?, worker = ?, started_at = ? WHERE id = ?",
+                (attempt, worker, time.time(), rid))
+
+
+def mark_pending(con, rids) -> None:
+    con.executemany("UPDATE runs SET status = 'pending' WHERE id = ? AND status = 'running'", [(r,) for r in rids])
+
+
+def record(con, rid: int, result: dict) -> None:
+    """Store a finished run (done or diverged) — one transaction."""
+    values = {c: result.get(c) for c in RESULT_COLUMNS}
+    for c in ("history", "metrics"):
+        values[c] = None if values[c] is None else json.dumps(values[c], allow_nan=False)
+    sets = ", ".join(f"{c} = ?" for c in values)
+    con.execute(f"UPDATE runs SET {sets}, finished_at = ? WHERE id = ?", (*values.values(), time.time(), rid))
+
+
+def fail(con, rid: int, error: str) -> None:
+    con.execute("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?", (error, time.time(), rid))
+
+
+def rows(con, ids=None) -> list[dict]:
+    """Every run (or those with the given ids) as dicts, JSON columns decoded, by id."""
+    if ids is None:
+        cur = con.execute("SELECT * FROM runs ORDER BY id")
+    else:
+        ids = [int(i) for i in ids]
+        cur = con.execute(f"SELECT * FROM runs WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id", ids)
+    out = []
+    for row in cur:
+        d = dict(row)
+        for c in ("params", "combo", "history", "metrics"):
+            d[c] = None if d[c] is None else json.loads(d[c])
+        out.append(d)
+    return out
