@@ -1,0 +1,70 @@
+"""``mlplab playground``: serve the live training page and open it in the browser."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub, parents) -> None:
+    p = sub.add_parser(
+        "playground", parents=parents,
+        help="train live in the browser: pick data, network and the lecture's optimizers, watch every panel move",
+        description="Start the local playground web app (the engine runs here, the page draws) and open it in "
+                    "the default browser. Needs: pip install \"mlplab[playground]\".")
+    p.add_argument("--port", type=_port, default=8643, help="TCP port (default 8643; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this machine only; the page has no authentication)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser; only print the URL")
+
+
+def _port(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a whole number 0..65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
+    return value
+
+
+def cmd_playground(args) -> int:
+    from mlplab.cli import UserError
+    from mlplab.playground import missing
+
+    absent = missing()
+    if absent:
+        raise UserError(f"the playground needs {', '.join(absent)}, which is not installed: "
+                        "pip install \"mlplab[playground]\"")
+    from mlplab.playground import server
+
+    try:
+        sock = server.bind(args.host, args.port)
+    except OSError as exc:
+        if getattr(exc, "errno", None) in (98, 48, 10048):  # EADDRINUSE (Linux, macOS, Windows)
+            raise UserError(f"port {args.port} on {args.host} is in use; pick another with --port "
+                            "(e.g. --port 0 for any free port)") from None
+        raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                        "check --host (e.g. 127.0.0.1) and --port") from None
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        shown = "127.0.0.1"
+    url = f"http://{shown}:{port}/"
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"mlplab: warning: listening on {args.host}: anyone who can reach this address can use the "
+              "playground — it has no authentication", file=sys.stderr)
+
+    def ready():
+        print(f"mlplab playground: {url}  (Ctrl-C stops it)", flush=True)
+        if not args.no_browser:
+            import webbrowser
+
+            try:
+                webbrowser.open(url)
+            except Exception:  # no browser: the URL is printed
+                pass
+
+    server.serve(sock, ready=ready)
+    return 0

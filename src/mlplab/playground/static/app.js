@@ -1,0 +1,285 @@
+// mlplab playground page: sends the form and the controls to the server, draws the frames it streams.
+// The engine runs in the server; nothing here computes E, gradients or steps.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const $$ = (sel) => [...document.querySelectorAll(sel)];
+const HIDDEN_ACTS = ["tanh", "sigmoid", "relu", "leaky_relu", "identity", "softplus"];
+const PANELS = ["convergence", "boundary", "line_search", "step_size", "surface", "gradients", "activations"];
+const PRESETS = {  // network presets per data set (the optimizer is kept)
+  "lecture": {model: "toy", loss: "squared", batch: "2"},
+  "lecture-network": {model: "mlp", hidden: "2,2", acts: "sigmoid", bias: false, loss: "squared", batch: "2"},
+  "xor": {model: "mlp", hidden: "4", acts: "tanh", bias: true, loss: "binary_cross_entropy", batch: "2"},
+  "moons": {model: "mlp", batch: "16", hidden: "8,8", acts: "tanh", bias: true, loss: "binary_cross_entropy", n_samples: "200", noise: "0.1"},
+  "circles": {model: "mlp", batch: "16", hidden: "8,8", acts: "tanh", bias: true, loss: "binary_cross_entropy", n_samples: "200", noise: "0.05"},
+  "spirals": {model: "mlp", batch: "16", hidden: "16,16", acts: "tanh", bias: true, loss: "binary_cross_entropy", n_samples: "200", noise: "0.05"},
+  "blobs": {model: "mlp", batch: "16", hidden: "8", acts: "tanh", bias: true, loss: "cross_entropy", n_samples: "300", noise: "1"},
+  "linear-regression": {model: "mlp", batch: "16", hidden: "8", acts: "tanh", bias: true, loss: "squared", n_samples: "100", noise: "0.3"},
+};
+const OPT_PRESETS = {  // step-size defaults per optimizer
+  "sgd": {schedule: "inverse", c: "1"},
+  "minibatch": {schedule: "inverse", c: "1", reduction: "sum"},
+  "momentum": {schedule: "constant", c: "0.01", reduction: "mean"},
+  "adam": {schedule: "constant", c: "0.01", reduction: "mean"},
+};
+
+const state = {syncNext: true, seq: 0, ws: null, sid: null, frame: null, running: false, pending: null, drawing: false, snapshots: [0]};
+window.playground = state;  // for tests and the curious: state.frame is the last frame drawn
+
+// --- form -------------------------------------------------------------------------------------
+
+function field(name) { return document.querySelector(`[data-field="${name}"]`); }
+
+function readForm() {
+  const form = {};
+  for (const el of $$("[data-field]")) {
+    const name = el.dataset.field;
+    if (el.type === "checkbox") form[name] = el.checked;
+    else form[name] = el.value;
+  }
+  form.activations = $$("#acts select").map((s) => s.value);
+  form.compare = $$("[data-compare]").filter((c) => c.checked).map((c) => c.dataset.compare);
+  if (form.model === "toy") { delete form.hidden; delete form.activations; }
+  return form;
+}
+
+function widths() {
+  const raw = field("hidden").value.replace(/\s/g, "");
+  if (raw === "") return [];
+  const parts = raw.split(",");
+  return parts.every((p) => /^\d+$/.test(p)) ? parts.map(Number) : null;
+}
+
+function buildActivationSelects(values) {
+  const w = widths();
+  if (w === null) return;
+  const box = $("#acts");
+  const old = values || $$("#acts select").map((s) => s.value);
+  box.innerHTML = "";
+  w.forEach((n, i) => {
+    const lab = document.createElement("label");
+    lab.innerHTML = `φ<sup>${i + 1}</sup> (${Number(n)} units) `;
+    const sel = document.createElement("select");
+    sel.dataset.testid = `activation-${i + 1}`;
+    for (const a of HIDDEN_ACTS) {
+      const o = document.createElement("option");
+      o.value = o.textContent = a;
+      sel.appendChild(o);
+    }
+    sel.value = old[Math.min(i, old.length - 1)] || "tanh";
+    sel.addEventListener("change", sendConfig);
+    lab.appendChild(sel);
+    box.appendChild(lab);
+  });
+}
+
+function showOnly() {
+  const ds = field("dataset").value, model = field("model").value, opt = field("optimizer").value;
+  const sched = field("schedule").value;
+  const synthetic = ["moons", "circles", "spirals", "blobs", "linear-regression"].includes(ds);
+  for (const el of $$("[data-for-data]")) el.hidden = !synthetic;
+  for (const el of $$("[data-for-model]")) el.hidden = el.dataset.forModel !== model;
+  for (const el of $$("[data-for-opt]")) el.hidden = !el.dataset.forOpt.split(" ").includes(opt);
+  for (const el of $$("[data-for-sched]")) el.hidden = el.dataset.forSched !== sched;
+  $("#p-line_search").classList.toggle("muted", !opt.startsWith("gd-") || opt === "gd-constant");
+}
+
+function setErrors(errors) {
+  for (const el of $$("[data-err]")) {
+    const msg = errors[el.dataset.err] || "";
+    el.textContent = msg;
+    el.classList.toggle("on", !!msg);
+  }
+  for (const el of $$("[data-field]")) el.classList.toggle("bad", !!errors[el.dataset.field]);
+}
+
+function syncForm(cfg) {  // the server's accepted configuration back into the form
+  for (const el of $$("[data-field]")) {
+    const name = el.dataset.field;
+    if (!(name in cfg) || el === document.activeElement) continue;
+    const v = cfg[name];
+    if (el.type === "checkbox") el.checked = !!v;
+    else if (name === "hidden") el.value = v.join(",");
+    else el.value = String(v);
+  }
+  buildActivationSelects(cfg.activations);
+  for (const c of $$("[data-compare]")) c.checked = (cfg.compare || []).includes(c.dataset.compare);
+  showOnly();
+}
+
+function applyPreset(p) {
+  for (const [k, v] of Object.entries(p)) {
+    if (k === "acts") continue;
+    const el = field(k);
+    if (!el) continue;
+    if (el.type === "checkbox") el.checked = v; else el.value = v;
+  }
+  if (p.hidden !== undefined) buildActivationSelects(p.acts ? [p.acts] : undefined);
+}
+
+function sendConfig() {
+  showOnly();
+  state.seq += 1;
+  send({type: "config", form: readForm(), seq: state.seq});
+}
+
+// --- connection ---------------------------------------------------------------------------
+
+function send(msg) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/ws`);
+  state.ws = ws;
+  ws.onopen = () => { $("#conn").textContent = "connected"; $("#conn").className = "conn ok"; };
+  ws.onclose = () => {
+    $("#conn").textContent = "disconnected — reload the page"; $("#conn").className = "conn bad";
+    state.running = false; updateButtons();
+  };
+  ws.onmessage = (ev) => {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type === "hello") {
+      state.sid = msg.sid;
+      $("#dl-model").href = `/download/model/${msg.sid}`;
+      $("#dl-history").href = `/download/history/${msg.sid}`;
+      const sp = $("#speed");
+      sp.innerHTML = "";
+      for (const s of msg.speeds) { const o = document.createElement("option"); o.value = o.textContent = s; sp.appendChild(o); }
+      sp.value = "30";
+    } else if (msg.type === "errors") {
+      setErrors(msg.errors);
+      // accepted: the frame of this configuration brings the form back in line (e.g. an upload's loss)
+      if (Object.keys(msg.errors).length === 0 && msg.seq === state.seq) state.syncNext = true;
+    } else if (msg.type === "notice") {
+      $("#status").textContent = msg.text;
+      $("#status").className = "status " + (msg.level || "");
+    } else if (msg.type === "frame") {
+      state.pending = msg;
+      if (!state.drawing) { state.drawing = true; requestAnimationFrame(draw); }
+    }
+  };
+}
+
+// --- drawing -------------------------------------------------------------------------------
+
+const PLOT_CONFIG = {displayModeBar: false, responsive: true};
+
+function fmt(v) {
+  if (v === null || v === undefined || !isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return (a !== 0 && (a < 1e-4 || a >= 1e6)) ? v.toExponential(6) : String(Number(v.toPrecision(8)));
+}
+
+function draw() {
+  const fr = state.pending;
+  state.pending = null;
+  state.drawing = false;
+  if (!fr) return;
+  state.frame = fr;
+  state.running = !!fr.running;
+  $("#iteration").textContent = String(fr.k);
+  $("#loss").textContent = fmt(fr.loss);
+  $("#gradnorm").textContent = fmt(fr.grad_norm);
+  $("#viewing").textContent = fr.live ? "" : `viewing iteration ${fr.k} (latest ${fr.live_k}) — step or run to go on`;
+  const st = $("#status");
+  st.textContent = fr.stopped || "";
+  st.className = "status" + (fr.stopped ? " warn" : "");
+  $("#robbins").textContent = fr.robbins_monro || "";
+  const names = {"gd-exact": "GD exact", "gd-armijo": "GD Armijo", "gd-constant": "GD const", "sgd": "SGD",
+                 "minibatch": "mini-batch", "momentum": "momentum", "adam": "Adam"};
+  $("#compare-readout").textContent = (fr.compare || []).map((c) => `${names[c.method]}: E = ${fmt(c.loss)}` +
+    (c.stopped ? " (stopped)" : "")).join(" · ");
+  $("#netinfo").textContent = `network ${fr.network}, d = ${fr.d} weights, S = ${fr.S} samples; ${fr.optimizer}`;
+  state.snapshots = fr.snapshots;
+  const sc = $("#scrubber");
+  sc.max = String(fr.snapshots.length - 1);
+  if (document.activeElement !== sc || fr.live) {
+    let i = fr.snapshots.indexOf(fr.k);
+    sc.value = String(i < 0 ? fr.snapshots.length - 1 : i);
+  }
+  if (fr.config && state.syncNext && fr.seq === state.seq) { state.syncNext = false; syncForm(fr.config); }
+  for (const name of PANELS) {
+    const div = document.getElementById("p-" + name);
+    const fig = fr.figures[name];
+    if (!fig) {
+      if (name === "line_search") {
+        Plotly.purge(div);
+        div.innerHTML = '<p class="placeholder">φ(α) = E(w<sup>k</sup> + α d<sup>k</sup>): the line-search picture ' +
+          "appears after a step of GD with exact or Armijo line search.</p>";
+      }
+      continue;
+    }
+    const ph = div.querySelector(".placeholder");
+    if (ph) ph.remove();
+    Plotly.react(div, fig.data, fig.layout, PLOT_CONFIG);
+  }
+  const ls = document.getElementById("p-line_search");
+  if (fr.phi) {
+    ls.dataset.alphaK = String(fr.phi.alpha_k);
+    ls.dataset.phiK = String(fr.phi.phi_k);
+  } else { delete ls.dataset.alphaK; delete ls.dataset.phiK; }
+  updateButtons();
+  send({type: "ack"});  // drawn: the server may send the next frame
+}
+
+function updateButtons() {
+  $("#run").disabled = state.running;
+  $("#pause").disabled = !state.running;
+}
+
+// --- controls ----------------------------------------------------------------------------------
+
+function wire() {
+  $("#step").addEventListener("click", () => send({type: "step", n: 1}));
+  $("#run").addEventListener("click", () => { state.running = true; updateButtons(); send({type: "run", speed: Number($("#speed").value)}); });
+  $("#pause").addEventListener("click", () => { state.running = false; updateButtons(); send({type: "pause"}); });
+  $("#reset").addEventListener("click", () => send({type: "reset"}));
+  $("#speed").addEventListener("change", () => send({type: "speed", speed: Number($("#speed").value)}));
+  $("#scrubber").addEventListener("input", () => {
+    const i = Number($("#scrubber").value);
+    send({type: "scrub", k: state.snapshots[Math.min(i, state.snapshots.length - 1)]});
+  });
+  $("#logscale").addEventListener("change", () => send({type: "view", log: $("#logscale").checked, x: $("#xaxis").value}));
+  $("#xaxis").addEventListener("change", () => send({type: "view", log: $("#logscale").checked, x: $("#xaxis").value}));
+  field("dataset").addEventListener("change", () => {
+    const p = PRESETS[field("dataset").value];
+    if (p) applyPreset(p);
+    if (field("dataset").value === "upload") $("#upload").click();  // no file yet: the server says so
+    sendConfig();
+  });
+  field("optimizer").addEventListener("change", () => {
+    const p = OPT_PRESETS[field("optimizer").value];
+    if (p) applyPreset(p);
+    sendConfig();
+  });
+  field("hidden").addEventListener("input", () => buildActivationSelects());
+  for (const el of $$("[data-field]")) {
+    if (["dataset", "optimizer"].includes(el.dataset.field)) continue;
+    el.addEventListener("change", sendConfig);
+  }
+  for (const el of $$("[data-compare]")) el.addEventListener("change", sendConfig);
+  $("#upload").addEventListener("change", async () => {
+    const file = $("#upload").files[0];
+    if (!file) return;
+    if (file.size > 2000000) { setErrors({upload: "the file is larger than 2 MB; upload at most 5000 rows"}); return; }
+    const text = await file.text();
+    const form = readForm();
+    form.dataset = "upload";
+    state.seq += 1;
+    send({type: "upload", csv: text, form: form, seq: state.seq});
+  });
+  window.addEventListener("keydown", (e) => {
+    if (e.target.closest("input, select, textarea")) return;
+    if (e.key === " ") { e.preventDefault(); (state.running ? $("#pause") : $("#run")).click(); }
+    else if (e.key === "s") $("#step").click();
+  });
+}
+
+buildActivationSelects(["tanh"]);
+showOnly();
+wire();
+updateButtons();
+connect();
