@@ -8,14 +8,14 @@ import os
 import sys
 from dataclasses import replace
 
-from bench import cases, core, report
+from bench import cases, cases_users, core, report
 from bench.core import library_versions, machine_info, make_data
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, nothing written")
-    p.add_argument("--cases", default="B1,B2,B3,B4,B5,B6", help="comma-separated subset")
+    p.add_argument("--cases", default="B1,B2,B3,B4,B5,B6,B7,B8,B9,B10", help="comma-separated subset")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
     p.add_argument("--json", default=None, help="also write the rows as JSON to this file (any mode)")
     p.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
@@ -35,7 +35,9 @@ def main(argv=None) -> int:
     steps = [("B1", lambda: cases.b1(sz, data)), ("B2", lambda: cases.b2(sz, data)),
              ("B3", lambda: cases.b3(sz, data)), ("B4", lambda: cases.b4(sz, data)),
              ("B5", lambda: cases.b5(sz, [r for r in rows if r["case"].startswith("B1")], early_peaks)),
-             ("B6", lambda: cases.b6(args.smoke))]
+             ("B6", lambda: cases.b6(args.smoke)), ("B7", lambda: cases_users.b7(sz, data)),
+             ("B8", lambda: cases_users.b8(sz, data)), ("B9", lambda: cases_users.b9(sz, data)),
+             ("B10", lambda: cases_users.b10(sz, data))]
     for name, run in steps:
         if name in wanted:
             print(f"running {name} …", file=sys.stderr, flush=True)

@@ -47,7 +47,8 @@ def b1(sz: Sizes, data) -> list[dict]:
         args = (d, sizes, act, init, dtype, sz.batch, lr)
         runs = {"mlplab": lambda: ml.epoch(*args, order),
                 "mlplab update API": lambda: ml.epoch_steps(*args, order),
-                "mlplab train()": lambda: ml.epoch_train(*args, seed=1)}
+                "mlplab train()": lambda: ml.epoch_train(*args, seed=1),
+                "mlplab train(monitor='batch')": lambda: ml.epoch_train(*args, seed=1, monitor="batch")}
         if have("sklearn"):
             from bench import impl_sklearn
 

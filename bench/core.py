@@ -31,11 +31,12 @@ class Sizes:
     ps_S: int = 1_024
     repeats: int = 5
     gemm_n: int = 2_000
+    est_S: int = 10_000  # samples the estimators (B8) fit on
 
 
 FULL = Sizes()
 SMOKE = Sizes(S=512, n_in=20, hidden=16, deep=(16, 16), batch=32, sgd_S=64, sgd_steps_small=200,
-              sgd_steps_large=50, gd_S=256, gd_iter=2, ps_S=32, repeats=1, gemm_n=64)
+              sgd_steps_large=50, gd_S=256, gd_iter=2, ps_S=32, repeats=1, gemm_n=64, est_S=256)
 
 @dataclass
 class Timing:

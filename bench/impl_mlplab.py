@@ -60,12 +60,14 @@ def epoch_steps(data, sizes, activation, init, dtype, batch_size, lr, order):
     return c.seconds, _layers(net)
 
 
-def epoch_train(data, sizes, activation, init, dtype, batch_size, lr, seed):
-    """The same epoch through ``mlplab.train`` (adds its two full-data history records)."""
+def epoch_train(data, sizes, activation, init, dtype, batch_size, lr, seed, monitor="auto"):
+    """The same epoch through ``mlplab.train`` with default settings (``monitor="auto"``: exact
+    E and ∇E on all samples at w^0 and at the end, block estimates between), or another monitor
+    ("batch": block estimates only after w^0)."""
     net = _net(sizes, activation, init, dtype)
     with Clock() as c:
         mlplab.train(net, data.X, data.y, "cross_entropy", MiniBatchSGD(batch_size, schedule=lr),
-                     epochs=1, tol=None, reduction="mean", seed=seed)
+                     epochs=1, tol=None, reduction="mean", seed=seed, monitor=monitor)
     return c.seconds, _layers(net)
 
 

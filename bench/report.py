@@ -29,6 +29,12 @@ def _detail(r) -> str:
                     f"({100 * r['gemm_only_fraction_of_roofline']:.0f} %)")
     if "peak_rss_mib" in r:
         bits.append(f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+    if "slowdown" in r:
+        bits.append(f"quiet {r['quiet_s']:.3f} s → {r['slowdown']:.2f}× slower with one core busy")
+    if "train_accuracy" in r:
+        bits.append(f"training accuracy {r['train_accuracy']:.3f}")
+    if "mean_block_loss" in r:
+        bits.append(f"mean block loss {r['mean_block_loss']:.4f}")
     return "; ".join(bits)
 
 
@@ -51,12 +57,12 @@ def ratios(rows) -> list[str]:
         if "time" in r and "skipped" not in r:
             by_case.setdefault(r["case"], {})[r["library"]] = r
     for case, libs in by_case.items():
-        for mine in ("mlplab", "mlplab update API"):  # the step train takes, and the optimizer-API loop
+        for mine in MINE:
             me = libs.get(mine)
             if me is None:
                 continue
             for peer in libs:
-                if peer.startswith("mlplab"):
+                if peer.startswith("mlplab") or case.startswith("B7"):
                     continue
                 if "steps_per_s" in me:
                     out.append(f"{case}: {mine} makes {me['steps_per_s'] / libs[peer]['steps_per_s']:.2f} × "
@@ -64,7 +70,18 @@ def ratios(rows) -> list[str]:
                 else:
                     out.append(f"{case}: {mine} time = "
                                f"{me['time']['median'] / libs[peer]['time']['median']:.2f} × {peer}'s")
+        fused = libs.get("mlplab")
+        for mine in ("mlplab train()", "mlplab train(monitor='batch')"):
+            if fused is not None and mine in libs and "steps_per_s" not in fused:
+                out.append(f"{case}: {mine} time = {libs[mine]['time']['median'] / fused['time']['median']:.2f} × "
+                           "the fused step's (mlplab)")
+        if case.startswith("B7"):
+            out += [f"{case}: {lib} slows {r['slowdown']:.2f}× (quiet {r['quiet_s']:.3f} s)" for lib, r in libs.items()]
     return out
+
+
+# the rows of mlplab's own paths that get a ratio against every peer of their case
+MINE = ("mlplab", "mlplab update API", "mlplab train()", "mlplab train(monitor='batch')", "mlplab CLI")
 
 
 def markdown(rows, info, versions, command) -> str:
@@ -106,8 +123,9 @@ def markdown(rows, info, versions, command) -> str:
         "  `Problem.sgd_step` per block (the step `train` takes: each W^ℓ updated in place by the GEMM",
         "  that computes its gradient), input validation included; `mlplab update API` is the",
         "  optimizer API's loop (`Problem.value_and_grad` → `opt.update` → `w += step`), which forms",
-        "  the gradient vector; `mlplab train()` is the epoch through `mlplab.train`, which also",
-        "  evaluates E and ∇E on all 60,000 samples at the start and the end for its history.",
+        "  the gradient vector; `mlplab train()` is the epoch through `mlplab.train` with default",
+        "  settings (monitor \"auto\": E and ∇E exact on all 60,000 samples at w^0 and at the end,",
+        "  free block estimates between); `mlplab train(monitor='batch')` records only w^0 exactly.",
         "- B2: |B| = 1, γ_k = 1/(k+1), j_k uniform; mlplab through `train(..., eval_every=n)` (history",
         "  at start and end only; small nets run the compiled kernel `mlplab._compiled` when Numba is",
         "  installed, else Python floats, `mlplab._scalar`).",
@@ -125,6 +143,16 @@ def markdown(rows, info, versions, command) -> str:
         "  the time an engine with no overhead outside BLAS would need at |B| = 128.",
         "- B6: `python -m bench.memory LIB`, one fresh process per library: peak RSS (VmHWM) after B1;",
         "  ru_maxrss is in results.json too, but Linux carries the parent's peak over fork/exec.",
+        "- B7: B1's 784-300-10 float32 epoch, first on the quiet machine, then while a second process",
+        "  (`while True: pass`) keeps one core busy; the slowdown is busy / quiet time, per library.",
+        "- B8: the scikit-learn estimators, `mlplab.sklearn.MLPClassifier` and scikit-learn's, with the",
+        "  same settings (hidden 300 logistic, |B| = 128, alpha 0, tol 0, random_state 0): sgd (γ 0.1,",
+        "  no momentum) and adam for 2 epochs, lbfgs for 30 iterations; each from its own init.",
+        "- B9: E and ∇E on each block of 128 over one epoch, no step: `net.loss_and_grad(X_B, y_B,",
+        "  out=g)` against torch's forward, `F.cross_entropy` and `autograd.grad`.",
+        "- B10: a fresh process each: `python -m mlplab train b1.npz …` (one epoch of mini-batch SGD,",
+        "  the same settings) against a script running the torch.optim loop on the same .npz; both",
+        "  include interpreter start-up, imports and loading; also `mlplab.train` in this process.",
     ]
     return "\n".join(parts) + "\n"
 

@@ -53,6 +53,15 @@ def test_every_case_runs_for_mlplab_and_sklearn(smoke):
     assert _rows(rows, "B3", "mlplab")[0]["ls_evals"] >= 1
     assert all(r["peak_rss_mib"] > 0 for r in _rows(rows, "B6", "mlplab"))
     assert "| B2 SGD 2-2-1 net | mlplab |" in stdout and "mlplab time =" in stdout
+    # the paths users call: train() (default and monitor="batch"), the estimators, loss_and_grad, the CLI
+    for prefix, library in (("B1", "mlplab train()"), ("B1", "mlplab train(monitor='batch')"),
+                            ("B7", "mlplab train()"), ("B8", "mlplab"), ("B9", "mlplab"), ("B10", "mlplab CLI")):
+        found = _rows(rows, prefix, library)
+        assert found and all(r["time"]["median"] > 0 for r in found), (prefix, library)
+    assert {r["case"].split("solver=")[1][:6] for r in _rows(rows, "B8", "mlplab")} == {"'sgd',", "'adam'", "'lbfgs"}
+    assert all(r["slowdown"] > 0 and r["quiet_s"] > 0 for r in _rows(rows, "B7", "mlplab train()"))
+    assert all(0 <= r["train_accuracy"] <= 1 for r in _rows(rows, "B8", "sklearn"))
+    assert "the fused step's (mlplab)" in stdout and "slows" in stdout
 
 
 def test_torch_rows_agree_with_mlplab_or_are_skipped(smoke):
@@ -65,6 +74,9 @@ def test_torch_rows_agree_with_mlplab_or_are_skipped(smoke):
     for r in _rows(rows, "B1", "torch"):  # same w^0, block order and γ: the same final loss
         assert r["loss"] == pytest.approx(mine[r["case"]]["loss"], rel=1e-3)
     assert _rows(rows, "B4", "torch")[0]["max_abs_diff_vs_mlplab"] < 1e-4  # same per-sample gradients
+    # same w^0, same blocks: the same block losses
+    assert _rows(rows, "B9", "torch")[0]["mean_block_loss"] == pytest.approx(
+        _rows(rows, "B9", "mlplab")[0]["mean_block_loss"], rel=1e-5)
 
 
 def test_shared_initial_weights_are_mlplabs_glorot():

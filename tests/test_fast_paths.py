@@ -121,7 +121,8 @@ def test_train_minibatch_divergence_stops_at_the_hand_simulated_iteration(gamma,
             w = w + step
         with pytest.raises(mlplab.DivergenceError) as exc:
             train(net, X, y, "squared", MiniBatchSGD(2, schedule=gamma, sampling="cyclic"),
-                  max_iter=10_000, tol=None, diverge_factor=None)  # the inf/NaN rule alone
+                  max_iter=10_000, tol=None, diverge_factor=None,  # the inf/NaN rule alone,
+                  monitor="epoch", eval_every=3)  # exact records (as simulated): E(w^k), all samples, each epoch
     assert exc.value.k == k > 0
     np.testing.assert_allclose(exc.value.params, w, rtol=1e-6)
     assert np.all(np.isfinite(net.params))
@@ -542,3 +543,49 @@ def test_sigmoid_of_integer_blocks():
 
     z = np.arange(-1000, 1000)
     np.testing.assert_allclose(get_activation("sigmoid").phi(z), expit(z.astype(float)))
+
+
+def test_blas_thread_policy_runs_small_products_on_one_thread_and_restores_the_count(monkeypatch):
+    from mlplab import _blas
+
+    fns = _blas._openblas()
+    if fns is None:
+        pytest.skip("threadpoolctl cannot find SciPy's OpenBLAS here")
+    from threadpoolctl import threadpool_limits
+
+    get, _ = fns
+    monkeypatch.setattr(_blas, "_machine_busy", lambda: False)
+    seen = []
+    original = _blas._threads_for
+
+    def spy(size):
+        original(size)
+        seen.append((size, int(get())))
+
+    monkeypatch.setattr(_blas, "_threads_for", spy)
+    A32 = np.ones((64, 64), dtype=np.float32)
+    big = np.ones((600, 600), dtype=np.float32)  # 2.16e8 ≥ THREADED_MIN
+    with threadpool_limits(2, user_api="blas"):
+        before = int(get())
+        with _blas.thread_policy():
+            _blas.matmul(A32, A32)
+            _blas.matmul(big, big)
+            with _blas.thread_policy():  # nested: the outer policy rules
+                _blas.matmul(A32, A32)
+        assert int(get()) == before  # restored
+        assert seen == [(64 ** 3, 1), (600 ** 3, before), (64 ** 3, 1)]
+        seen.clear()
+        _blas.matmul(A32, A32)  # outside a policy: the count is left alone
+        assert seen == [(64 ** 3, before)]
+    with threadpool_limits(1, user_api="blas"):  # a limit around the call is never raised
+        seen.clear()
+        with _blas.thread_policy():
+            _blas.matmul(big, big)
+        assert seen == [(600 ** 3, 1)] and int(get()) == 1
+    monkeypatch.setattr(_blas, "_machine_busy", lambda: True)
+    with threadpool_limits(2, user_api="blas"):  # busy cores: every product on one thread
+        seen.clear()
+        with _blas.thread_policy():
+            _blas.matmul(big, big)
+        assert seen == [(600 ** 3, 1)] and int(get()) == before
+    np.testing.assert_allclose(_blas.matmul(big, big), np.full((600, 600), 600.0, dtype=np.float32))

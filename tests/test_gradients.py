@@ -169,3 +169,48 @@ def test_gradcheck_of_a_float32_network_runs_in_float64_and_takes_numpy_eps():
     assert copy.dtype == np.float64 and copy.params.dtype == np.float64 and net.dtype == np.float32
     np.testing.assert_array_equal(copy.params, net.params.astype(np.float64))
     assert copy.weights[0].base is copy.params or np.shares_memory(copy.weights[0], copy.params)
+
+
+# --- reused workspaces: what a call returns is never overwritten by the next -------------------
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("out_act, loss", [("softmax", "cross_entropy"), ("identity", "squared")])
+def test_loss_and_grad_per_batch_reuses_buffers_but_never_hands_them_out(dtype, out_act, loss):
+    from mlplab import Problem
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6))
+    Y = rng.integers(0, 3, size=40) if loss == "cross_entropy" else rng.normal(size=(40, 3))
+    net = mlplab.MLP([6, 5, 3], activation="tanh", output_activation=out_act, seed=2, dtype=dtype)
+    fresh = lambda: net.copy()  # noqa: E731  (an oracle with no buffers of its own yet)
+    results = [net.loss_and_grad(X[i:i + 8], Y[i:i + 8], loss, l2=0.1) for i in range(0, 40, 8)]
+    kept = [(E, g.copy()) for E, g in results]
+    for i, (E, g) in enumerate(results):  # every batch of 8 rows went through the same buffers
+        E_ref, g_ref = fresh().loss_and_grad(X[8 * i:8 * i + 8], Y[8 * i:8 * i + 8], loss, l2=0.1)
+        assert E == E_ref == kept[i][0]
+        np.testing.assert_array_equal(g, g_ref)
+        np.testing.assert_array_equal(g, kept[i][1])  # not overwritten by the later calls
+    assert len({id(g) for _, g in results}) == len(results)
+    # out=: the gradient lands in the caller's array, the same numbers
+    out = np.full(net.n_params, np.nan, dtype=net.dtype)
+    E, g = net.loss_and_grad(X[:8], Y[:8], loss, l2=0.1, out=out)
+    assert g is out and E == kept[0][0]
+    np.testing.assert_array_equal(out, kept[0][1])
+    # per-sample gradients and values through the same buffers: equal to a fresh network's
+    G1 = net.per_sample_grads(X[:8], Y[:8], loss)
+    G2 = net.per_sample_grads(X[8:16], Y[8:16], loss)
+    np.testing.assert_array_equal(G1, fresh().per_sample_grads(X[:8], Y[:8], loss))
+    np.testing.assert_array_equal(G2, fresh().per_sample_grads(X[8:16], Y[8:16], loss))
+    np.testing.assert_allclose(G1.sum(axis=0), fresh().loss_and_grad(X[:8], Y[:8], loss)[1], rtol=1e-4, atol=1e-5)
+    p = Problem(net, X, Y, loss)
+    values = [p.value(net.params, np.arange(i, i + 8)) for i in range(0, 40, 8)]
+    assert values == [Problem(fresh(), X, Y, loss).value(net.params, np.arange(i, i + 8)) for i in range(0, 40, 8)]
+
+
+def test_loss_and_grad_rejects_an_out_that_does_not_fit():
+    net = mlplab.MLP([2, 3, 1], seed=0)
+    X, y = np.ones((4, 2)), np.zeros(4)
+    for bad, what in ((np.empty(5), "shape \\(5,\\)"), (np.empty(net.n_params, dtype=np.float32), "float32"),
+                      (np.empty(2 * net.n_params)[::2], "not contiguous"), ([0.0] * net.n_params, "list")):
+        with pytest.raises(ValueError, match=f"out must be a writable C-contiguous array .*{what}"):
+            net.loss_and_grad(X, y, out=bad)

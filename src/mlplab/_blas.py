@@ -19,6 +19,11 @@ Cᵀ = Bᵀ Aᵀ with the transposed views, without copies.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+import time
+
 import numpy as np
 from scipy.linalg import blas
 
@@ -30,6 +35,102 @@ SMALL = 8192
 _GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
 _GEMV = {np.dtype(np.float32): blas.sgemv, np.dtype(np.float64): blas.dgemv}
 _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
+
+
+# --- threads per product size ------------------------------------------------------------
+#
+# OpenBLAS splits every product above its own small thresholds over all its threads, which then
+# wait for each other. On a machine whose cores are busy with other work a descheduled thread
+# stalls the whole product for a time slice: measured on 2 cores with one core kept busy, a
+# full-data pass went from 0.13 s single-threaded to up to 7.7 s with 2 threads, and a B1 epoch
+# (products of 128 × 784 × 300) ran 12–50× slower. Inside :func:`thread_policy` (the training
+# loop, and every Problem pass: value, value_and_grad, per_sample_grads, so MLP.loss_and_grad too),
+# products smaller than THREADED_MIN (m·n·k) run on one thread and larger ones on the threads
+# that were allowed when the policy was entered (the environment's, or a
+# ``threadpoolctl.threadpool_limits`` around the call), which is restored on exit; where the
+# 1-minute load average already reaches the number of cores, every product runs on one thread.
+# Reasoning: single-threaded products of m·n·k ≈ 3·10^7 (B1's) take ~0.3 ms, shorter than a
+# scheduler time slice, and lose < 2× against 2 quiet threads; from ~10^8 on (several ms each)
+# a descheduled thread costs a fraction of the product, not a multiple. Measured on this 2-core
+# machine under heavy load (load average 7–9, other test suites running): a B1 epoch took
+# 18–19 s with this policy against 47–135 s with every product on 2 threads.
+# Needs threadpoolctl (to find SciPy's OpenBLAS); without it nothing is changed.
+THREADED_MIN = 1 << 27
+_policy = threading.local()
+_lib: dict = {}
+
+
+def _openblas():
+    """(get, set) of SciPy's OpenBLAS thread count (the library this module calls), or None."""
+    if "fns" not in _lib:
+        _lib["fns"] = None
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            for ctl in ThreadpoolController().lib_controllers:
+                path = getattr(ctl, "filepath", "") or ""
+                if ctl.internal_api != "openblas" or "scipy" not in os.path.basename(os.path.dirname(path)):
+                    continue
+                for prefix in ("scipy_", ""):
+                    for suffix in ("", "64_", "_64"):
+                        get = getattr(ctl.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                        put = getattr(ctl.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                        if get is not None and put is not None:
+                            _lib["fns"] = (get, put)
+                            break
+                    if _lib["fns"]:
+                        break
+                if _lib["fns"]:
+                    break
+        except Exception:  # no threadpoolctl, or a BLAS it cannot drive: leave the threads alone
+            _lib["fns"] = None
+    return _lib["fns"]
+
+
+@contextlib.contextmanager
+def thread_policy():
+    """Products below THREADED_MIN single-threaded, the others on the threads allowed now."""
+    fns = _openblas()
+    if fns is None or getattr(_policy, "max", None) is not None:  # (nested: the outer one rules)
+        yield
+        return
+    get, put = fns
+    found = int(get())
+    allowed = 1 if _machine_busy() else found
+    _policy.max, _policy.now = allowed, found
+    try:
+        yield
+    finally:
+        if _policy.now != found:
+            put(found)
+        _policy.max = _policy.now = None
+
+
+_LOAD_EVERY = 1.0  # seconds between reads of the load average
+_load: dict = {"t": -1e9, "busy": False}
+
+
+def _machine_busy() -> bool:
+    """The 1-minute load average is at least the number of cores (this process included): other
+    work holds the cores, and every product runs single-threaded (read at most once a second)."""
+    now = time.monotonic()
+    if now - _load["t"] >= _LOAD_EVERY:
+        _load["t"] = now
+        try:
+            _load["busy"] = os.getloadavg()[0] >= (os.cpu_count() or 1)
+        except OSError:  # (no load average on this platform)
+            _load["busy"] = False
+    return _load["busy"]
+
+
+def _threads_for(size: int) -> None:
+    allowed = getattr(_policy, "max", None)
+    if allowed is None:
+        return
+    want = 1 if size < THREADED_MIN else allowed
+    if want != _policy.now:
+        _openblas()[1](want)
+        _policy.now = want
 
 
 def _fortran(M: np.ndarray) -> tuple[np.ndarray, int]:
@@ -71,6 +172,7 @@ def gemm_update(C: np.ndarray, alpha: float, A: np.ndarray, B: np.ndarray, beta:
                 C *= C.dtype.type(beta)
             C += product * C.dtype.type(alpha) if alpha != 1.0 else product
         return
+    _threads_for(m * n * k)
     if m == 1 or n == 1:  # c = β c + α op(M) v: a row times B (cᵀ = Bᵀ a) or A times a column
         M, v = (B.T, A[0]) if m == 1 else (A, B[:, 0])
         a, trans = _fortran(M)
@@ -95,6 +197,7 @@ def ger_update(C: np.ndarray, alpha: float, x: np.ndarray, y: np.ndarray) -> Non
     In column-major terms Cᵀ ← Cᵀ + α y xᵀ, which is the same memory.
     """
     Ct = C.T
+    _threads_for(C.size)
     res = _GER[C.dtype](alpha, y, x, a=Ct, overwrite_a=True)
     if res is not Ct:  # f2py had to copy (C not contiguous): write the result back
         Ct[...] = res
@@ -111,4 +214,7 @@ def dot(x: np.ndarray, y: np.ndarray) -> float:
     NumPy's warning, which the engine's overflow tests rely on); anything else to np.dot.
     """
     f = _DOT.get(x.dtype) if x.dtype == y.dtype else None
-    return float(np.dot(x, y)) if f is None else float(f(x, y))
+    if f is None:
+        return float(np.dot(x, y))
+    _threads_for(x.size)
+    return float(f(x, y))

@@ -60,6 +60,7 @@ _SOFTMAX = 6
 _UNIT_LOSS = {"squared": 0, "absolute": 1, "perceptron": 2}  # chain rule: e(y, a), ∂e/∂ŷ · φ′(z)
 _LOGIT = {("squared", "sigmoid"): 3, ("binary_cross_entropy", "sigmoid"): 4, ("cross_entropy", "softmax"): 5}
 
+_NO_ACC = np.zeros(0)  # no block sums wanted
 _state: dict = {}  # "kernel": the compiled dispatcher, or "error": why there is none
 
 
@@ -149,11 +150,13 @@ def plan(problem):
     return sizes, w_off, b_off, acts, out_kind, consts, _SAFE[dt]
 
 
-def sgd_steps(problem, w: np.ndarray, js, gammas, the_plan) -> int:
+def sgd_steps(problem, w: np.ndarray, js, gammas, the_plan, acc: np.ndarray | None = None) -> int:
     """Steps w ← w − γ_k ∇E_{j_k}(w) for j_k, γ_k in zip(js, gammas), in place (see the module doc).
 
     ``the_plan`` from :func:`plan`. Returns the number of steps taken; w holds the last
-    good iterate.
+    good iterate. ``acc``: a float64 array of d + 1 entries to which every step taken adds
+    E_j (entry 0) and ∇E_j(w) at the w before it (entries 1…d, the params layout) — the
+    training loop's block estimates.
     """
     sizes, w_off, b_off, acts, out_kind, consts, safe = the_plan
     rows = np.asarray(js, dtype=np.intp).reshape(-1)
@@ -173,8 +176,12 @@ def sgd_steps(problem, w: np.ndarray, js, gammas, the_plan) -> int:
     else:
         C, has_c = problem.sample_weight, True
     rho_lam = float(problem._reg_weight(1) * problem.l2)  # ρ λ for a block of one sample
+    if acc is None:
+        acc = _NO_ACC
+    elif acc.dtype != np.float64 or acc.shape != (problem.d + 1,):
+        raise ValueError(f"acc must be a float64 array of d + 1 = {problem.d + 1} entries")
     args = (w, problem.X, problem.Y, C, has_c, rows, gam, sizes, w_off, b_off, acts, out_kind, rho_lam, safe,
-            consts)
+            consts, acc)
     signature = (w.dtype, problem.X.dtype, problem.Y.dtype, C.dtype)
     if signature in _state.setdefault("ready", set()):
         return int(kernel()(*args))
@@ -237,7 +244,7 @@ def _log_sigmoid(z, one):
     return z - np.log1p(np.exp(z))
 
 
-def _sgd_kernel(w, X, Y, C, has_c, js, gammas, sizes, w_off, b_off, acts, out_kind, rho_lam, safe, consts):
+def _sgd_kernel(w, X, Y, C, has_c, js, gammas, sizes, w_off, b_off, acts, out_kind, rho_lam, safe, consts, acc):
     one, slope, floor, half = consts[0], consts[1], consts[2], consts[3]
     zero = one - one
     two = one + one
@@ -250,6 +257,7 @@ def _sgd_kernel(w, X, Y, C, has_c, js, gammas, sizes, w_off, b_off, acts, out_ki
     D = np.empty_like(A)  # dz^ℓ = ∂E_j/∂z^ℓ (slot of a^0 unused)
     cast = np.empty(2, dtype=consts.dtype)  # float64 → the network's dtype
     nL, oL = sizes[L], off[L]
+    track = acc.shape[0] > 0
     taken = 0
     for k in range(js.shape[0]):
         j = js[k]
@@ -368,6 +376,17 @@ def _sgd_kernel(w, X, Y, C, has_c, js, gammas, sizes, w_off, b_off, acts, out_ki
         cast[0] = gamma
         cast[1] = shrink
         gam_t, shr_t = cast[0], cast[1]
+        if track:  # the block estimate's sums: E_j and ∇E_j = dz aᵀ (+ ρλ w), at the w before the step
+            acc[0] += E
+            for ell in range(L):
+                n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
+                for i in range(n_out):
+                    d = float(D[ao + i])
+                    r = wo + i * n_in
+                    for q in range(n_in):
+                        acc[1 + r + q] += d * float(A[ai + q]) + rho_lam * float(w[r + q])
+                    if bo >= 0:
+                        acc[1 + bo + i] += d
         for ell in range(L):
             n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
             for i in range(n_out):

@@ -45,6 +45,7 @@ def _sigmoid(z):
 
 
 _EXP_FLOOR = activations._exp_floor(np.float64)  # as the array softplus: exp never goes subnormal
+_EXP_CEILING = float(np.log(np.finfo(np.float64).max)) - 1.0  # as the array exp: e^z stays finite
 
 
 def _softplus(z):
@@ -64,6 +65,8 @@ ACTIVATIONS = {
                    lambda z, a: 1.0 if z > 0 else LEAKY_RELU_SLOPE),
     "identity": (lambda z: z, lambda z, a: 1.0),
     "softplus": (_softplus, lambda z, a: _sigmoid(z)),
+    # e^z with the exponent clipped as the array form's (finite and normal for every finite z)
+    "exp": (lambda z: math.exp(min(max(z, _EXP_FLOOR), _EXP_CEILING)), lambda z, a: a),
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
+import scipy.sparse
 
 from mlplab import _blas
 from mlplab._checks import make_rng
@@ -26,6 +27,24 @@ from mlplab.initializers import initialize
 from mlplab.losses import get_loss, output_error
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def issparse(X) -> bool:
+    """Is X a SciPy sparse matrix or array (the inputs the first layer takes without densifying)?"""
+    return scipy.sparse.issparse(X)
+
+
+def input_product(X, W: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Layer 1's X (W^1)ᵀ, (S, N_1): BLAS for a dense X; for a sparse (CSR) X the product goes
+    through scipy.sparse, never densifying X (``out`` is then not used: the result is a new array)."""
+    if scipy.sparse.issparse(X):
+        return np.asarray(X @ W.T)
+    return _blas.matmul(X, W.T, out=out)
+
+
+def input_grad(dz: np.ndarray, X) -> np.ndarray:
+    """Layer 1's dZᵀ X, (N_1, N_0), for a sparse X: (Xᵀ dZ)ᵀ through scipy.sparse (a transposed view)."""
+    return np.asarray(X.T @ dz).T
 
 
 def resolve_dtype(dtype) -> np.dtype:
@@ -37,6 +56,13 @@ def resolve_dtype(dtype) -> np.dtype:
     if dt is None or dt.name not in _DTYPES:
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     return dt
+
+
+def _describe(a) -> str:
+    """What ``a`` is, for an error message about an ``out=`` argument."""
+    if isinstance(a, np.ndarray):
+        return f"shape {a.shape}, dtype {a.dtype.name}" + ("" if a.flags.c_contiguous else ", not contiguous")
+    return type(a).__name__
 
 
 class Workspace:
@@ -79,7 +105,7 @@ class MLP:
         layer_sizes: [N_0, N_1, …, N_L], at least two positive integers.
         activation: one name for every layer, or a list of L names (one per
             layer, hidden and output). Names: sigmoid, tanh, relu, leaky_relu,
-            identity, softplus, softmax (output layer only).
+            identity, softplus, exp, softmax (output layer only).
         output_activation: overrides the last layer's activation.
         bias: give every layer a bias b^ℓ (the lecture's homework); with
             ``False``, z^ℓ = W^ℓ a^{ℓ−1} exactly as on the slides.
@@ -136,6 +162,10 @@ class MLP:
         self.dtype = resolve_dtype(dtype)
         self.slices: tuple[LayerSlices, ...] = _layout(sizes, self.bias)
         self.n_params = self.slices[-1].all.stop
+        from mlplab._memory import check_memory  # before allocating: a clean error, not a bare MemoryError
+
+        check_memory(self.n_params * self.dtype.itemsize, f"the weights of a {'-'.join(map(str, sizes))} network "
+                     f"({self.n_params:,} parameters, {self.dtype.name})", "use smaller layers")
         self.params = np.zeros(self.n_params, dtype=self.dtype)
         self.weights, self.biases = self.unpack(self.params)
         self.init = init if isinstance(init, str) else "explicit"
@@ -213,7 +243,13 @@ class MLP:
     # --- input checking (the boundary) ----------------------------------------
 
     def check_X(self, X) -> tuple[np.ndarray, bool]:
-        """Validate inputs; returns (X as (S, N_0) array of the net's dtype, was_1d)."""
+        """Validate inputs; returns (X as (S, N_0) array of the net's dtype, was_1d).
+
+        A SciPy sparse X (matrix or array, any format) stays sparse: it comes back as CSR of the
+        net's dtype (a copy only where the format or dtype differs), its stored values checked.
+        """
+        if scipy.sparse.issparse(X):
+            return self._check_sparse_X(X), False
         try:
             arr = np.asarray(X)
         except ValueError:
@@ -246,6 +282,21 @@ class MLP:
             raise ValueError(f"X contains NaN or inf (row {row}, column {col}); remove or impute it")
         return arr, one
 
+    def _check_sparse_X(self, X):
+        if X.ndim != 2:
+            raise ValueError(f"sparse inputs X must be 2-D (samples, features), got shape {X.shape}")
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"inputs X must be real numbers, got dtype {X.dtype}")
+        if X.shape[1] != self.n_inputs:
+            raise ValueError(f"X has {X.shape[1]} features but the network expects N_0 = {self.n_inputs}")
+        if X.shape[0] == 0:
+            raise ValueError("X has no samples; give at least one row")
+        X = X.tocsr().astype(self.dtype, copy=False)  # rows are samples: blocks are row slices of CSR
+        if not np.all(np.isfinite(X.data)):
+            row = int(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data))[0], side="right")) - 1
+            raise ValueError(f"X contains NaN or inf (row {row}); remove or impute it")
+        return X
+
     def _params_arg(self, params) -> np.ndarray:
         if params is None:
             return self.params
@@ -261,7 +312,8 @@ class MLP:
         """Forward pass keeping what backpropagation needs.
 
         Args:
-            X: (S, N_0) inputs of the net's dtype (already validated).
+            X: (S, N_0) inputs of the net's dtype (already validated); a SciPy sparse CSR X
+                is taken as it is, layer 1's product going through scipy.sparse (:func:`input_product`).
             w: flat parameters (default ``self.params``).
             Z1: layer 1's pre-activation Z^1 (S, N_1) when the caller already has it
                 (the line search: Z^1 is affine in the step size); it is used, not copied.
@@ -277,7 +329,8 @@ class MLP:
                 Z = Z1
             else:
                 # z^ℓ = W^ℓ a^{ℓ−1}, for every sample (row) at once; W.T is a transposed view
-                Z = _blas.matmul(As[-1], W.T, out=None if ws is None else ws.Z[ell])
+                out = None if ws is None else ws.Z[ell]
+                Z = input_product(X, W, out) if ell == 0 else _blas.matmul(As[-1], W.T, out=out)
                 if biases is not None:
                     Z += biases[ell]  # … + b^ℓ
             Zs.append(Z)
@@ -338,7 +391,12 @@ class MLP:
         for ell, dz, a_prev in self.backprop(cache, dz_L, w, ws):
             s = self.slices[ell - 1]
             gW = g[s.W].reshape(s.shape)
-            if dz.shape[0] == 1:  # one sample: the outer product dz aᵀ (BLAS is slow at inner dim 1)
+            if ell == 1 and scipy.sparse.issparse(a_prev):  # dZᵀ X through scipy.sparse
+                if accumulate:
+                    gW += input_grad(dz, a_prev)
+                else:
+                    gW[...] = input_grad(dz, a_prev)
+            elif dz.shape[0] == 1:  # one sample: the outer product dz aᵀ (BLAS is slow at inner dim 1)
                 if accumulate:
                     gW += dz.T * a_prev
                 else:
@@ -360,6 +418,8 @@ class MLP:
         G = np.empty((S, self.n_params), dtype=self.dtype) if out is None else out
         for ell, dz, a_prev in self.backprop(cache, dz_L, w):
             s = self.slices[ell - 1]
+            if scipy.sparse.issparse(a_prev):  # the rows' outer products are dense anyway: (S, d) ⊇ (S, N_0)
+                a_prev = a_prev.toarray()
             block = G[:, s.W].reshape(S, *s.shape)
             np.multiply(dz[:, :, None], a_prev[:, None, :], out=block)
             if s.b is not None:
@@ -368,7 +428,7 @@ class MLP:
 
     # --- convenience front doors (the objective lives in mlplab.objective) ---
 
-    def loss_and_grad(self, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weight=None):
+    def loss_and_grad(self, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weight=None, out=None):
         """E(w) and ∇_w E(w) at the current parameters.
 
         E(w) = R(Σ_s c_s e(y^s, ŷ^s)) + (λ/2) Σ_ℓ ‖W^ℓ‖²_F, with R the identity for
@@ -376,13 +436,25 @@ class MLP:
         optional sample weights and λ = ``l2`` (biases are not regularised).
         See :mod:`mlplab.losses` for the targets each loss accepts.
 
+        The pass's temporaries (Z^ℓ, δ^ℓ) live in buffers the network keeps per batch size,
+        so a loop over batches allocates little; what is returned is never such a buffer.
+
+        Args:
+            out: a (d,) C-contiguous array of the network's dtype to write ∇E into
+                (returned as g); default: a new array.
+
         Returns:
             (E, g): E as a Python float, g = ∇_w E of shape (d,) in the ``params`` layout.
         """
         from mlplab.objective import Problem  # the objective sits above the network
 
+        if out is not None and not (isinstance(out, np.ndarray) and out.shape == (self.n_params,)
+                                    and out.dtype == self.dtype and out.flags.c_contiguous
+                                    and out.flags.writeable):
+            raise ValueError(f"out must be a writable C-contiguous array of shape ({self.n_params},) and dtype "
+                             f"{self.dtype.name}, got {_describe(out)}; pass np.empty_like(net.params)")
         problem = Problem(self, X, Y, loss, l2=l2, reduction=reduction, sample_weight=sample_weight)
-        return problem.value_and_grad(self.params)
+        return problem.value_and_grad(self.params, out=out)
 
     def per_sample_grads(self, X, Y, loss="squared") -> np.ndarray:
         """Array (S, d) whose row s is ∇_w e^s (no regulariser, no reduction).
@@ -400,6 +472,8 @@ class MLP:
         the batched code, so it doubles as an independent check of backward.
         See :class:`Trace`.
         """
+        if scipy.sparse.issparse(x):  # one sample: its dense row
+            x = x.toarray()
         X, _ = self.check_X(np.asarray(x).reshape(-1) if np.ndim(x) <= 1 else x)
         if X.shape[0] != 1:
             raise ValueError(f"trace takes one sample, got {X.shape[0]}")

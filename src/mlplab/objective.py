@@ -24,6 +24,7 @@ import numpy as np
 from mlplab import _blas, _scalar
 from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
+from mlplab.network import input_grad, input_product, issparse
 
 REDUCTIONS = ("sum", "mean")
 CHUNK = 2048  # rows per piece of a pass over all samples (value, value_and_grad)
@@ -68,7 +69,9 @@ class Problem:
             if not np.all(np.isfinite(sw)) or np.any(sw < 0):
                 raise ValueError("sample_weight must be finite and >= 0")
             self.sample_weight = sw.astype(net.dtype)
-        self._use_scalar = _scalar.supports(self)  # one-sample SGD steps in Python floats (tiny nets)
+        self.sparse = issparse(self.X)  # a CSR X: layer 1's products through scipy.sparse, never densified
+        # one-sample SGD steps in Python floats (tiny nets, dense X)
+        self._use_scalar = not self.sparse and _scalar.supports(self)
 
     @property
     def d(self) -> int:
@@ -115,14 +118,21 @@ class Problem:
 
     def value(self, w: np.ndarray, idx=None) -> float:
         """E(w) over all samples, or over the block idx (forward pass only)."""
+        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
+            return self._value(w, idx)
+
+    def _value(self, w: np.ndarray, idx=None) -> float:
+        """E(w) over all samples, or over the block idx (forward pass only)."""
         if idx is None and self.S > CHUNK:  # all samples, CHUNK rows at a time
             total = 0.0
             for rows in self._chunks():
                 X, Y, c = self._rows(rows)
-                total += self._data_value(self.net.forward_cache(X, w, ws=self.net.workspace(len(X))), Y, c, self.S)
+                total += self._data_value(self.net.forward_cache(X, w, ws=self.net.workspace(X.shape[0])), Y, c,
+                                          self.S)
             return total + self._l2_value(w, self.S)
         X, Y, c, n = self._block(idx)
-        return self._value_from(self.net.forward_cache(X, w), Y, c, n, w)
+        # the net's Z/δ buffers for n rows (consumed here, never handed out)
+        return self._value_from(self.net.forward_cache(X, w, ws=self.net.workspace(n)), Y, c, n, w)
 
     def _chunks(self, n: int | None = None, size: int | None = None):
         """Slices of at most ``size`` (default CHUNK) rows that cover n (default S) rows."""
@@ -166,7 +176,7 @@ class Problem:
         (D1, *_), db = net.unpack(d)
         Zs = []  # (X (W^1)ᵀ + b^1, X (D^1)ᵀ + d_b^1) per piece
         for X, _, _ in pieces:
-            Z_w, Z_d = _blas.matmul(X, W1.T), _blas.matmul(X, D1.T)
+            Z_w, Z_d = input_product(X, W1), input_product(X, D1)
             if b is not None:
                 Z_w += b[0]
                 Z_d += db[0]
@@ -179,11 +189,12 @@ class Problem:
             np.add(w, np.multiply(d, a, out=trial), out=trial)  # w + α d (layers 2..L, regulariser)
             for (X, Y, c), (Z_w, Z_d), Z1 in zip(pieces, Zs, Z1s):
                 np.add(Z_w, np.multiply(Z_d, a, out=Z1), out=Z1)  # Z^1(α)
-                ws = net.workspace(len(X)) if chunked else None
+                ws = net.workspace(X.shape[0]) if chunked else None
                 yield (X, Y, c), Z_d, net.forward_cache(X, trial, Z1=Z1, ws=ws)
 
         def phi(alpha: float) -> float:
-            total = sum(self._data_value(cache, Y, c, n) for (_, Y, c), _, cache in forward(alpha))
+            with np.errstate(over="ignore"):  # overflow far out along d (e.g. e^z summed) reads as φ = inf
+                total = sum(self._data_value(cache, Y, c, n) for (_, Y, c), _, cache in forward(alpha))
             return total + self._l2_value(trial, n)
 
         def value_and_slope(alpha: float) -> tuple[float, float]:
@@ -229,6 +240,10 @@ class Problem:
         return _reduce(e, self._scale(c, n))
 
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
+        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
+            return self._value_and_grad(w, idx, out)
+
+    def _value_and_grad(self, w: np.ndarray, idx=None, out=None):
         """(E(w), ∇E(w)) over all samples, or over the block idx.
 
         Returns E as a Python float and ∇E as a (d,) array in the params layout
@@ -241,7 +256,7 @@ class Problem:
             E = 0.0
             for i, rows in enumerate(self._chunks()):
                 X, Y, c = self._rows(rows)
-                ws = self.net.workspace(len(X))
+                ws = self.net.workspace(X.shape[0])
                 cache = self.net.forward_cache(X, w, ws=ws)
                 E_rows, dz = self._weighted_output(Y, cache, c, self.S)
                 self.net.backward(cache, dz, w, out=g, ws=ws, accumulate=i > 0)
@@ -249,8 +264,9 @@ class Problem:
             self._l2_grad(w, g, self.S)
             return E + self._l2_value(w, self.S), g
         X, Y, c, n = self._block(idx)
-        # blocks (the stochastic methods' hot loop) reuse the net's Z/δ buffers for |B| rows
-        ws = None if idx is None else self.net.workspace(n)
+        # every pass reuses the net's Z/δ buffers for n rows (the stochastic methods' blocks, the
+        # calls of MLP.loss_and_grad): consumed here, never handed out; g is new unless ``out``
+        ws = self.net.workspace(n)
         cache = self.net.forward_cache(X, w, ws=ws)
         E, dz = self._weighted_output(Y, cache, c, n)
         g = self.net.backward(cache, dz, w, out=out, ws=ws)
@@ -258,6 +274,11 @@ class Problem:
         return E + self._l2_value(w, n), g
 
     def sgd_step(self, w: np.ndarray, idx, gamma: float) -> tuple[float, bool]:
+        """The (mini-batch) SGD step on the sample j or the block idx, in place (see :meth:`_sgd_step`)."""
+        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
+            return self._sgd_step(w, idx, gamma)
+
+    def _sgd_step(self, w: np.ndarray, idx, gamma: float) -> tuple[float, bool]:
         """The (mini-batch) SGD step on the sample j or the block idx, in place: w ← w − γ ∇E_B(w).
 
         E_B is the block objective of ``value_and_grad(w, idx)``. No (d,) gradient
@@ -292,7 +313,11 @@ class Problem:
         for ell, dz_l, a_prev in factors:
             s = self.net.slices[ell - 1]
             W = w[s.W].reshape(s.shape)
-            if n == 1:
+            if ell == 1 and self.sparse:  # W^1 ← (1 − γρλ) W^1 − γ (Xᵀ dZ)ᵀ through scipy.sparse
+                if shrink != 1.0:
+                    W *= f(shrink)
+                W -= f(gamma) * input_grad(dz_l, a_prev)
+            elif n == 1:
                 if shrink != 1.0:
                     W *= f(shrink)
                 _blas.ger_update(W, -gamma, dz_l[0], a_prev[0])  # W^ℓ ← W^ℓ − γ dz (a^{ℓ−1})ᵀ
@@ -303,7 +328,7 @@ class Problem:
                 b -= f(gamma) * (dz_l[0] if n == 1 else dz_l.sum(axis=0))  # b^ℓ ← b^ℓ − γ Σ_s dz_s
         return E, True
 
-    def sgd_steps(self, w: np.ndarray, js, gammas) -> int:
+    def sgd_steps(self, w: np.ndarray, js, gammas, acc: np.ndarray | None = None) -> int:
         """Consecutive one-sample SGD steps w ← w − γ_k ∇E_{j_k}(w), for j_k, γ_k in zip(js, gammas).
 
         The same steps as calling :meth:`sgd_step` for each pair. Networks of at most
@@ -314,23 +339,37 @@ class Problem:
         whose E_j is not finite or that might overflow (each path with its own
         bound, see :meth:`sgd_step` and :func:`mlplab._scalar.sgd_steps`) and
         returns the number of steps taken; w then holds the last good iterate.
-        """
-        from mlplab import _compiled  # imports Numba on the first plan (never at `import mlplab`)
 
-        plan = self.__dict__.get("_compiled_plan", False)
-        if plan is False:  # decided on the first call
-            plan = self._compiled_plan = _compiled.plan(self)
-        # (re-checked: the switch may be set later, a pickled Problem may meet a Python without Numba)
+        ``acc`` (compiled kernel only; see :func:`mlplab._compiled.sgd_steps`): float64
+        sums [Σ E_j, Σ ∇E_j] of the steps taken are added to it.
+        """
+        from mlplab import _compiled
+
+        plan = self.compiled_plan()
         if (plan is not None and w.dtype == self.net.dtype and w.shape == (self.d,)
-                and w.flags.c_contiguous and w.flags.writeable and not _compiled.disabled()
-                and _compiled.kernel() is not None):
-            return _compiled.sgd_steps(self, w, js, gammas, plan)
+                and w.flags.c_contiguous and w.flags.writeable):
+            return _compiled.sgd_steps(self, w, js, gammas, plan, acc=acc)
+        if acc is not None:
+            raise ValueError("sgd_steps: acc needs the compiled kernel (Numba), which does not apply here")
         if self._use_scalar:
             return _scalar.sgd_steps(self, w, js, gammas)
         for taken, (j, gamma) in enumerate(zip(js, gammas)):
             if not self.sgd_step(w, j, gamma)[1]:
                 return taken
         return len(js)
+
+    def compiled_plan(self):
+        """The compiled one-sample SGD kernel's plan for this problem (:func:`mlplab._compiled.plan`),
+        or None where it does not apply (a sparse X included) or Numba is absent or switched off."""
+        from mlplab import _compiled  # imports Numba on the first plan (never at `import mlplab`)
+
+        plan = self.__dict__.get("_compiled_plan", False)
+        if plan is False:  # decided on the first call
+            plan = self._compiled_plan = None if getattr(self, "sparse", False) else _compiled.plan(self)
+        # (re-checked: the switch may be set later, a pickled Problem may meet a Python without Numba)
+        if plan is None or _compiled.disabled() or _compiled.kernel() is None:
+            return None
+        return plan
 
     def _a_bound(self, ell: int, A: np.ndarray) -> float:
         """A bound on max |A^{ℓ−1}| for the overflow test: max |x_ij| over all inputs for ℓ = 1
@@ -355,6 +394,11 @@ class Problem:
         return _reduce(e, scale), dz
 
     def per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
+        """(|B|, d) array, row s = ∇_w e^s(w) (see :meth:`_per_sample_grads`)."""
+        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
+            return self._per_sample_grads(w, idx, chunk_size)
+
+    def _per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
         """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser).
 
         Samples are processed ``chunk_size`` rows at a time, so the forward
@@ -363,7 +407,8 @@ class Problem:
         X, Y, _, n = self._block(idx)
         G = np.empty((n, self.d), dtype=self.net.dtype)
         for rows in self._chunks(n, chunk_size):  # a loop over chunks, not samples
-            cache = self.net.forward_cache(X[rows], w)
+            Xr = X[rows]
+            cache = self.net.forward_cache(Xr, w, ws=self.net.workspace(Xr.shape[0]))  # reused Z buffers
             _, dz = self._output(Y[rows], cache[0][-1], cache[1][-1], need_grad=True)
             self.net.backward_per_sample(cache, dz, w, out=G[rows])
         return G
