@@ -309,8 +309,7 @@ def _covers(ours, c):
 
 
 # What cannot be aligned here, and why. Closed: solver (lbfgs and scikit-learn's sgd), learning_rate, power_t,
-# max_fun, and the regressor's loss ("squared_error"; "poisson" passes the constraint and raises a ValueError
-# at fit naming what to use instead: test_poisson_loss_is_refused_clearly).
+# max_fun, and the regressor's loss ("squared_error" and "poisson": tests/test_sklearn_poisson.py).
 NOT_ALIGNED: dict = {}
 
 
@@ -327,12 +326,6 @@ def test_constructor_defaults_are_sklearns(ours, theirs):
     """Every parameter scikit-learn's MLP takes exists here with the same default."""
     mine, ref = ours().get_params(), theirs().get_params()
     assert {k: mine.get(k, "missing") for k in ref} == ref
-
-
-def test_poisson_loss_is_refused_clearly():
-    X, y = make_regression(n_samples=20, n_features=3, random_state=0)
-    with pytest.raises(ValueError, match="loss='poisson' is not implemented"):
-        MLPRegressor(loss="poisson", max_iter=2).fit(X, np.abs(y))
 
 
 def test_lbfgs_warns_and_refuses_partial_fit_like_sklearn():
@@ -370,3 +363,55 @@ def test_values_sklearn_accepts_fit():
     # momentum = 1: v^k = v^{k−1} + g^k, the running sum of the block gradients
     est = _quiet(MLPClassifier(solver="momentum", momentum=1.0, nesterovs_momentum=False, **kw), X, y)
     assert est._optimizer_kind.beta == 1.0
+
+
+# --- initial weights as scikit-learn's ------------------------------------------------------
+
+
+def _initial_weights(est, X, y):
+    """The weights the first fit starts from: one plain GD step of 1e-300 changes nothing."""
+    _quiet(est.set_params(solver="gd", line_search=None, learning_rate_init=1e-300, max_iter=1), X, y)
+    return est.coefs_, est.intercepts_
+
+
+@pytest.mark.parametrize("activation,factor", [("relu", 6.0), ("tanh", 6.0), ("logistic", 2.0)])
+def test_default_initialisation_is_sklearns(activation, factor):
+    """scikit-learn's _init_coef: W and b ~ U(−r, r), r = √(f/(fan_in + fan_out)), f = 2 for logistic."""
+    X, y = make_classification(n_samples=50, n_features=300, n_informative=5, random_state=0)
+    sizes = (300, 200, 1)
+    coefs, intercepts = _initial_weights(MLPClassifier(hidden_layer_sizes=(200,), activation=activation,
+                                                       random_state=0), X, y)
+    theirs = sk.MLPClassifier(hidden_layer_sizes=(200,), activation=activation, max_iter=1, random_state=0)
+    theirs._random_state = np.random.RandomState(0)
+    for ell, (W, b) in enumerate(zip(coefs, intercepts)):
+        r = np.sqrt(factor / (sizes[ell] + sizes[ell + 1]))
+        W_ref, b_ref = theirs._init_coef(sizes[ell], sizes[ell + 1], np.float64)  # scikit-learn's own draw
+        for ours_, ref in ((W, W_ref), (b, b_ref)):
+            assert ours_.shape == ref.shape
+            assert np.abs(ours_).max() <= r and np.abs(ref).max() <= r
+            if ours_.size >= 200:  # uniform on (−r, r): the extremes come near ±r, the spread is r/√3
+                assert np.abs(ours_).max() > 0.95 * r and np.abs(ref).max() > 0.95 * r
+                assert np.std(ours_) == pytest.approx(r / np.sqrt(3), rel=0.1)
+                assert np.std(ref) == pytest.approx(r / np.sqrt(3), rel=0.1)
+        assert np.any(b != 0)  # biases are drawn, not zeros
+
+
+def test_explicit_init_names_still_reach_the_engine():
+    X, y = _data()
+    coefs, intercepts = _initial_weights(MLPClassifier(hidden_layer_sizes=(6,), init="glorot", random_state=0), X, y)
+    assert all(np.abs(b).max() < 1e-250 for b in intercepts)  # the engine's Glorot: b = 0 (moved by ~1e-300)
+    assert np.abs(coefs[0]).max() <= np.sqrt(6 / (4 + 6))
+
+
+@pytest.mark.parametrize("solver", ["minibatch", "momentum", "sgd", "adam", "lecture_sgd"])
+def test_a_loss_spike_that_recovers_is_not_a_divergence(solver):
+    """Unscaled inputs (scikit-learn's check_fit_check_is_fitted data, X around 100): scikit-learn's SGD loss
+    jumps by 1e3-1e4× in an epoch and recovers; only a non-finite loss or step is a divergence, as there."""
+    rng = np.random.RandomState(42)
+    X, y = rng.normal(loc=100, size=(100, 2)), rng.normal(size=100)
+    ref = _quiet(sk.MLPRegressor(solver="sgd", max_iter=30, random_state=0), X, y)
+    assert max(ref.loss_curve_) > 1e3 * ref.loss_curve_[0]  # scikit-learn's own spike
+    kw = dict(learning_rate_init=1e-4) if solver == "lecture_sgd" else {}
+    est = _quiet(MLPRegressor(solver=solver, max_iter=30, random_state=0, **kw), X, y)
+    assert np.all(np.isfinite(est.loss_curve_)) and np.isfinite(est.loss_)
+    assert est.loss_ < max(est.loss_curve_)

@@ -141,11 +141,16 @@ def test_lbfgs_reaches_sklearns_loss_from_the_same_start(kind):
 
 def test_lbfgs_options_are_sklearns():
     X, y = _data("regression")
+    w0 = _quiet(sk.MLPRegressor(max_iter=1, random_state=1), X, y)  # the same start for both
+    kw = dict(solver="lbfgs", max_iter=200, max_fun=10, random_state=0)
+    est = _start_from(MLPRegressor(**kw), X, y, w0.coefs_, w0.intercepts_)
+    ref = _start_from(sk.MLPRegressor(**kw), X, y, w0.coefs_, w0.intercepts_)
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
-        est = MLPRegressor(solver="lbfgs", max_iter=200, max_fun=10, random_state=0).fit(X, y)
+        est.fit(X, y)
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
-        ref = sk.MLPRegressor(solver="lbfgs", max_iter=200, max_fun=10, random_state=0).fit(X, y)
+        ref.fit(X, y)
     assert est.n_iter_ == ref.n_iter_ <= 10  # max_fun caps the E evaluations first
+    assert est.loss_ == pytest.approx(ref.loss_, rel=1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         loose = MLPRegressor(solver="lbfgs", max_iter=500, tol=1e-1, random_state=0).fit(X, y)

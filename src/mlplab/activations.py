@@ -174,6 +174,21 @@ def _dsoftplus(z, a):
     return expit(z)  # softplus′ = σ
 
 
+def _exp(z):
+    # e^z (the log link of Poisson regression, scikit-learn's "exp" output), the exponent clipped to
+    # [log tiny + 1, log max − 1]: finite and normal for every finite z, no overflow or underflow
+    return np.exp(np.clip(z, _exp_floor(z.dtype), _exp_ceiling(z.dtype)))
+
+
+def _dexp(z, a):
+    return a  # exp′ = exp (a itself, as clipped)
+
+
+def _exp_ceiling(dtype) -> float:
+    """Largest argument whose exp stays finite with a margin (e^(log max − 1) = max / e)."""
+    return float(np.log(np.finfo(dtype).max)) - 1.0
+
+
 def _softmax(z):
     # a_i = e^{z_i − m} / Σ_j e^{z_j − m}, m = max_j z_j; exponents clipped (no underflow)
     shifted = z - z.max(axis=-1, keepdims=True)
@@ -199,6 +214,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("leaky_relu", _leaky_relu, _dleaky_relu),
         Activation("identity", _identity, _didentity),
         Activation("softplus", _softplus, _dsoftplus),
+        Activation("exp", _exp, _dexp),  # φ′ unbounded: dphi_max 1 = φ′(0)
         Activation("softmax", _softmax, None, output_only=True, dphi_max=0.25, bound=1.0),
     )
 }

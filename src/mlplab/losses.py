@@ -23,6 +23,9 @@ loss                         e(y, ŷ)                                           
                                                                                 rows (S, K)
 ``perceptron``               Σ_i max(0, −y_i ŷ_i); with an identity output        labels in {−1, +1} or {0, 1}
                              ŷ = z, so SGD on it is the perceptron rule          (0 is read as −1)
+``poisson``                  Σ_i [y_i log(y_i/ŷ_i) − y_i + ŷ_i], half the Poisson  counts / rates y ≥ 0, (S,)
+                             deviance (exp output ŷ = e^z, scikit-learn's         when N_L = 1 or (S, N_L)
+                             MLPRegressor(loss="poisson"))
 ============================ ================================================== ==========================
 
 Some (loss, output activation) pairs are computed from the logits z^L by closed
@@ -57,6 +60,7 @@ from scipy.special import log_expit, xlogy
 from mlplab.activations import ACTIVATIONS, log_softmax
 
 _SIGMOID = ACTIVATIONS["sigmoid"]
+_EXP = ACTIVATIONS["exp"]
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,16 @@ def _prepare_perceptron(Y: np.ndarray, n_out: int) -> np.ndarray:
     return _as_column_or_matrix(np.where(Y > 0, 1.0, -1.0), n_out, "perceptron")
 
 
+def _prepare_poisson(Y: np.ndarray, n_out: int) -> np.ndarray:
+    Y = _as_column_or_matrix(Y, n_out, "poisson")
+    if np.any(Y < 0):
+        i = int(np.argwhere(Y < 0)[0][0])
+        raise ValueError(f"loss 'poisson' needs targets y >= 0 (counts or rates), but sample {i} has "
+                         f"{Y[i].tolist() if Y.shape[1] > 1 else Y[i, 0].item()!r}; use loss='squared' for "
+                         "signed targets")
+    return Y
+
+
 # --- the losses, each value next to its gradient --------------------------------
 
 
@@ -310,6 +324,27 @@ def _dperceptron(y, yhat):
     return np.where(y * yhat <= 0, -y, 0 * y)
 
 
+def _poisson(y, yhat):
+    # half the Poisson deviance, scikit-learn's: Σ_i y_i log(y_i / ŷ_i) − y_i + ŷ_i (y log y = 0 at y = 0)
+    with np.errstate(divide="ignore"):
+        return np.sum(xlogy(y, y / yhat) - y + yhat, axis=1)
+
+
+def _dpoisson(y, yhat):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1 - y / yhat  # ∂e/∂ŷ
+
+
+def _poisson_exp(y, z):
+    # with ŷ = e^z: e = Σ_i y_i log y_i − y_i z_i − y_i + e^{z_i}, from the logits (no log of ŷ)
+    return np.sum(xlogy(y, y) - y * z - y + _EXP.phi(z), axis=1)
+
+
+def _poisson_exp_grad_z(y, z, a):
+    # ∂e/∂z = Diag(e^z) (1 − y/ŷ) = ŷ − y   (the canonical log link: exact chain rule, simplified)
+    return a - y
+
+
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
@@ -346,6 +381,14 @@ LOSSES: dict[str, Loss] = {
             _prepare_perceptron,
             # needs an output whose sign is the prediction: z itself, or tanh(z)
             output_activations=frozenset({"identity", "tanh"}),
+        ),
+        Loss(
+            "poisson",
+            _poisson,
+            _dpoisson,
+            _prepare_poisson,
+            output_activations=frozenset({"exp"}),  # the log link: ŷ = e^z > 0
+            logit_forms={"exp": LogitForm(_poisson_exp, _poisson_exp_grad_z)},
         ),
     )
 }

@@ -26,6 +26,13 @@ reported loss's; mlplab differentiates the loss it reports. For k = 1 the two
 are the same function.) mlplab's own solvers run through :func:`mlplab.train`
 with the penalty divided by the nominal batch size (the mean weight times it).
 
+X may be sparse (SciPy CSR/CSC matrices or arrays) for fit, partial_fit and every
+prediction method, with every solver: layer 1's products Z^1 = X (W^1)ᵀ and
+∇_{W^1} = (Xᵀ dZ^1)ᵀ go through scipy.sparse and the data are never densified
+(:mod:`mlplab.network`). Initial weights are scikit-learn's by default
+(``init="sklearn"``: W and b uniform in ±√(f/(N_{ℓ−1} + N_ℓ)), f = 2 for the
+logistic activation, else 6).
+
 scikit-learn is imported only by this module: ``import mlplab`` does not load it.
 """
 
@@ -53,7 +60,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from mlplab.activations import ACTIVATIONS
 from mlplab.losses import LOSSES
-from mlplab.network import MLP
+from mlplab.network import MLP, issparse
 from mlplab.objective import Problem
 from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum
 from mlplab.optim.schedules import SCHEDULES, Schedule, as_schedule
@@ -61,7 +68,7 @@ from mlplab.train import DivergenceError, History, train
 
 # scikit-learn's names mean scikit-learn's algorithms ("sgd", "adam", "lbfgs"); the rest are mlplab's own
 SOLVERS = ("gd", "sgd", "lecture_sgd", "minibatch", "momentum", "adam", "lbfgs")
-_SK_LOSSES = {"squared_error", "poisson"}  # scikit-learn's MLPRegressor losses ("poisson": not yet)
+_SK_LOSSES = {"squared_error", "poisson"}  # scikit-learn's MLPRegressor losses (mlplab's LOSSES has "poisson")
 _HIDDEN_ACTIVATIONS = sorted(a for a in ACTIVATIONS if a != "softmax")
 # scikit-learn's activation names that mlplab spells differently: accepted as parameters (and reported back
 # unchanged by get_params), mapped to mlplab's for the network and back for ``out_activation_``
@@ -78,12 +85,27 @@ def _sklearn_activation(name):
     return _TO_SKLEARN.get(name, name)
 
 
-def _append(history, *, k, epoch, loss, time, grad_norm=np.nan, step_size=np.nan, layer_grad_norms=(), cost=0):
-    """One per-epoch (sgd) or per-iteration (lbfgs) record in an :class:`mlplab.History`."""
-    for name, value in dict(k=k, epoch=epoch, loss=loss, grad_norm=grad_norm, layer_grad_norms=list(layer_grad_norms),
-                            step_size=step_size, ls_evals=0, capped=False, unbounded=False, cost=cost,
-                            forward_evals=0, time=time).items():
-        getattr(history, name).append(value)
+def _append(history, *, k, epoch, loss, time, exact, grad_norm=np.nan, step_size=np.nan, layer_grad_norms=(),
+            cost=0):
+    """One per-epoch (sgd: the epoch's block estimate) or per-iteration (lbfgs: exact E) record in an
+    :class:`mlplab.History`; a column the History has beyond these (a newer engine's) gets None."""
+    record = dict(k=k, epoch=epoch, loss=loss, grad_norm=grad_norm, layer_grad_norms=list(layer_grad_norms),
+                  step_size=step_size, ls_evals=0, capped=False, unbounded=False, cost=cost, forward_evals=0,
+                  time=time, exact=exact)
+    for name in getattr(history, "__dataclass_fields__", record):
+        getattr(history, name).append(record.get(name))
+
+
+def _sklearn_init(sizes, hidden_activations, rng):
+    """scikit-learn's ``_init_coef`` for every layer: W^ℓ and b^ℓ ~ U(−r, r), r = √(f / (N_{ℓ−1} + N_ℓ)),
+    f = 2 for the logistic (sigmoid) hidden activation, else 6 (Glorot's uniform bound; scikit-learn
+    uses the hidden activation's factor for the output layer too). A list of (W, b) for the MLP."""
+    factor = 2.0 if all(a == "sigmoid" for a in hidden_activations) else 6.0
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        r = np.sqrt(factor / (fan_in + fan_out))
+        layers.append((rng.uniform(-r, r, (fan_out, fan_in)), rng.uniform(-r, r, fan_out)))
+    return layers
 
 
 def _make_schedule(schedule, lr):
@@ -181,9 +203,6 @@ class _BaseMLP(BaseEstimator):
 
     def _loss_name(self):
         """mlplab's loss for the network; "squared_error" (scikit-learn's) is "squared" rescaled by f."""
-        if self.loss == "poisson":
-            raise ValueError("loss='poisson' is not implemented in mlplab.sklearn; use loss='squared_error' "
-                             "(scikit-learn's default) or one of mlplab's losses: " + ", ".join(sorted(LOSSES)))
         if self.loss == "squared_error":
             return "squared"
         return self.loss or self._default_loss(self.net_.activations[-1].name)
@@ -247,7 +266,10 @@ class _BaseMLP(BaseEstimator):
             self._rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             sizes, acts = self._hidden()
             out_act = _mlplab_activation(self.output_activation or self._default_output_activation(n_out))
-            self.net_ = MLP([X.shape[1], *sizes, n_out], activation=acts + [out_act], init=self.init,
+            init = self.init
+            if isinstance(init, str) and init == "sklearn":
+                init = _sklearn_init([X.shape[1], *sizes, n_out], acts, self._rng)
+            self.net_ = MLP([X.shape[1], *sizes, n_out], activation=acts + [out_act], init=init,
                             seed=self._rng, dtype=dtype.name)
             self._opt_state = self._optimizer_kind = None
             self._sgd_state = None
@@ -340,7 +362,10 @@ class _BaseMLP(BaseEstimator):
                            tol=self.tol_grad, rtol=self.rtol_grad, eval_every=steps_per_epoch,
                            callback=None if incremental else per_epoch,
                            seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
-                           sample_weight=c, opt_state=self._opt_state, monitor=self.monitor)
+                           sample_weight=c, opt_state=self._opt_state, monitor=self.monitor,
+                           # stochastic solvers: only a non-finite loss or step is a divergence, as in
+                           # scikit-learn (its SGD's loss may jump 1e4× in an epoch on unscaled data and recover)
+                           diverge_factor=1e6 if self.solver == "gd" else None)
         except DivergenceError as exc:
             self._opt_state = None  # its buffers may hold inf; the network keeps the last finite weights
             self._diverged(exc)
@@ -446,7 +471,7 @@ class _BaseMLP(BaseEstimator):
             self.t_ += n
             self.n_iter_ = getattr(self, "n_iter_", 0) + 1
             grad_norm = float(np.linalg.norm(g_epoch))
-            _append(history, k=state["k"], epoch=self.t_ / n, loss=self.loss_, grad_norm=grad_norm,
+            _append(history, k=state["k"], epoch=self.t_ / n, loss=self.loss_, grad_norm=grad_norm, exact=False,
                     step_size=float(lr), layer_grad_norms=[float(np.linalg.norm(g_epoch[s.W]))
                                                            for s in self.net_.slices],
                     cost=self.t_, time=time.perf_counter() - t0)
@@ -494,7 +519,7 @@ class _BaseMLP(BaseEstimator):
         def callback(intermediate_result):
             E = float(intermediate_result.fun)
             self.loss_curve_.append(E)
-            _append(history, k=len(history.k) + 1, epoch=float(len(history.k) + 1), loss=E,
+            _append(history, k=len(history.k) + 1, epoch=float(len(history.k) + 1), loss=E, exact=True,
                     time=time.perf_counter() - t0)
             if self.verbose:
                 print(f"Iteration {len(self.loss_curve_)}, loss = {E:.8f}")
@@ -529,7 +554,7 @@ class _BaseMLP(BaseEstimator):
                 "(the mlplab.DivergenceError is this error's __cause__)")
 
     def _validate_input(self, X, y, reset, incremental, dtype):
-        X, y = validate_data(self, X, y, reset=reset, multi_output=True,
+        X, y = validate_data(self, X, y, reset=reset, multi_output=True, accept_sparse=["csr", "csc"],
                              dtype=(np.float64, np.float32) if dtype is None else dtype,
                              y_numeric=not self._is_classifier)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -599,12 +624,12 @@ class _BaseMLP(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "net_")
-        X = validate_data(self, X, reset=False, dtype=self.net_.dtype)
-        return self.net_.forward_cache(X)
+        X = validate_data(self, X, reset=False, dtype=self.net_.dtype, accept_sparse=["csr", "csc"])
+        return self.net_.forward_cache(self.net_.check_X(X)[0] if issparse(X) else X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True  # CSR/CSC: layer 1's products through scipy.sparse, never densified
         tags.non_deterministic = self.random_state is None
         return tags
 
@@ -620,7 +645,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Parameters (scikit-learn's names where the meaning is the same):
         hidden_layer_sizes: sizes N_1..N_{L−1} of the hidden layers (default (100,)).
         activation: one hidden activation or a list, one per hidden layer
-            (sigmoid, tanh, relu, leaky_relu, identity, softplus; "logistic" is
+            (sigmoid, tanh, relu, leaky_relu, identity, softplus, exp; "logistic" is
             scikit-learn's name for sigmoid, accepted and kept as given by get_params).
         output_activation: override the output activation (default from the targets).
         loss: any mlplab loss defined for the output activation (default: the
@@ -629,7 +654,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             the outputs of (y_i − ŷ_i)², so ``alpha``, ``tol``, the step and
             ``loss_``/``loss_curve_`` are on scikit-learn's scale) or "squared"
             (the lecture's Σ_i (y_i − ŷ_i)², 2k times larger with k outputs);
-            "poisson" raises ValueError (not implemented).
+            "poisson" (scikit-learn's: half the Poisson deviance
+            Σ_i y_i log(y_i/ŷ_i) − y_i + ŷ_i, mean over samples, exp output
+            ŷ = e^z, targets y ≥ 0; out_activation_ "exp"). The classifier does
+            not take "poisson" (scikit-learn's has no ``loss``).
         solver: scikit-learn's names mean scikit-learn's algorithms —
             "sgd" (mini-batch SGD over ``batch_size`` with momentum / Nesterov
             momentum and ``learning_rate`` as scikit-learn's SGDOptimizer),
@@ -670,7 +698,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         shuffle: shuffle the samples each epoch (otherwise cyclic order).
         verbose: print the loss each epoch.
         class_weight: None, "balanced" or {class: weight}, multiplying sample weights.
-        init: initial weights (see :mod:`mlplab.initializers`; default "glorot").
+        init: initial weights. "sklearn" (default): scikit-learn's MLP initialisation,
+            W^ℓ and b^ℓ ~ U(−r, r) with r = √(f / (N_{ℓ−1} + N_ℓ)), f = 2 when the
+            hidden activation is "logistic" (sigmoid; for a list: every hidden
+            layer's), else 6, drawn from ``random_state``. Or any of
+            :mod:`mlplab.initializers` ("glorot": the same W with f = 6 and b = 0,
+            "he", "normal(0.1)", explicit arrays, …).
         dtype: None (default), "float64" or "float32": the dtype of the network
             and of the computation. None follows scikit-learn's MLP: float32 X
             trains (and keeps) a float32 network, any other X a float64 one. The
@@ -702,6 +735,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _is_classifier = True
     _parameter_constraints = {
         **_BaseMLP._parameter_constraints,
+        "loss": [StrOptions((set(LOSSES) | {"squared_error"}) - {"poisson"}), None],  # poisson: regressors only
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
@@ -711,7 +745,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, max_fun=15000, class_weight=None, init="glorot", dtype=None,
+                 shuffle=True, verbose=False, max_fun=15000, class_weight=None, init="sklearn", dtype=None,
                  monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -861,7 +895,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  tol_grad=None, rtol_grad=None, momentum=0.9,
                  nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8, random_state=None,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
-                 shuffle=True, verbose=False, max_fun=15000, init="glorot", dtype=None, monitor="batch"):
+                 shuffle=True, verbose=False, max_fun=15000, init="sklearn", dtype=None, monitor="batch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -918,7 +952,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return None
 
     def _default_output_activation(self, n_out):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"  # scikit-learn's log link for "poisson"
 
     @staticmethod
     def _default_loss(out_act):
