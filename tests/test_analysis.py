@@ -1,5 +1,6 @@
 """Numbers before pictures: mlplab.analysis against independent oracles."""
 
+import inspect
 import subprocess
 import sys
 
@@ -300,7 +301,8 @@ def test_stationary_point_verdicts():
 def test_trajectory_recorder_keeps_every_iterate(opt):
     net, X, y, problem = toy()
     rec = analysis.TrajectoryRecorder(net)
-    result = mlplab.train(net, X, y, optimizer=opt, max_iter=12, eval_every=1, callback=rec, seed=0)
+    exact = {"monitor": "full"} if "monitor" in inspect.signature(mlplab.train).parameters else {}  # E(w^k) itself
+    result = mlplab.train(net, X, y, optimizer=opt, max_iter=12, eval_every=1, callback=rec, seed=0, **exact)
     T = rec.finish(result)
     assert T.shape == (len(result.history), 2)
     np.testing.assert_array_equal(T[0], [0.5, 0.5])
@@ -334,7 +336,7 @@ def test_analysis_imports_no_plotting_library():
 
 # --- mlplab.compare: the numbers of a comparison ------------------------------------------------
 
-from mlplab import compare  # noqa: E402
+from mlplab import compare, figures  # noqa: E402
 
 
 def rows_cost(comp, run):
@@ -349,13 +351,13 @@ def test_default_comparison_runs_the_lectures_three_methods_with_one_budget():
         np.testing.assert_array_equal(r.trajectory[0], [0.5, 0.5])  # the same w^0
         assert r.trajectory.shape == (len(r.history), 2)
         h = r.history
-        # the budget, in sample-gradient equivalents (gradients + line-search forward passes / 3):
-        # stop at the first record whose cost reaches it (GD may overshoot by one step)
+        # the budget, in sample-gradient equivalents (gradients + line-search forward passes / 3), is
+        # never overspent: a step that would carry the cost past it is cut off there and not taken
         assert r.result.stop_reason in ("max_cost", "converged")
         cost = h.grad_equivalents
-        assert cost[-2] < 600 <= cost[-1] or r.result.stop_reason == "converged"
+        assert cost[-1] <= 600 and (cost[-1] == 600 or r.budget_note or r.result.stop_reason == "converged")
         assert rows_cost(comp, r) == cost[-1]
-        assert r.rate is not None and r.stop is not None and r.theory
+        assert (r.rate is not None or "fewer than" in r.rate_note) and r.stop is not None and r.theory
     rows = comp.table()
     assert [row["stopped"] for row in rows][1:] == ["budget", "budget"]
     assert rows[1]["cost"] == 600 and rows[2]["cost"] == 600 and rows[1]["steps"] == 600 and rows[2]["steps"] == 300
@@ -366,13 +368,19 @@ def test_default_comparison_runs_the_lectures_three_methods_with_one_budget():
 
 def test_comparison_surface_on_the_toy_problem_is_the_slides_plane():
     comp = compare.run_comparison(budget=120)
-    view = compare.comparison_surface(comp, n=31)
-    s = view.surface
-    assert s.labels == ("w11", "w12") and s.a[0] <= -6 and s.b[-1] >= 6 and view.slice_1d is None
+    view = figures.comparison_surface(comp, n=31)
+    s, full = view.surface, view.full
+    assert s.labels == ("w11", "w12") and view.slice_1d is None and view.equal_axes and not view.projected
+    assert full.a[0] <= -6 and full.b[-1] >= 6  # the full view: [−6, 6]² and every path
+    allw = np.vstack([r.trajectory for r in comp.runs])
+    assert s.a[0] <= allw[:, 0].min() and allw[:, 0].max() <= s.a[-1]  # zoomed: the paths, not [−6, 6]²
+    assert s.b[0] <= allw[:, 1].min() and allw[:, 1].max() <= s.b[-1] and s.a[-1] - s.a[0] < 6
+    assert s.a[-1] - s.a[0] == pytest.approx(s.b[-1] - s.b[0])  # a square: equal scaling
     for r, p in zip(comp.runs, view.paths):
-        np.testing.assert_allclose(p[:, :2], r.trajectory, atol=1e-12)  # the plane is all of R²
-        np.testing.assert_allclose(p[:, 2], r.history.loss, rtol=1e-12)
-    r, Emin = compare.infimum_curve(comp)
+        np.testing.assert_allclose(np.column_stack([p.a, p.b]), r.trajectory, atol=1e-12)  # the plane is all of R²
+        np.testing.assert_allclose(p.z, r.history.loss, rtol=1e-12)
+        np.testing.assert_allclose(p.E, r.history.loss, rtol=1e-12)
+    r, Emin = figures.infimum_curve(comp)
     assert np.all(np.diff(Emin) < 0)
 
 
@@ -384,11 +392,13 @@ def test_comparison_on_a_bigger_net_uses_the_paths_principal_plane():
     assert [r.name for r in comp.runs] == ["GD", "SGD"] and not comp.is_toy
     best = min(min(r.history.loss) for r in comp.runs)
     assert comp.E_ref < best and "E_best − Δ" in comp.E_ref_note  # below the best record: E − E* never hits 0
-    view = compare.comparison_surface(comp, n=21)
-    assert view.surface.kind == "pca" and len(view.paths) == 2 and view.slice_1d is not None
-    np.testing.assert_allclose(view.paths[0][-1, :2], [0.0, 0.0], atol=1e-9)  # the plane's centre: GD's end
-    assert view.paths[0][-1, 2] == pytest.approx(comp.runs[0].result.loss)
-    assert compare.infimum_curve(comp) is None
+    view = figures.comparison_surface(comp, n=21)
+    assert view.surface.kind == "pca" and len(view.paths) == 2 and view.slice_1d is not None and view.projected
+    p = view.paths[0]
+    np.testing.assert_allclose([p.a[-1], p.b[-1]], [0.0, 0.0], atol=1e-9)  # the plane's centre: GD's end
+    assert p.z[-1] == pytest.approx(comp.runs[0].result.loss)
+    np.testing.assert_allclose(p.E, np.asarray(comp.runs[0].history.loss)[p.idx])  # the run's true loss
+    assert figures.infimum_curve(comp) is None
 
 
 def test_from_result_wraps_one_training_run():
@@ -398,9 +408,9 @@ def test_from_result_wraps_one_training_run():
     result = mlplab.train(net, X, y, optimizer=GD("armijo"), max_iter=30, eval_every=1, callback=rec)
     comp = compare.from_result(net, X, y, result, trajectory=rec.finish(result), config={"data": "xor"})
     assert len(comp.runs) == 1 and comp.config["data"] == "xor" and comp.budget is None
-    assert compare.comparison_surface(comp, n=11).surface.kind == "pca"
+    assert figures.comparison_surface(comp, n=11).surface.kind == "pca"
     single = compare.from_result(net, X, y, result)  # no trajectory: random directions
-    assert compare.comparison_surface(single, n=11).surface.kind == "random"
+    assert figures.comparison_surface(single, n=11).surface.kind == "random"
 
 
 def test_run_comparison_rejects_bad_arguments():

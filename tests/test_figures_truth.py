@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab import analysis, compare
+from mlplab import analysis, compare, figures
 from mlplab.optim import GD, SGD, MiniBatchSGD, inverse
 
 from test_cli import cli
@@ -37,7 +37,7 @@ def test_E_ref_is_below_every_record_and_says_how(xor_comp):
     assert comp.E_ref < best
     assert "E_best" in comp.E_ref_note and "margin" in comp.E_ref_note and f"{comp.E_ref:.6g}" in comp.E_ref_note
     fig = plots.convergence(comp, "k")
-    assert comp.E_ref_note in fig._suptitle.get_text()
+    assert plots.pretty(comp.E_ref_note) in fig._suptitle.get_text()
 
 
 @pytest.mark.parametrize("x", ["cost", "k"])
@@ -84,6 +84,73 @@ def test_known_infimum_is_kept_on_the_toy():
     assert comp.E_ref == 0.0 and "infimum" in comp.E_ref_note
 
 
+# --- the budget -----------------------------------------------------------------------------------
+
+
+def test_every_method_is_held_to_the_budget():
+    """GD's exact line search costs ~24 gradient-equivalents a step on 4 samples: budget 50 would be overspent."""
+    X, y = mlplab.datasets.moons(n_samples=40)
+    net = mlplab.MLP([2, 4, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    budget = 500
+    comp = compare.run_comparison(net, X, y, "binary_cross_entropy", budget=budget)
+    gd = comp.runs[0]
+    free = mlplab.train(net.copy(), X, y, loss="binary_cross_entropy", optimizer=GD("exact"), max_cost=budget,
+                        eval_every=1)
+    assert free.grad_equivalents > budget  # unheld, the last line search overspends
+    for run in comp.runs:
+        assert run.result.grad_equivalents <= budget and run.history.grad_equivalents[-1] <= budget
+        assert run.trajectory.shape[0] == len(run.history)
+    assert gd.budget_note and "cut off at the budget" in gd.budget_note
+    assert len(gd.history) == np.searchsorted(free.history.grad_equivalents, budget, side="right")
+    np.testing.assert_array_equal(gd.result.params, gd.trajectory[-1])  # the run ends at its last record
+    np.testing.assert_array_equal(gd.net.params, gd.trajectory[-1])
+    E = comp.problem.value_and_grad(gd.result.params)[0]
+    assert gd.result.loss == pytest.approx(E, rel=1e-12) and gd.result.loss == gd.history.loss[-1]
+    assert np.isnan(gd.history.step_size[-1])  # the cut step was not taken
+    assert "cut off at the budget" in compare.format_table(comp)
+    fig = plots.convergence(comp, "cost")
+    assert [ln.get_xdata()[0] for ln in fig.axes[1].get_lines() if ln.get_gid() == "budget"] == [budget]
+
+
+# --- history export ---------------------------------------------------------------------------------
+
+
+def test_write_history_csv_and_json_round_trip(xor_comp, tmp_path):
+    import csv
+
+    path = compare.write_history(tmp_path / "h.csv", xor_comp)
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert len(rows) == sum(len(r.history) for r in xor_comp.runs)
+    sgd = [row for row in rows if row["run"] == xor_comp.runs[1].name]
+    h = xor_comp.runs[1].history
+    assert [int(row["k"]) for row in sgd] == list(h.k)
+    np.testing.assert_allclose([float(row["loss"]) for row in sgd], h.loss, rtol=1e-15)  # repr: exact floats
+    np.testing.assert_allclose([float(row["grad_equivalents"]) for row in sgd], h.grad_equivalents)
+    np.testing.assert_allclose([float(row["layer_2_grad_norm"]) for row in sgd], np.asarray(h.layer_grad_norms)[:, 1])
+    path = compare.write_history(tmp_path / "h.json", xor_comp)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert [r["name"] for r in doc["runs"]] == [r.name for r in xor_comp.runs]
+    back = mlplab.History.from_dict(doc["runs"][0]["history"])
+    np.testing.assert_allclose(back.loss, xor_comp.runs[0].history.loss)
+    with pytest.raises(ValueError, match=".csv"):
+        compare.write_history(tmp_path / "h.txt", xor_comp)
+
+
+def test_cli_history_flag(tmp_path, capsys):
+    code, out, err = cli(capsys, "compare", "--budget", "30", "--history", tmp_path / "h.csv", "--quiet")
+    assert code == 0, err
+    text = (tmp_path / "h.csv").read_text(encoding="utf-8")
+    assert text.startswith("run,k,epoch,cost") and text.count("\n") > 30
+    code, out, err = cli(capsys, "train", "--epochs", "3", "--history", tmp_path / "t.json", "--quiet")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert len(doc["runs"]) == 1 and doc["runs"][0]["history"]["k"] == [0, 1, 2, 3]
+    code, out, err = cli(capsys, "compare", "--budget", "30", "--history", tmp_path / "h.txt")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--history" in err and ".csv" in err
+    code, out, err = cli(capsys, "train", "--epochs", "3", "--history", tmp_path / "nope" / "t.json")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "does not exist" in err
+
+
 # --- rate fits ----------------------------------------------------------------------------------
 
 
@@ -116,6 +183,7 @@ def test_report_of_a_model_without_history_shows_the_saved_weights(tmp_path, cap
     page = html.read_text(encoding="utf-8")
     assert "holds no training history" in page
     assert '"k=0"' not in page and '"name":"w^0"' not in page  # no hover says k = 0, no point is called w^0
+    assert '"name":"w\\u2070"' not in page and 'id="snap"' not in page  # nothing to step through
     assert '"name":"w (saved)"' in page
     assert (figs / "contour.png").is_file()
 
@@ -157,15 +225,31 @@ def test_step_size_lines_differ_in_dash_and_marker():
     styles = {(ln.get_linestyle(), ln.get_marker()) for ln in lines}
     assert len(styles) == 3 and all(ln.get_marker() not in (None, "None", "") for ln in lines)
     fig = report.step_sizes(comp)
-    assert len({(t.line.dash, t.marker.symbol) for t in fig.data}) == 3
-    assert all("markers" in t.mode for t in fig.data)
+    curves = [t for t in fig.data if not t.meta]  # (the others are the slider's cursors)
+    assert len(curves) == 3 and len({(t.line.dash, t.marker.symbol) for t in curves}) == 3
+    assert len({t.line.dash for t in curves}) == 3  # distinct dash styles, not only colours
+    assert all("markers" in t.mode for t in curves)
 
 
 def test_convergence_marks_short_runs():
     comp = compare.run_comparison(budget=20)
     for ax in plots.convergence(comp, "cost").axes:
         for run, ln in zip(comp.runs, [ln for ln in ax.get_lines() if ln.get_gid() == "data"]):
-            assert (ln.get_marker() not in (None, "None", "")) == (len(run.history) <= compare.FEW_POINTS)
+            assert (ln.get_marker() not in (None, "None", "")) == (len(run.history) <= figures.FEW_POINTS)
     fig = report.convergence(comp, "cost")
     for t in fig.data:
-        assert "markers" in t.mode
+        assert "markers" in t.mode or t.name == "budget"
+
+
+def test_reference_below_best_never_goes_below_a_known_lower_bound():
+    # SGD's noisy last drop is large: E_best − Δ would be −4.1 though E ≥ 0 for these losses
+    noisy = np.array([120.0, 60.0, 30.0, 12.0, 9.0, 4.9, 0.8])
+    free, _ = compare.reference_below_best([noisy])
+    assert free == pytest.approx(0.8 - 4.1)
+    E_ref, note = compare.reference_below_best([noisy], lower=0.0)
+    assert E_ref == 0.0 and "lower bound" in note
+    assert np.all(noisy - E_ref > 0)
+    # a margin that stays above the bound is kept
+    kept, _ = compare.reference_below_best([np.array([10.0, 5.0, 4.0, 3.9])], lower=0.0)
+    assert kept == pytest.approx(3.9 - 0.1)
+    assert "squared" in compare.NONNEGATIVE_LOSSES and "poisson" not in compare.NONNEGATIVE_LOSSES

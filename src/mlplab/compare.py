@@ -10,19 +10,32 @@ sample-gradient equivalents, ``history.grad_equivalents`` = sample gradients +
 about three forward passes, so GD's line search is charged for the forward
 passes it makes, not a full gradient per evaluation of E. The returned :class:`Comparison`
 holds the histories, trajectories, fitted rates next to the lecture's theory,
-and where each run stopped; :mod:`mlplab.report` and :mod:`mlplab.plots` draw it.
+and where each run stopped. Every run is held to the budget: a step whose line
+search would carry the cost past it is cut off there and not taken (see
+:func:`hold_to_budget`).
 
-    python -m mlplab.compare [--budget 1000] [--out report.html] [--plots DIR]
+Data only: the data flows one way, runs → :class:`Comparison` (here) →
+figure data (:mod:`mlplab.figures`) → matplotlib PNGs (:mod:`mlplab.plots`)
+or the Plotly page (:mod:`mlplab.report`); this module imports none of them.
+:func:`write_history` exports the recorded histories (CSV or JSON).
 
-runs the default comparison on the lecture's toy problem. NumPy/SciPy only:
-matplotlib / Plotly are imported only for ``--plots`` / ``--out``.
+    python -m mlplab.compare [--budget 1000] [--seed 0]
+
+prints the default comparison on the lecture's toy problem (``mlplab compare
+--report/--plots`` draws it). NumPy/SciPy only.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import inspect
+import io
+import json
+import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -58,6 +71,7 @@ class Run:
     theory: str = ""
     stop: analysis.StationaryPoint | None = None
     rate_note: str = "n/a"  # what the table says when ``rate`` is None (and why)
+    budget_note: str = ""  # set when a step was cut off at the budget (see hold_to_budget)
 
     @property
     def history(self):
@@ -77,8 +91,9 @@ class Comparison:
             less a margin: see :func:`reference_below_best`).
         E_ref_note: where E_ref comes from.
         config: the settings, for reports.
-        gradient_flow: :class:`mlplab.analysis.GradientFlow` of the first run, per sample, at
-            its w^0 and its final w (the verdict and the factors drawn beside it).
+        gradient_flow: :class:`mlplab.analysis.GradientFlow` of the run ``flow_run`` (the first
+            run that took a step), per sample, at its w^0 and its final w (the verdict and the
+            factors drawn beside it).
         title: a heading.
         start_label: what the first point of the paths is ("w^0"; "w (saved)" for a saved
             model without a history, whose only point is its final weights).
@@ -96,6 +111,7 @@ class Comparison:
     title: str = "mlplab comparison"
     start_label: str = "w^0"
     notes: list = field(default_factory=list)
+    flow_run: int = 0  # the run gradient_flow (and the per-layer figures) are about
 
     @property
     def is_toy(self) -> bool:
@@ -126,8 +142,12 @@ COST_LABEL = "cost: sample-gradient equivalents (gradients + line-search forward
 E_MARGIN = 1e-3  # Δ is at least this fraction of E(w^0) − E_best
 
 
-def reference_below_best(losses) -> tuple[float, str]:
-    """E* for E − E* when the infimum is unknown: E_best − Δ, with its note.
+NONNEGATIVE_LOSSES = frozenset({"squared", "absolute", "binary_cross_entropy", "cross_entropy", "perceptron"})
+"""Losses with e ≥ 0 for every sample (and L2 ≥ 0), so E ≥ 0 and E* is never below 0."""
+
+
+def reference_below_best(losses, lower: float | None = None) -> tuple[float, str]:
+    """E* for E − E* when the infimum is unknown: E_best − Δ (never below ``lower``), with its note.
 
     E_best is the smallest E(w^k) any run recorded; taking E* = E_best would make
     E − E* plunge to 0 at that record (a fake acceleration at a run's own best
@@ -137,6 +157,8 @@ def reference_below_best(losses) -> tuple[float, str]:
 
     Args:
         losses: per run, its recorded E(w^k) (1-D, the first is E(w^0)).
+        lower: a known lower bound of E (0 for the losses in :data:`NONNEGATIVE_LOSSES`);
+            when E_best − Δ falls below it, E* is that bound.
     """
     runs = [np.asarray(h, dtype=float) for h in losses]
     runs = [h[np.isfinite(h)] for h in runs]
@@ -152,6 +174,9 @@ def reference_below_best(losses) -> tuple[float, str]:
     if not delta > 0:  # one point, or E never moved: a margin relative to E itself
         delta = E_MARGIN * abs(E_best) if E_best != 0 else 1e-12
     E_ref = E_best - delta
+    if lower is not None and E_ref < lower:
+        return float(lower), (f"E* = {lower:g}, E's lower bound (every e^s ≥ 0); E_best − Δ = {E_ref:.6g} would be "
+                              f"below it (E_best = {E_best:.6g}, the smallest E(w^k) recorded by any run)")
     note = (f"E* = E_best − Δ = {E_ref:.6g}: E_best = {E_best:.6g}, the smallest E(w^k) recorded by any run, "
             f"less a margin Δ = {delta:.3g} = max(the decrease of E into that record, "
             f"{E_MARGIN:g}·(E(w^0) − E_best)), so E − E* stays ≥ Δ > 0")
@@ -168,6 +193,11 @@ def fit_run_rate(run: Run, E_ref: float, window=None) -> None:
         run.rate = None
         run.rate_note = (f"n/a (fewer than {analysis.rates.MIN_POINTS} points)" if "at least" in str(exc)
                          else f"n/a ({exc})")
+
+
+# every record holds the exact E(w^k), ∇E(w^k) on all samples (not a block estimate): the figures
+# and the rates are about E itself
+_EXACT = {"monitor": "full"} if "monitor" in inspect.signature(mlplab.train).parameters else {}
 
 
 def default_specs(S: int):
@@ -235,16 +265,21 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         rec = analysis.TrajectoryRecorder(run_net)
         try:
             result = mlplab.train(run_net, X, Y, loss=loss, optimizer=opt, max_cost=budget,
-                                  tol=tol, rtol=rtol, eval_every=1, callback=rec, seed=seed)
+                                  tol=tol, rtol=rtol, eval_every=1, callback=rec, seed=seed, **_EXACT)
         except mlplab.DivergenceError as exc:
             raise ValueError(f"{name} diverged: {exc}") from exc
-        runs.append(Run(name, opt, result, rec.finish(result), run_net, theory=analysis.theory_rate(opt)))
+        result, traj, cut = hold_to_budget(result, rec.finish(result), budget)
+        if cut:
+            run_net.params[...] = result.params
+        run = Run(name, opt, result, traj, run_net, theory=analysis.theory_rate(opt), budget_note=cut)
+        runs.append(run)
 
     if E_ref is None:
         if problem.d == 2 and toy:
             E_ref, note = 0.0, "E* = 0, the infimum (separable data: approached only as ‖w‖ → ∞)"
         else:
-            E_ref, note = reference_below_best([r.history.loss for r in runs])
+            lower = 0.0 if (isinstance(loss, str) and loss in NONNEGATIVE_LOSSES) else None
+            E_ref, note = reference_below_best([r.history.loss for r in runs], lower=lower)
     else:
         E_ref = float(E_ref)
         note = f"E* = {E_ref:.6g} (given)"
@@ -253,18 +288,148 @@ def run_comparison(net=None, X=None, Y=None, loss: str = "squared", specs=None, 
         fit_run_rate(r, E_ref, rate_window)
         if problem.d <= hessian_max_d:
             r.stop = analysis.stationary_point(problem, r.result.params, grad_scale=g0, grad_scale_name="‖∇E(w^0)‖")
-    flow = analysis.gradient_flow(runs[0].net, X, Y, loss, trajectory=runs[0].trajectory, ks=runs[0].history.k)
-    cfg = {"network": f"MLP{list(net.layer_sizes)}, activations "
-                      f"{[a.name for a in net.activations]}, bias={net.bias}",
-           "d (parameters)": net.n_params, "S (samples)": S, "loss": loss,
-           "w^0": np.array2string(w0, precision=4, threshold=8),
+    fi = next((i for i, r in enumerate(runs) if len(r.history) >= 2), 0)  # the first run that moved
+    flow = analysis.gradient_flow(runs[fi].net, X, Y, loss, trajectory=runs[fi].trajectory, ks=runs[fi].history.k)
+    cfg = {"network": describe_net(net),
+           "d (parameters)": net.n_params, "S (samples)": S, "loss": loss.replace("_", " "),
+           "w⁰": _vector_text(w0),
            "budget (sample-gradient equivalents: gradients + forward passes / 3)": budget, "seed": seed,
-           "tol": tol, "rtol": rtol, "E*": note,
-           "methods": "; ".join(f"{n}: {o!r}" for n, o in specs)}
+           "tol (‖∇E‖ ≤ tol stops)": "off" if tol is None else f"{tol:g}",
+           "rtol (‖∇E‖ ≤ rtol·‖∇E(w⁰)‖ stops)": "off" if rtol is None else f"{rtol:g}", "E*": note,
+           "methods": "; ".join(n for n, _ in specs)}
     cfg.update(config or {})
     return Comparison(runs, problem, w0, budget, E_ref, note, cfg, flow,
                       title or ("The lecture's toy problem: GD vs SGD vs mini-batch SGD" if toy
-                                else "mlplab comparison"))
+                                else "mlplab comparison"), flow_run=fi)
+
+
+def describe_net(net) -> str:
+    """'MLP 2–8–1, tanh hidden / sigmoid output, with biases' (no Python reprs)."""
+    acts = [a.name for a in net.activations]
+    hidden = sorted(set(acts[:-1]))
+    act = (f"{', '.join(hidden)} hidden / {acts[-1]} output" if hidden else f"{acts[-1]} output")
+    return f"MLP {'–'.join(map(str, net.layer_sizes))}, {act}, {'with' if net.bias else 'no'} biases"
+
+
+def _vector_text(w) -> str:
+    w = np.asarray(w, dtype=float).ravel()
+    shown = ", ".join(f"{v:.4g}" for v in w[:6])
+    return f"({shown}{', …' if w.size > 6 else ''})" + (f", {w.size} values" if w.size > 6 else "")
+
+
+def hold_to_budget(result, trajectory, budget):
+    """(result, trajectory, note): the run cut back to the records whose cost is within ``budget``.
+
+    ``train`` stops at the first record whose cost reaches the budget, so a method
+    with a line search (GD: a gradient plus the line search's forward passes per
+    step) can overshoot it by up to one step. Here such a step is cut off at the
+    budget and not taken: the run ends at its last record within the budget, whose
+    w, E and ‖∇E‖ are the result, and the cost is that record's. ``note`` says what
+    was cut ("" when nothing was).
+    """
+    h = result.history
+    ge = np.asarray(h.grad_equivalents, dtype=float)
+    if budget is None or not len(ge) or ge[-1] <= budget * (1 + 1e-12):
+        return result, trajectory, ""
+    keep = max(1, int(np.searchsorted(ge, budget * (1 + 1e-12), side="right")))
+    over = float(ge[keep]) if keep < len(ge) else float(ge[-1])
+    cut = History_slice(h, keep)
+    cut.step_size[-1] = math.nan  # the step from the last kept record was not taken
+    cut.ls_evals[-1] = 0
+    traj = np.asarray(trajectory)[:keep] if len(trajectory) >= keep else np.asarray(trajectory)
+    params = np.array(traj[-1] if len(traj) == keep else result.params, copy=True)
+    k_last = int(cut.k[-1])
+    note = (f"the step from w^{k_last} would have brought the cost to {over:.6g} > the budget {budget:g}: "
+            f"its line search was cut off at the budget and the step not taken (the run ends at w^{k_last})")
+    res = replace(result, params=params, loss=float(cut.loss[-1]), grad_norm=float(cut.grad_norm[-1]),
+                  n_iter=k_last, cost=int(cut.cost[-1]), forward_evals=int(cut.forward_evals[-1])
+                  if cut.forward_evals else 0, stop_reason="max_cost", history=cut,
+                  epochs=float(cut.epoch[-1]))
+    return res, traj, note
+
+
+def History_slice(h, n: int):
+    """A copy of history ``h`` with its first ``n`` records."""
+    out = type(h)()
+    for name in h.__dataclass_fields__:
+        col = getattr(h, name)
+        setattr(out, name, list(col[:n]) if len(col) >= n else list(col))
+    return out
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def history_table(runs) -> tuple[list[str], list[list]]:
+    """(header, rows) of every record of every run: ``runs`` is a list of (name, History).
+
+    Columns: run, k, epoch, cost (sample gradients), forward passes, cost in
+    sample-gradient equivalents, E(w^k), ‖∇E(w^k)‖, the step size taken from w^k,
+    line-search evaluations, capped, unbounded, time, and ‖∇_{W^ℓ}E(w^k)‖ per layer.
+    """
+    L = max((len(h.layer_grad_norms[0]) for _, h in runs if len(h) and len(h.layer_grad_norms)), default=0)
+    head = ["run", "k", "epoch", "cost", "forward_evals", "grad_equivalents", "loss", "grad_norm", "step_size",
+            "ls_evals", "capped", "unbounded", "time"] + [f"layer_{ell}_grad_norm" for ell in range(1, L + 1)]
+    rows = []
+    for name, h in runs:
+        n = len(h)
+        ge = np.asarray(h.grad_equivalents, dtype=float)
+
+        def col(attr, default):
+            c = getattr(h, attr, None)
+            return c if c is not None and len(c) == n else [default] * n
+
+        fwd, capped, unb, tm = col("forward_evals", 0), col("capped", False), col("unbounded", False), col("time", math.nan)
+        for i in range(n):
+            lg = list(h.layer_grad_norms[i]) if i < len(h.layer_grad_norms) else []
+            rows.append([name, int(h.k[i]), float(h.epoch[i]), int(h.cost[i]), int(fwd[i]), float(ge[i]),
+                         float(h.loss[i]), float(h.grad_norm[i]), float(h.step_size[i]), int(h.ls_evals[i]),
+                         bool(capped[i]), bool(unb[i]), float(tm[i])] + [float(v) for v in lg]
+                        + [math.nan] * (L - len(lg)))
+    return head, rows
+
+
+def write_history(path, runs) -> Path:
+    """Write the recorded history of every run to ``path`` (.csv or .json); returns the path.
+
+    ``runs``: a :class:`Comparison`, or a list of (name, :class:`mlplab.train.History`).
+    CSV: one row per record, the columns of :func:`history_table` (a ``run`` column
+    tells the runs apart; NaN/inf written as ``nan``/``inf``). JSON:
+    ``{"runs": [{"name": ..., "history": {column: [...]}}]}`` with the columns of
+    :meth:`mlplab.train.History.to_dict` (NaN/inf as null). Written atomically.
+    """
+    from mlplab.io import atomic_write
+
+    path = Path(path)
+    if isinstance(runs, Comparison):
+        runs = [(r.name, r.history) for r in runs.runs]
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        doc = {"format": "mlplab history", "version": 1,
+               "columns": "k, epoch, loss = E(w^k), grad_norm = ‖∇E(w^k)‖, layer_grad_norms, step_size (of the step "
+                          "from w^k), ls_evals, capped, cost (sample gradients), time, forward_evals, unbounded",
+               "runs": [{"name": name, "history": _history_dict(h)} for name, h in runs]}
+        data = json.dumps(doc, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    elif suffix in (".csv", ".tsv"):
+        head, rows = history_table(runs)
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter="\t" if suffix == ".tsv" else ",", lineterminator="\n")
+        w.writerow(head)
+        for row in rows:
+            w.writerow([repr(v) if isinstance(v, float) else str(v).lower() if isinstance(v, bool) else v
+                        for v in row])
+        data = buf.getvalue().encode("utf-8")
+    else:
+        raise ValueError(f"history file {str(path)!r}: use a .csv, .tsv or .json name")
+    atomic_write(path, data)
+    return path
+
+
+def _history_dict(h) -> dict:
+    if hasattr(h, "to_dict"):
+        return h.to_dict()
+    return {name: [None if isinstance(v, float) and not math.isfinite(v) else v for v in getattr(h, name)]
+            for name in h.__dataclass_fields__}
 
 
 def _grad_scale(problem: Problem, w0) -> float | None:
@@ -287,110 +452,26 @@ def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name:
     traj = np.atleast_2d(result.params) if trajectory is None else np.asarray(trajectory)
     opt = result.optimizer
     run = Run(name or type(opt).__name__, opt, result, traj, net, theory=analysis.theory_rate(opt))
-    E_ref, E_note = reference_below_best([result.history.loss])
+    lower = 0.0 if (isinstance(loss, str) and loss in NONNEGATIVE_LOSSES) else None
+    E_ref, E_note = reference_below_best([result.history.loss], lower=lower)
     fit_run_rate(run, E_ref)
     w_start = traj[0] if w0 is None else np.asarray(w0)
     if net.n_params <= hessian_max_d:
         known = w0 is not None or len(traj) > 1  # a trajectory (or w0) says where the run started
         run.stop = analysis.stationary_point(problem, result.params, grad_scale_name="‖∇E(w^0)‖",
                                              grad_scale=_grad_scale(problem, w_start) if known else None)
-    cfg = {"network": f"MLP{list(net.layer_sizes)}, activations {[a.name for a in net.activations]}, "
-                      f"bias={net.bias}", "d (parameters)": net.n_params, "S (samples)": problem.S,
-           "loss": loss, "optimizer": repr(opt), "stop reason": result.stop_reason}
+    cfg = {"network": describe_net(net), "d (parameters)": net.n_params, "S (samples)": problem.S,
+           "loss": loss.replace("_", " "), "optimizer": run.name, "stop reason": str(result.stop_reason).replace("_", " ")}
     cfg.update(config or {})
     # the per-sample gradient flow at w^0 and at the final w (rows aligned with the history when recorded)
     path = traj if w0 is None else np.vstack([np.asarray(w0, dtype=traj.dtype)[None], traj])
     ks = list(result.history.k) if w0 is None and len(traj) == len(result.history) else None
     flow = analysis.gradient_flow(net, X, Y, loss, w=result.params, trajectory=path[:-1] if len(path) > 1 else None,
                                   ks=ks)
-    comp = Comparison([run], problem, w_start, None, E_ref, E_note, cfg, flow, f"mlplab run: {run.name}")
+    comp = Comparison([run], problem, w_start, None, E_ref, E_note, cfg, flow, f"One run: {run.name}")
     if trajectory is None and w0 is None and len(traj) == 1:
         comp.start_label = "the final w"  # the only point known is where the run ended, not w^0
     return comp
-
-
-@dataclass
-class SurfaceView:
-    """A loss surface with the runs' paths in its plane.
-
-    Attributes:
-        surface: :class:`mlplab.analysis.Surface`.
-        paths: per run, (n_records, 3) array of (a, b, E) — plane coordinates
-            and E at the (projected) point, i.e. the height on the drawn surface.
-        note: how the plane was chosen.
-        slice_1d: (a, E) along the first direction through the centre (1-D slice; None for d = 2).
-    """
-
-    surface: analysis.Surface
-    paths: list[np.ndarray]
-    note: str
-    slice_1d: tuple[np.ndarray, np.ndarray] | None
-
-
-def comparison_surface(comp: Comparison, n: int = 101, seed: int = 0) -> SurfaceView:
-    """The surface to draw for a comparison, vectorised over the grid.
-
-    d = 2 (the toy problem): E over (w_1, w_2) on a grid covering
-    [−6, 6]² and every path. Larger nets: the plane through the first run's
-    final w spanned by the principal directions of all paths (PCA); with no
-    path (a single point), two random filter-normalised directions (Li et al. 2018).
-    """
-    problem = comp.problem
-    trajs = [r.trajectory for r in comp.runs]
-    if problem.d == 2:
-        allw = np.vstack(trajs + [np.array([[-6.0, -6.0], [6.0, 6.0]])])
-        lo, hi = allw.min(axis=0), allw.max(axis=0)
-        pad = 0.08 * (hi - lo)
-        surf = analysis.param_surface(problem, 0, 1, (lo[0] - pad[0], hi[0] + pad[0]),
-                                      (lo[1] - pad[1], hi[1] + pad[1]), n=n, w0=np.zeros(2))
-        note = "E over the whole parameter space (w11, w12), as on the slides"
-    else:
-        centre = comp.runs[0].result.params
-        stacked = np.vstack(trajs)
-        if len(stacked) >= 3 and np.ptp(stacked, axis=0).max() > 0:
-            u, v, expl = analysis.pca_directions(stacked, centre)
-            kind = "pca"
-            note = (f"E on the plane through the final w of {comp.runs[0].name} spanned by the paths' two "
-                    f"principal directions (explaining {expl[0]:.0%} and {expl[1]:.0%} of their variance)")
-            tmp = analysis.Surface(np.zeros(1), np.zeros(1), np.zeros((1, 1)), centre, u, v, ("", ""), kind)
-            ab = tmp.project(stacked)
-            lo, hi = ab.min(axis=0), ab.max(axis=0)
-            pad = 0.15 * np.maximum(hi - lo, 1e-3)
-            ra, rb = (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
-        else:
-            net = comp.runs[0].net
-            u = analysis.random_direction(net, centre, seed)
-            v = analysis.random_direction(net, centre, seed + 1)
-            kind, ra, rb = "random", (-1.0, 1.0), (-1.0, 1.0)
-            note = "E along two random filter-normalised directions (Li et al. 2018) through the final w"
-        surf = analysis.direction_surface(problem, centre, u, v, ra, rb, n=n, kind=kind)
-    paths = []
-    for t in trajs:
-        ab = surf.project(t)
-        paths.append(np.column_stack([ab, surf.E_at(problem, t)]))
-    sa = None if problem.d == 2 else analysis.direction_slice(problem, surf.w0, surf.u, (surf.a[0], surf.a[-1]), n=201)
-    return SurfaceView(surf, paths, note, sa)
-
-
-def infimum_curve(comp: Comparison, radii=None):
-    """For d = 2: (r, min_{‖w‖=r} E) — decreasing to 0, so the infimum lies at ‖w‖ → ∞. None otherwise."""
-    if comp.problem.d != 2:
-        return None
-    radii = np.geomspace(0.25, 16.0, 30) if radii is None else radii
-    r, Emin, _ = analysis.radial_minimum(comp.problem, radii)
-    return r, Emin
-
-
-def decision_view(comp: Comparison, run_index: int | None = None):
-    """(run, xs, ys, P) for the decision-boundary figures: ŷ over the 2-D input plane for the
-    run ``run_index`` (default: the one with the lowest final E), see
-    :func:`mlplab.analysis.decision_grid`; None unless N_0 = 2."""
-    if comp.problem.net.n_inputs != 2:
-        return None
-    if run_index is None:
-        run_index = int(np.argmin([r.result.loss for r in comp.runs]))
-    run = comp.runs[run_index]
-    return (run, *analysis.decision_grid(run.net, comp.problem.X))
 
 
 def format_table(comp: Comparison) -> str:
@@ -404,93 +485,38 @@ def format_table(comp: Comparison) -> str:
     lines.append("")
     for r in comp.runs:
         lines.append(f"{r.name}: lecture: {r.theory}")
+        if r.budget_note:
+            lines.append(f"  budget: {r.budget_note}")
         if r.stop is not None:
             lines.append(f"  where it stopped: {r.stop.message}")
     if comp.gradient_flow is not None:
-        lines.append(f"gradient flow: {comp.gradient_flow.diagnosis.message}")
+        lines.append(f"gradient flow ({comp.runs[comp.flow_run].name}): {comp.gradient_flow.diagnosis.message}")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
+    """``python -m mlplab.compare``: print the default comparison's table (the figures: ``mlplab compare``)."""
     parser = argparse.ArgumentParser(
         prog="python -m mlplab.compare",
         description="Compare GD (exact line search), SGD (γ_k = 1/(k+1)) and mini-batch SGD on the lecture's "
-                    "toy problem from the same w^0 with the same budget of sample-gradient evaluations.")
+                    "toy problem from the same w^0 with the same budget of sample-gradient evaluations. "
+                    "For the HTML report and PNG figures use: mlplab compare --report FILE.html --plots DIR")
     parser.add_argument("--budget", type=int, default=1000, help="sample-gradient evaluations per method (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    parser.add_argument("--out", metavar="report.html", help="write the interactive HTML report here")
-    parser.add_argument("--plots", metavar="DIR", help="write the figures as PNG files into DIR")
+    parser.add_argument("--history", metavar="FILE", help="write every run's recorded history here (.csv or .json)")
     args = parser.parse_args(argv)
     if args.budget < 1:
         parser.error(f"--budget must be a positive integer, got {args.budget}")
+    if args.history and Path(args.history).suffix.lower() not in (".csv", ".tsv", ".json"):
+        parser.error(f"--history {args.history!r}: use a .csv or .json file name")
     comp = run_comparison(budget=args.budget, seed=args.seed)
     print(format_table(comp))
-    try:
-        if args.out:
-            from mlplab.report import write_report
-            print(f"\nreport: {write_report(args.out, comp)}")
-        if args.plots:
-            from mlplab.plots import save_pngs
-            paths = save_pngs(args.plots, comp)
-            print(f"figures: {', '.join(str(p) for p in paths)}")
-    except ModuleNotFoundError as exc:
-        parser.exit(1, f"{parser.prog}: --out needs plotly and --plots needs matplotlib ({exc}); "
-                       "install them with: pip install 'mlplab[viz]'\n")
+    if args.history:
+        try:
+            print(f"\nhistory: {write_history(args.history, comp)}")
+        except OSError as exc:
+            parser.exit(2, f"{parser.prog}: cannot write --history {args.history!r}: {exc.strerror or exc}\n")
     return 0
-
-
-RUN_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-
-
-def run_color(i: int) -> str:
-    """The colour of run i in every figure (matplotlib and Plotly alike)."""
-    return RUN_COLORS[i % len(RUN_COLORS)]
-
-
-RUN_DASHES = [("-", "solid"), ("--", "dash"), (":", "dot"), ("-.", "dashdot"), ((0, (5, 1, 1, 1, 1, 1)), "longdashdot"),
-              ((0, (8, 3)), "longdash")]
-RUN_MARKERS = [("o", "circle"), ("s", "square"), ("^", "triangle-up"), ("D", "diamond"), ("v", "triangle-down"),
-               ("x", "x"), ("P", "cross"), ("*", "star")]
-FEW_POINTS = 30  # a run with at most this many records gets a marker on every point
-
-
-def run_dash(i: int, plotly: bool = False):
-    """The line style of run i (matplotlib ``linestyle``, or Plotly ``dash`` name)."""
-    return RUN_DASHES[i % len(RUN_DASHES)][1 if plotly else 0]
-
-
-def run_marker(i: int, plotly: bool = False) -> str:
-    """The marker of run i (matplotlib marker, or Plotly ``symbol`` name)."""
-    return RUN_MARKERS[i % len(RUN_MARKERS)][1 if plotly else 0]
-
-
-def longest_run(comp: Comparison) -> int:
-    """Index of the run with the most records (default for the per-layer figures)."""
-    return int(np.argmax([len(r.history) for r in comp.runs]))
-
-
-HISTORY_FIGURES = ("convergence_cost", "convergence_k", "grad_norm", "step_sizes", "layer_grad_norms",
-                   "layer_heatmap")
-
-
-def figure_plan(comp: Comparison, view: SurfaceView | None = None) -> list[tuple[str, str, tuple]]:
-    """(figure name, plotting function name, arguments after ``comp``) of every figure that applies.
-
-    Shared by :func:`mlplab.plots.figures` (matplotlib) and :func:`mlplab.report.figures`
-    (Plotly), which define functions of these names. A comparison whose runs each
-    recorded a single point (e.g. a saved model without history) gets no curves
-    over the iterations. ``view``: the :func:`comparison_surface` when the caller has it.
-    """
-    view = comparison_surface(comp) if view is None else view
-    plan = [("surface_3d", "surface_3d", (view,)), ("contour", "contour", (view,)),
-            ("slice_1d", "slice_1d", (view,)), ("infimum", "infimum", ()),
-            ("convergence_cost", "convergence", ("cost",)), ("convergence_k", "convergence", ("k",)),
-            ("grad_norm", "grad_norms", ()), ("step_sizes", "step_sizes", ()),
-            ("layer_grad_norms", "layer_grad_norms", ()), ("layer_heatmap", "layer_heatmap", ()),
-            ("gradient_flow", "bound_factors", ()), ("decision_boundary", "decision_boundary", ())]
-    if not any(len(r.history) >= 2 for r in comp.runs):
-        plan = [step for step in plan if step[0] not in HISTORY_FIGURES]
-    return plan
 
 
 if __name__ == "__main__":
