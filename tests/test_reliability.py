@@ -188,7 +188,11 @@ def test_parquet(tmp_path):
     df.to_parquet(path)
     t = D.load_file(str(path))
     assert t.X.shape == (4, 2) and list(t.y) == ["x", "y", "x", "y"] and t.feature_names == ["a", "b"]
-    assert D.load_file(str(path), target="a").y.tolist() == [1, 2, 3, 4]
+    assert D.load_file(str(path), target="label").y.tolist() == ["x", "y", "x", "y"]
+    numeric = tmp_path / "n.parquet"
+    df[["a", "b"]].to_parquet(numeric)
+    t = D.load_file(str(numeric), target="a")
+    assert t.y.tolist() == [1, 2, 3, 4] and t.X[:, 0].tolist() == [0.5, 0.1, 0.2, 0.3]
     df.loc[2, "b"] = np.nan
     df.to_parquet(path)
     with pytest.raises(D.DataError, match=r"column 2 \('b'\), row 3 contains nan"):

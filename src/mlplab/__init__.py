@@ -22,8 +22,19 @@ from mlplab.train import DivergenceError, History, TrainResult, train
 
 __version__ = "0.2.0"
 
+
+def __getattr__(name):
+    # mlplab.sweep (from mlplab.sweeps) is an edge like the CLI: loaded on first use, not by `import mlplab`
+    if name == "sweep":
+        from mlplab.sweeps import sweep
+
+        globals()["sweep"] = sweep
+        return sweep
+    raise AttributeError(f"module 'mlplab' has no attribute {name!r}")
+
 __all__ = [
     "MLP", "Trace", "LayerTrace", "Problem", "gradcheck", "GradCheck", "train", "TrainResult",
     "History", "DivergenceError", "GD", "SGD", "MiniBatchSGD", "Momentum", "Adam",
     "save", "load", "ModelFileError", "ACTIVATIONS", "LOSSES", "get_activation", "get_loss", "datasets", "optim", "__version__",
+    "sweep",
 ]

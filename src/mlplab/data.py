@@ -187,6 +187,35 @@ def csv_header(spec: str) -> list[str] | None:
     return rows[0] if rows and _has_header(rows) else None
 
 
+def file_header(spec: str) -> list[str] | None:
+    """The column names of a CSV/TSV file's header row or of a Parquet file; None for files without names.
+
+    Raises:
+        DataError: a Parquet file whose schema cannot be read.
+    """
+    low = str(spec).lower()
+    if low.endswith((".csv", ".tsv")):
+        return csv_header(spec)
+    if not low.endswith(".parquet"):
+        return None
+    def read_schema():
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(spec)
+
+    schema = _read_parquet(read_schema, repr(str(spec)))
+    hidden = set()
+    pandas_meta = (schema.metadata or {}).get(b"pandas")
+    if pandas_meta:  # pandas' own index columns are not data columns (read_parquet restores them as the index)
+        import json
+
+        try:
+            hidden = {c for c in json.loads(pandas_meta).get("index_columns", []) if isinstance(c, str)}
+        except (ValueError, AttributeError):
+            hidden = set()
+    return [str(n) for n in schema.names if n not in hidden]
+
+
 class _Irregular(Exception):
     """The fast pandas read met something the exact reader must judge (and word the message for)."""
 
@@ -352,18 +381,23 @@ def _table(X, y, names, feat_cols, t, path) -> Table:
                  target_name=None if t is None else names[t], source=str(path))
 
 
-def _load_parquet(path: Path, target, require_target: bool, n_features: int | None) -> Table:
-    """A Parquet file (``pandas.read_parquet``, needs pyarrow): named columns, the same checks as CSV."""
-    import pandas as pd
-
-    where = repr(str(path))
+def _read_parquet(read, where: str):
+    """``read()`` with its failures as DataError: pyarrow missing, or a corrupt file."""
     try:
-        df = pd.read_parquet(path)
+        return read()
     except ImportError as exc:
         raise DataError(f"reading {where} needs pyarrow ({_one_line(exc)}); pip install pyarrow, or save the "
                         "data as CSV") from None
     except Exception as exc:  # pyarrow reports corrupt files with its own exception types
         raise DataError(f"{where} is not a readable Parquet file ({_one_line(exc)})") from None
+
+
+def _load_parquet(path: Path, target, require_target: bool, n_features: int | None) -> Table:
+    """A Parquet file (``pandas.read_parquet``, needs pyarrow): named columns, the same checks as CSV."""
+    import pandas as pd
+
+    where = repr(str(path))
+    df = _read_parquet(lambda: pd.read_parquet(path), where)
     names = [str(c) for c in df.columns]
     width = len(names)
     if width == 0 or len(df) == 0:

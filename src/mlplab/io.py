@@ -28,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +130,72 @@ def architecture(net) -> dict:
     }
 
 
+# the temporary files atomic_write makes: ".<name>.<pid>.<8 characters of tempfile>.tmp" (mlplab 0.2 wrote
+# them without the pid) for the files mlplab writes, and the probes of the command line's output checks
+_TEMP_NAME = re.compile(r"^\.(.+\.(safetensors|csv|html|png|json|npz|npy)|mlplab-probe)\.(?:(?P<pid>\d+)\.)?"
+                        r"[A-Za-z0-9_]{8}\.tmp$")
+
+
+def _process_start() -> float:
+    """When this process started (wall clock), from /proc/self/stat; else when mlplab.io was imported."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        since_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime, after the ")"
+        clock = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+        return time.time() - (time.clock_gettime(clock) - since_boot)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return _IMPORTED
+
+
+_IMPORTED = time.time()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder) -> list[Path]:
+    """Remove the temporary files that killed writes of mlplab left in ``folder``; returns them.
+
+    Only names of :func:`atomic_write`'s pattern count (``.model.safetensors.4711.k3j_x9a2.tmp``):
+    one whose writer (the pid in its name) is no longer running, or, for names without a pid, one
+    last modified before this process started. A write in progress elsewhere is never touched.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    start = None
+    for e in entries:
+        m = _TEMP_NAME.match(e.name)
+        if m is None:
+            continue
+        try:
+            if not e.is_file(follow_symlinks=False):
+                continue
+            if m.group("pid") is not None:
+                pid = int(m.group("pid"))
+                if pid == os.getpid() or _alive(pid):
+                    continue
+            else:
+                start = _process_start() if start is None else start
+                if e.stat(follow_symlinks=False).st_mtime >= start:
+                    continue
+            os.unlink(e.path)
+            removed.append(Path(e.path))
+        except OSError:
+            continue
+    return removed
+
+
 def atomic_write(path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync, ``os.replace``.
 
@@ -138,7 +206,8 @@ def atomic_write(path, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ValueError(f"cannot save to {str(path)!r}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    remove_stale_temporaries(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -234,6 +303,7 @@ def load_network(path):
         raise ModelFileError(f"{where}: unknown model kind {meta.get('kind')!r}")
     _check_checksum(meta, tensors, where)
     arch = meta.get("architecture")
+    _check_shapes(arch, tensors, where)  # the metadata against the tensors actually in the file, before allocating
     try:
         net = MLP(arch["layer_sizes"], activation=list(arch["activations"]), bias=bool(arch["bias"]),
                   init="zeros", dtype=arch["dtype"])
@@ -259,6 +329,41 @@ def load_network(path):
                 raise ModelFileError(f"{where}: tensor {name} contains NaN or inf")
             view[...] = t
     return net, meta
+
+
+def _check_shapes(arch, tensors: dict, where: str) -> None:
+    """The architecture metadata must describe exactly the tensors in the file (names, shapes, dtype).
+
+    Checked before the network is built, so a small file whose metadata claims a huge network
+    is refused without allocating it.
+    """
+    if not isinstance(arch, dict):
+        raise ModelFileError(f"{where}: architecture metadata is missing or not an object")
+    sizes, bias = arch.get("layer_sizes"), arch.get("bias")
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)):
+        raise ModelFileError(f"{where}: architecture metadata is invalid (layer_sizes must be a list of at least two "
+                             f"positive integers, got {sizes!r})")
+    if not isinstance(bias, bool):
+        raise ModelFileError(f"{where}: architecture metadata is invalid (bias must be true or false, got {bias!r})")
+    expected = {}
+    for ell in range(1, len(sizes)):
+        expected[f"layers.{ell}.weight"] = (sizes[ell], sizes[ell - 1])
+        if bias:
+            expected[f"layers.{ell}.bias"] = (sizes[ell],)
+    if set(tensors) != set(expected):
+        raise ModelFileError(f"{where}: the metadata claim layer sizes {sizes}, but tensors "
+                             f"{sorted(set(tensors) ^ set(expected))} are missing or extra; the file is corrupt "
+                             "or was modified — re-save or re-train the model")
+    for name, shape in expected.items():
+        t = tensors[name]
+        if tuple(t.shape) != shape:
+            raise ModelFileError(f"{where}: the metadata claim layer sizes {sizes} (tensor {name} of shape {shape}) "
+                                 f"but the file holds {name} of shape {tuple(t.shape)}; the file is corrupt or "
+                                 "was modified — re-save or re-train the model")
+        if str(t.dtype) != str(arch.get("dtype")):
+            raise ModelFileError(f"{where}: tensor {name} has dtype {t.dtype}, the architecture says "
+                                 f"{arch.get('dtype')!r}")
 
 
 def _estimator_state(est) -> dict:
@@ -332,9 +437,6 @@ def _param_from_json(value):
 
 # --- checkpoints ------------------------------------------------------------------------------
 
-_HISTORY_COLUMNS = ("k", "epoch", "loss", "grad_norm", "layer_grad_norms", "step_size", "ls_evals",
-                    "capped", "cost", "time", "forward_evals", "unbounded")
-_LATER_COLUMNS = ("forward_evals", "unbounded")  # absent from checkpoints of mlplab 0.1: zeros
 
 
 def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) -> Path:
@@ -357,12 +459,19 @@ def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) ->
         tensors[f"opt.{name}"] = np.ascontiguousarray(buf)
     if ck.sampler_order is not None:
         tensors["sampler.order"] = np.ascontiguousarray(ck.sampler_order, dtype=np.int64)
-    for col in _HISTORY_COLUMNS:
+    for col in ck.history.__dataclass_fields__:  # the History columns, each a float64 tensor
         values = getattr(ck.history, col)
         arr = np.asarray(values, dtype=np.float64)
         if col == "layer_grad_norms":
             arr = arr.reshape(len(values), -1)
         tensors[f"history.{col}"] = np.ascontiguousarray(arr)
+    monitor = None
+    if ck.monitor_state is not None:  # the block sums since the last record (train's monitor)
+        ms = ck.monitor_state
+        tensors["monitor.acc_g"] = np.ascontiguousarray(ms["acc_g"])
+        tensors["monitor.pending"] = np.ascontiguousarray(ms["pending"], dtype=np.float64)
+        monitor = {"acc_E": float(ms["acc_E"]), "acc_n": int(ms["acc_n"]),
+                   "step_work": int(ms.get("step_work", 0)), "exact_work": int(ms.get("exact_work", 0))}
     meta = {
         "format_version": FORMAT_VERSION,
         "mlplab_version": __version__,
@@ -371,6 +480,7 @@ def save_checkpoint(path, checkpoint, *, net=None, extra: dict | None = None) ->
         "k": ck.k, "cost": ck.cost, "seen": ck.seen, "elapsed": ck.elapsed, "forward_evals": ck.forward_evals,
         "opt_k": ck.opt_state.k, "opt_alpha": ck.opt_state.alpha,
         "rng_state": ck.rng_state, "sampler_pos": ck.sampler_pos,
+        "monitor": monitor,
         "extra": extra or {},
         "tensors_sha256": tensors_sha256(tensors),
     }
@@ -407,30 +517,29 @@ def load_checkpoint(path):
         for name, buf in slots.items():
             if buf.shape != params.shape or buf.dtype != params.dtype:
                 raise ValueError(f"optimizer buffer {name!r} does not match params")
-        n = len(tensors["history.k"])
-        history = History()
-        for col in _HISTORY_COLUMNS:
-            arr = tensors.get(f"history.{col}")
-            if arr is None and col in _LATER_COLUMNS:
-                arr = np.zeros(n)
-            elif arr is None:
-                raise KeyError(f"history.{col}")
-            if len(arr) != n:
-                raise ValueError(f"history column {col!r} has {len(arr)} rows, expected {n}")
-            if col == "layer_grad_norms":
-                history.layer_grad_norms = arr.tolist()
-            elif col in ("k", "ls_evals", "cost", "forward_evals"):
-                setattr(history, col, [int(v) for v in arr])
-            elif col in ("capped", "unbounded"):
-                setattr(history, col, [bool(v) for v in arr])
-            else:
-                setattr(history, col, [float(v) for v in arr])
+        columns = {k[len("history."):]: v for k, v in tensors.items() if k.startswith("history.")}
+        history = History.from_dict({k: v.tolist() for k, v in columns.items()})
         ck = Checkpoint(
             params=params, opt_state=OptState(k=int(meta["opt_k"]), alpha=meta["opt_alpha"], slots=slots),
             k=int(meta["k"]), cost=int(meta["cost"]), seen=int(meta["seen"]), elapsed=float(meta["elapsed"]),
             forward_evals=int(meta.get("forward_evals", 0)),
             rng_state=meta["rng_state"], sampler_pos=int(meta["sampler_pos"]),
-            sampler_order=tensors.get("sampler.order"), history=history)
+            sampler_order=tensors.get("sampler.order"), history=history,
+            monitor_state=_monitor_state(meta.get("monitor"), tensors, params))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{where}: checkpoint contents are inconsistent ({exc})") from None
     return ck, meta
+
+
+def _monitor_state(meta_monitor, tensors, params):
+    """The training monitor's block sums saved with a checkpoint (None when it had none)."""
+    if meta_monitor is None:
+        return None
+    acc_g, pending = tensors.get("monitor.acc_g"), tensors.get("monitor.pending")
+    if not isinstance(meta_monitor, dict) or acc_g is None or pending is None:
+        raise ValueError("the monitor's block sums are incomplete")
+    if acc_g.shape != params.shape or pending.shape != (params.size + 1,):
+        raise ValueError("the monitor's block sums do not match params")
+    return {"acc_E": float(meta_monitor["acc_E"]), "acc_n": int(meta_monitor["acc_n"]), "acc_g": acc_g,
+            "pending": pending, "step_work": int(meta_monitor.get("step_work", 0)),
+            "exact_work": int(meta_monitor.get("exact_work", 0))}

@@ -11,12 +11,17 @@ Every subcommand goes through the same front door (:func:`main`):
 * exit codes: 0 success; 2 user error (bad flag, bad file, bad data), reported
   as ONE line on stderr saying what is wrong and how to fix it; 1 internal
   error (a bug: the line says so; ``MLPLAB_DEBUG=1`` prints the traceback);
-  130 after Ctrl-C (training saves its best model first).
+  130 after Ctrl-C, 143 after SIGTERM (training saves its best model first and says where).
+
+The ``mlplab`` command enters through :mod:`_mlplab_main`, which takes Ctrl-C and SIGTERM over before
+the engine is imported, so an interrupt at any moment ends in one line.
 
 ``train`` lives in :mod:`mlplab.cli.train` (checkpoints and resume in
 :mod:`mlplab.cli.checkpoints`, progress display in :mod:`mlplab.cli.progress`),
 ``compare``, ``report`` and the ``--report``/``--plots`` outputs in :mod:`mlplab.cli.reports`,
-the other subcommands in :mod:`mlplab.cli.commands`.
+the other subcommands in :mod:`mlplab.cli.commands`; what they share (settings resolution, data and
+model loading, output checks, printing) in :mod:`mlplab.cli.common`, which imports none of them.
+:data:`COMMANDS` maps each subcommand to its handler.
 """
 
 from __future__ import annotations
@@ -25,12 +30,54 @@ import argparse
 import os
 import sys
 import traceback
+from pathlib import Path
 
 PROG = "mlplab"
 
 
 class UserError(Exception):
     """A problem with what the user asked for; exit code 2, one line on stderr."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, docker stop, a batch scheduler's time limit), raised where the program is.
+
+    A ``KeyboardInterrupt``, so that everything that handles Ctrl-C (training saves the best model so
+    far) handles it the same way; the exit code is 143 (128 + SIGTERM) instead of 130.
+    """
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _interrupted(exc) -> int:
+    """One line for Ctrl-C (exit 130) or SIGTERM (exit 143) outside training (which says what it saved)."""
+    if isinstance(exc, Terminated):
+        print("mlplab: terminated (SIGTERM)", file=sys.stderr)
+        return 143
+    print("mlplab: interrupted", file=sys.stderr)
+    return 130
+
+
+def _interrupt_behind(exc):
+    """The KeyboardInterrupt that ``exc`` was raised from (its __cause__/__context__ chain), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _install_sigterm() -> None:
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM on this platform
+        pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -174,6 +221,9 @@ def build_parser() -> _Parser:
         if report_flag == "--report":
             v.add_argument("--report", metavar="REPORT.html",
                            help="write one self-contained interactive HTML report (Plotly) of the run")
+            v.add_argument("--history", metavar="FILE.csv|FILE.json",
+                           help="write the recorded history of every run (k, cost, E, ||grad E||, step size, "
+                                "per-layer gradient norms) as CSV or JSON, for your own plots")
         v.add_argument("--plots", metavar="DIR", help="write the same figures as PNG files into DIR (matplotlib)")
 
     # train
@@ -215,6 +265,11 @@ def build_parser() -> _Parser:
     b.add_argument("--test-split", type=FRACTION, help="fraction held out for the test metrics (default 0)")
     b.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                    help="standardize features (fitted on the training split, stored in the model)")
+    b.add_argument("--diverge-factor", type=_float(1.0, low_open=True), metavar="F",
+                   help="stop with an error (exit 2, nothing saved) when E(w^k) exceeds F * E(w^0) "
+                        "(default 1e6; E(w^0) floored at 1e-6 per sample)")
+    b.add_argument("--max-weight", type=POSITIVE, metavar="B",
+                   help="stop with an error (exit 2, nothing saved) when some |w_i| exceeds B (default 1e100)")
     b.add_argument("--out", "-o", metavar="MODEL.safetensors", help="where to save the model")
     viz_opts(p)
     from mlplab.cli.checkpoints import every_type
@@ -294,6 +349,14 @@ def build_parser() -> _Parser:
     data_opts(p, default="the data the model was trained on")
     p.add_argument("--out", "-o", metavar="REPORT.html", help="write the HTML report here")
     viz_opts(p, report_flag=None)
+
+    from mlplab.cli.sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
+
+    from mlplab.cli.playground import add_parser as add_playground_parser
+
+    add_playground_parser(sub, [])
     return parser
 
 
@@ -307,13 +370,50 @@ def _subparsers(parser) -> dict:
     return {}
 
 
-def _config_tokens(path: str, command: str, subparsers: dict) -> tuple[list[str], dict]:
-    """(argv tokens, positional defaults) from a TOML file, for ``command``."""
+def read_config_text(path: str) -> str:
+    """The text of a config file in the encodings Python can tell from the bytes: UTF-8 (with or without a
+    BOM), UTF-16 and UTF-32 (with a BOM, or UTF-16 without one recognised by its zero bytes).
+
+    Raises:
+        UserError: not readable, or in none of these encodings (the message says to save it as UTF-8).
+        FileNotFoundError: no such file.
+    """
+    import codecs
+
+    if Path(path).is_dir():
+        raise UserError(f"config file {path!r} is a directory; give a .toml file")
+    with open(path, "rb") as f:
+        raw = f.read()
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            break
+    else:
+        encoding = "utf-8"
+        if len(raw) >= 2 and b"\0" in raw[:200]:  # UTF-16 without a BOM: every other byte of ASCII text is 0
+            head = raw[:200]
+            if head[1::2].count(0) > len(head) // 4:
+                encoding = "utf-16-le"
+            elif head[0::2].count(0) > len(head) // 4:
+                encoding = "utf-16-be"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config file {path!r} is not text in UTF-8 or UTF-16/32 (byte {exc.start + 1} cannot be "
+                        f"decoded as {encoding}); save it as UTF-8") from None
+    if "\0" in text:
+        raise UserError(f"config file {path!r} holds NUL characters, not TOML text; save it as UTF-8")
+    return text
+
+
+def _config_tokens(path: str, command: str, subparsers: dict, cfg: dict | None = None) -> tuple[list[str], dict]:
+    """(argv tokens, positional defaults) from a TOML file, for ``command`` (``cfg``: its already parsed content)."""
     import tomllib
 
     try:
-        with open(path, "rb") as f:
-            cfg = tomllib.load(f)
+        if cfg is None:
+            cfg = tomllib.loads(read_config_text(path))
     except FileNotFoundError:
         raise UserError(f"config file {path!r} does not exist; check the --config path") from None
     except tomllib.TOMLDecodeError as exc:
@@ -374,7 +474,7 @@ def parse_args(argv: list[str]):
     args = parser.parse_args(argv)
     if args.command is None:
         raise UserError("no command given; use one of train, evaluate, predict, inspect, gradcheck, datasets, "
-                        "compare, report (see `mlplab --help`)")
+                        "compare, report, sweep (see `mlplab --help`)")
     if getattr(args, "config", None):
         subparsers = _subparsers(parser)
         tokens, positional = _config_tokens(args.config, args.command, subparsers)
@@ -382,6 +482,44 @@ def parse_args(argv: list[str]):
         subparsers[args.command].set_defaults(**positional)
         args = parser.parse_args(argv[:i + 1] + tokens + argv[i + 1:])
     return args
+
+
+# --- dispatch: each subcommand's module is imported only when it runs ------------------------
+
+# subcommand -> (module, handler); the modules depend only downward, on mlplab.cli.common
+COMMANDS = {
+    "train": ("mlplab.cli.train", "cmd_train"),
+    "evaluate": ("mlplab.cli.commands", "cmd_evaluate"),
+    "predict": ("mlplab.cli.commands", "cmd_predict"),
+    "inspect": ("mlplab.cli.commands", "cmd_inspect"),
+    "gradcheck": ("mlplab.cli.commands", "cmd_gradcheck"),
+    "datasets": ("mlplab.cli.commands", "cmd_datasets"),
+    "compare": ("mlplab.cli.reports", "cmd_compare"),
+    "report": ("mlplab.cli.reports", "cmd_report"),
+}
+
+
+def dispatch(args) -> int:
+    """Run the handler of ``args.command`` (looked up at call time) and return its exit code."""
+    import importlib
+
+    import numpy as np
+
+    module, name = COMMANDS[args.command]
+    handler = getattr(importlib.import_module(module), name)
+    plots = getattr(args, "plots", None)
+    new_folder = Path(plots) if plots and not os.path.lexists(plots) else None
+    code = None
+    try:
+        with np.errstate(all="ignore"):  # overflow on the way to a divergence is reported once, as a user error
+            code = handler(args)
+        return code
+    finally:
+        if code != 0 and new_folder is not None:  # a failed command leaves no empty --plots folder behind
+            try:
+                new_folder.rmdir()  # only when empty
+            except OSError:
+                pass
 
 
 # --- the front door --------------------------------------------------------------------------
@@ -393,27 +531,40 @@ def _one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1, 2 or 130)."""
-    from mlplab.data import DataError
-    from mlplab.io import ModelFileError
+    if argv is None:  # the program itself (not a call from Python): SIGTERM is handled like Ctrl-C
+        _install_sigterm()
+    try:
+        from mlplab.data import DataError
+        from mlplab.io import ModelFileError
+    except KeyboardInterrupt as exc:  # Ctrl-C while the engine is imported
+        return _interrupted(exc)
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parse_args(argv)
-        from mlplab.cli import commands
+        if args.command == "sweep":
+            from mlplab.cli.sweep import cmd_sweep
 
-        return commands.run(args)
+            return cmd_sweep(args)
+        if args.command == "playground":
+            from mlplab.cli.playground import cmd_playground
+
+            return cmd_playground(args)
+        return dispatch(args)
     except (UserError, DataError, ModelFileError) as exc:
         print(f"mlplab: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("mlplab: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except BrokenPipeError:  # e.g. `mlplab predict ... | head`
         try:
             sys.stdout = None
         finally:
             return 0
     except Exception as exc:  # a bug: say so, in one line
+        interrupt = _interrupt_behind(exc)
+        if interrupt is not None:  # Ctrl-C/SIGTERM inside an import turned into an ImportError
+            return _interrupted(interrupt)
         if os.environ.get("MLPLAB_DEBUG"):
             traceback.print_exc()
         print(f"mlplab: internal error: {type(exc).__name__}: {_one_line(exc)} — this is a bug in mlplab, please "

@@ -34,7 +34,7 @@ from mlplab.cli import UserError
 PATTERN = "ckpt-*.safetensors"
 # flags a resumed run may change: budgets and outputs; everything else defines the run
 MAY_CHANGE = {"max_iter", "epochs", "time_limit", "tol", "rtol", "out", "checkpoint_every", "checkpoint_dir",
-              "keep_checkpoints", "report", "plots"}
+              "keep_checkpoints", "report", "plots", "diverge_factor", "max_weight"}
 _NOW_ONLY = {"json", "quiet", "config", "resume", "command"}  # never taken from the checkpoint
 
 
@@ -162,18 +162,99 @@ def _changed(flag, path, old, new):
                     f"{new!r}; drop it, or start a new run without --resume")
 
 
+LOCK_NAME = ".lock"
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class FolderLock:
+    """One run per checkpoint folder: ``<folder>/.lock`` holds the owner's pid.
+
+    A second run on the same folder is a :class:`~mlplab.cli.UserError`; a lock whose process is
+    gone (killed with SIGKILL, a crashed machine) is taken over. :meth:`release` (also at exit)
+    removes it.
+    """
+
+    def __init__(self, folder: Path):
+        import atexit
+        import os
+
+        self.path = folder / LOCK_NAME
+        self.pid = os.getpid()
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                try:
+                    owner = int(self.path.read_text().strip() or "0")
+                except (OSError, ValueError):
+                    owner = 0
+                if owner != self.pid and _pid_alive(owner):
+                    raise UserError(f"checkpoint folder {str(folder)!r} is in use by another run (pid {owner}); "
+                                    "give this run its own --checkpoint-dir (or --out), or wait for that run to "
+                                    "end") from None
+                try:  # stale: its process is gone
+                    self.path.unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            except OSError as exc:
+                raise UserError(f"cannot lock checkpoint folder {str(folder)!r} ({exc.strerror or exc}); "
+                                "choose another --checkpoint-dir") from None
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{self.pid}\n")
+            atexit.register(self.release)
+            return
+        raise UserError(f"cannot lock checkpoint folder {str(folder)!r}: another run keeps taking it; give this "
+                        "run its own --checkpoint-dir")
+
+    def release(self) -> None:
+        try:
+            if self.path.read_text().strip() == str(self.pid):
+                self.path.unlink()
+        except OSError:
+            pass
+
+
 class Writer:
-    """``on_checkpoint`` for :func:`mlplab.train`: save atomically, keep the newest ``keep``."""
+    """``on_checkpoint`` for :func:`mlplab.train`: save atomically, keep the newest ``keep``.
+
+    A checkpoint that cannot be written (a full disk, a folder gone) does not stop training:
+    one warning on stderr, and the run goes on (the next checkpoints are tried as usual).
+    """
 
     def __init__(self, folder: Path, keep: int, net, extra: dict):
         self.folder, self.keep, self.net, self.extra = folder, keep, net, extra
         self.last = None
+        self.failed = 0
 
     def __call__(self, ck) -> None:
         from mlplab.io import save_checkpoint
 
         path = self.folder / f"ckpt-{ck.k:010d}.safetensors"
-        save_checkpoint(path, ck, net=self.net, extra=self.extra)
+        try:
+            save_checkpoint(path, ck, net=self.net, extra=self.extra)
+        except OSError as exc:
+            if not self.failed:
+                kept = f"the newest one is {str(self.last)!r}" if self.last else "none was written yet"
+                print(f"mlplab: warning: cannot write checkpoint {str(path)!r} ({exc.strerror or exc}); training "
+                      f"goes on and later checkpoints are tried again ({kept})", file=sys.stderr, flush=True)
+            self.failed += 1
+            return
         self.last = path
         for old in sorted(self.folder.glob(PATTERN))[: -self.keep]:
             try:

@@ -36,7 +36,11 @@ import numpy as np
 import mlplab
 from mlplab import data as D
 from mlplab.cli import UserError
-from mlplab.cli.commands import _check_out_path, _emit_json, _finite, _load_model, load_data, model_targets
+from mlplab.cli.common import TRAIN_ONLY as _TRAIN_ONLY
+from mlplab.cli.common import build_net, build_optimizer, describe_optimizer, load_data, model_targets
+from mlplab.cli.common import check_out_path as _check_out_path, emit_json as _emit_json, finite as _finite
+from mlplab.cli.common import load_model as _load_model, resolve as _resolve, targets as _targets
+from mlplab.cli.common import probe_folder
 
 INSTALL = 'pip install "mlplab[viz]"'
 SCHEDULES = ("inverse", "constant", "power", "step", "exp")
@@ -152,8 +156,7 @@ def check_outputs(report, plots, report_flag="--report"):
         parent = pdir if pdir.is_dir() else (pdir.parent if str(pdir.parent) else Path("."))
         if not parent.is_dir():
             raise UserError(f"cannot create --plots folder {plots!r}: {str(parent)!r} does not exist; create it first")
-        if not os.access(parent, os.W_OK):
-            raise UserError(f"cannot write PNG files into {plots!r}: {str(parent)!r} is not writable")
+        probe_folder(parent, f"cannot write PNG files into {plots!r}")
     require_viz(rpath, pdir)
     return rpath, pdir
 
@@ -170,18 +173,55 @@ def write_outputs(comp, rpath: Path | None, pdir: Path | None) -> dict:
         if pdir is not None:
             from mlplab.plots import save_pngs
 
+            created = not pdir.exists()
             pdir.mkdir(exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".mlplab-plots.", dir=pdir))
+            tmp = None
             try:
+                tmp = Path(tempfile.mkdtemp(prefix=".mlplab-plots.", dir=pdir))
                 for p in save_pngs(tmp, comp):
                     os.replace(p, pdir / p.name)
                     out["plots"].append(str(pdir / p.name))
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+            except BaseException:
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                for p in out["plots"]:
+                    Path(p).unlink(missing_ok=True)
+                out["plots"] = []
+                if created:  # no empty folder left behind
+                    shutil.rmtree(pdir, ignore_errors=True)
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except OSError as exc:
         where = exc.filename or (rpath if out["report"] is None and rpath is not None else pdir)
         raise UserError(f"cannot write {str(where)!r}: {exc.strerror or exc}") from None
     return out
+
+
+def check_history(path):
+    """Validate ``--history FILE.csv|.json`` before any work is done; returns a Path or None."""
+    if not path:
+        return None
+    p = Path(path)
+    if p.suffix.lower() not in (".csv", ".tsv", ".json"):
+        raise UserError(f"--history {path!r}: use a .csv or .json file name (e.g. --history history.csv)")
+    if p.is_dir():
+        raise UserError(f"--history {path!r} is a folder; give a file name like {str(p / 'history.csv')!r}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"cannot write --history {path!r}: folder {str(parent)!r} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write --history {path!r}: folder {str(parent)!r} is not writable")
+    return p
+
+
+def write_history_file(path: Path, runs) -> str:
+    """Write every run's recorded history (:func:`mlplab.compare.write_history`); returns the path written."""
+    from mlplab.compare import write_history
+
+    try:
+        return str(write_history(path, runs))
+    except OSError as exc:
+        raise UserError(f"cannot write --history {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def _say_written(written: dict, quiet: bool) -> None:
@@ -191,6 +231,8 @@ def _say_written(written: dict, quiet: bool) -> None:
         print(f"report: {written['report']}", file=sys.stderr)
     if written["plots"]:
         print(f"figures: {len(written['plots'])} PNG files in {Path(written['plots'][0]).parent}", file=sys.stderr)
+    if written.get("history"):
+        print(f"history: {written['history']}", file=sys.stderr)
 
 
 def _diagnosis_json(d) -> dict:
@@ -215,15 +257,10 @@ def _comparison_json(comp, written: dict) -> dict:
 
 _ARCH_FLAGS = ("layers", "hidden", "activation", "output_activation", "loss", "bias", "init", "dtype", "task",
                "n_samples", "noise", "target")
-_TRAIN_ONLY = ("l2", "reduction", "optimizer", "line_search", "lr", "schedule", "power", "decay_factor",
-               "decay_every", "decay_rate", "batch_size", "average", "sampling", "beta", "nesterov", "max_iter",
-               "epochs", "time_limit", "eval_every", "val_split", "test_split", "standardize", "tol", "rtol")
 
 
 def _problem(args):
     """(net, X, y, cfg) for a data set / architecture given by the flags; (None, None, None, None) for the toy default."""
-    from mlplab.cli.train import _resolve, _targets, build_net
-
     if (args.data in (None, "lecture")) and all(getattr(args, f) is None for f in _ARCH_FLAGS):
         return None, None, None, None  # the lecture's toy problem with the slides' w^0 = (0.5, 0.5)
     table = load_data(args)
@@ -263,11 +300,11 @@ def _w0(text: str | None, d: int):
 
 def cmd_compare(args) -> int:
     from mlplab import compare
-    from mlplab.cli.train import build_optimizer
 
     if args.budget < 1:
         raise UserError(f"--budget must be a positive integer (sample-gradient evaluations), got {args.budget}")
     rpath, pdir = check_outputs(args.report, args.plots)
+    hpath = check_history(getattr(args, "history", None))
     net, X, y, cfg = _problem(args)
     sizes = mlplab.datasets.LECTURE_SIZES
     d = sum(a * b for a, b in zip(sizes, sizes[1:])) if net is None else net.n_params  # the toy net has no biases
@@ -291,6 +328,8 @@ def cmd_compare(args) -> int:
     except ValueError as exc:  # a diverging method, or a combination the engine rejects
         raise UserError(str(exc)) from None
     written = write_outputs(comp, rpath, pdir)
+    if hpath is not None:
+        written["history"] = write_history_file(hpath, comp)
     if args.json:
         _emit_json(_comparison_json(comp, written))
         return 0
@@ -323,25 +362,11 @@ def _history_from(stored, net, E, g):
     h = History()
     if isinstance(stored, dict) and stored.get("k"):
         try:
-            n = len(stored["k"])
-            nan = float("nan")
-            h.k = [int(v) for v in stored["k"]]
-            h.epoch = [float(v) for v in stored["epoch"]]
-            h.loss = [nan if v is None else float(v) for v in stored["loss"]]
-            h.grad_norm = [nan if v is None else float(v) for v in stored["grad_norm"]]
-            h.layer_grad_norms = [[nan if v is None else float(v) for v in row] for row in stored["layer_grad_norms"]]
-            h.step_size = [nan if v is None else float(v) for v in stored["step_size"]]
-            h.ls_evals = [int(v) for v in stored["ls_evals"]]
-            h.cost = [int(v) for v in stored["cost"]]
-            h.forward_evals = [int(v) for v in stored.get("forward_evals", [0] * n)]  # absent before 0.2
-            h.unbounded = [bool(v) for v in stored.get("unbounded", [False] * n)]
-            h.capped = list(h.unbounded)
-            h.time = [nan] * n
-            if any(len(getattr(h, c)) != n for c in ("epoch", "loss", "grad_norm", "layer_grad_norms", "step_size",
-                                                     "ls_evals", "cost", "forward_evals", "unbounded")):
-                raise ValueError("columns of different lengths")
+            h = History.from_dict(stored)
+            if "capped" not in stored:  # files before 0.3 kept only 'unbounded'
+                h.capped = list(h.unbounded)
             return h, True
-        except (KeyError, TypeError, ValueError):
+        except ValueError:
             h = History()  # unreadable: fall back to the final point only
     h.k, h.epoch, h.loss = [0], [0.0], [float(E)]
     h.grad_norm = [float(np.linalg.norm(g))]
@@ -374,7 +399,6 @@ def _check_sane(path: str, net, E, g) -> None:
 
 def cmd_report(args) -> int:
     from mlplab import compare
-    from mlplab.cli.train import build_optimizer, describe_optimizer
     from mlplab.train import TrainResult
 
     if not args.out and not args.plots:
