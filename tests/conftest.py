@@ -1,11 +1,20 @@
-"""Fixtures shared by the figure tests (tests/test_plots.py, tests/test_report.py)."""
+"""Fixtures shared by the figure tests (tests/test_plots.py, tests/test_report.py).
 
-import numpy as np
-import pytest
+The suite runs on pytest-xdist workers (``-n auto`` in pyproject.toml): each worker's BLAS is
+kept to one thread, so the workers share the cores instead of oversubscribing them.
+"""
 
-import mlplab
-from mlplab import compare
-from mlplab.optim import GD, SGD, inverse
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before NumPy loads its BLAS (inherited by subprocesses)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import mlplab  # noqa: E402
+from mlplab import compare  # noqa: E402
+from mlplab.optim import GD, SGD, inverse  # noqa: E402
 
 
 @pytest.fixture(scope="module")
