@@ -20,7 +20,7 @@ from mlplab.objective import Problem
 from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum
 from mlplab.train import DivergenceError, History, TrainResult, train
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def __getattr__(name):

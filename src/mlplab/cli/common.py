@@ -526,3 +526,25 @@ def model_targets(args, net, info, scaler, needed_by: str):
     if table.y.dtype == object:
         raise D.DataError(f"{table.source!r}: the target holds text but the model is a regressor")
     return table, X, table.y.astype(np.float64)
+
+
+def prepare_run(cfg: dict, table) -> dict:
+    """Splits, scaler, targets, network and optimizer of a ``train`` run (the CLI's and each sweep run's),
+    with ``mlplab train``'s checks and messages.
+
+    Returns a dict: X (all rows, standardized if asked), y_all, tr/va/te indices, scaler, net, optimizer.
+    """
+    y_all = targets(table, cfg)
+    tr, va, te = D.split_indices(len(table.X), cfg["val_split"], cfg["test_split"], cfg["seed"])
+    if cfg["task"] == "classification" and len(np.unique(y_all[tr])) < 2:
+        raise UserError("the training split holds a single class; use a smaller --val-split/--test-split or "
+                        "another --seed")
+    scaler = D.StandardScaler.fit(table.X[tr]) if cfg["standardize"] else None
+    X = scaler.transform(table.X) if scaler else table.X
+    try:
+        net = build_net(cfg)
+        optimizer = build_optimizer(cfg)
+        mlplab.Problem(net, X[tr][:1], y_all[tr][:1], cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"])
+    except ValueError as exc:  # activation/loss/init combinations the engine rejects
+        raise UserError(str(exc)) from None
+    return dict(X=X, y_all=y_all, tr=tr, va=va, te=te, scaler=scaler, net=net, optimizer=optimizer)

@@ -56,7 +56,7 @@ def _spec_error(text, why):
 
 
 def parse_method(text: str) -> dict:
-    """One spec like ``minibatch:2:inverse:1.0`` → the optimizer config of :func:`mlplab.cli.train.build_optimizer`."""
+    """One spec like ``minibatch:2:inverse:1.0`` → the optimizer config of :func:`mlplab.cli.common.build_optimizer`."""
     parts = [p.strip() for p in text.strip().split(":")]
     opt, rest = parts[0].lower(), parts[1:]
     if opt not in OPTIMIZERS:

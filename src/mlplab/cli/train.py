@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 import mlplab
-from mlplab import data as D
 from mlplab.cli import UserError
-from mlplab.cli.common import (LECTURE_SETS, arch_str, build_net, build_optimizer, check_out_path,
+from mlplab.cli.common import (arch_str, build_net, build_optimizer, check_out_path, prepare_run,  # noqa: F401
                                describe_optimizer, emit_json, evaluate_metrics, finite, fmt, load_data,
                                optimizer_config, print_table, probe_folder, resolve, targets)
 
@@ -89,20 +88,10 @@ def cmd_train(args) -> int:
         probe_folder(ck_dir if ck_dir.is_dir() else ck_dir.parent, f"cannot write checkpoints into {str(ck_dir)!r}")
     elif args.checkpoint_dir is not None or args.keep_checkpoints is not None:
         raise UserError("--checkpoint-dir/--keep-checkpoints need --checkpoint-every N")
-    y_all = targets(table, cfg)
-    tr, va, te = D.split_indices(len(table.X), cfg["val_split"], cfg["test_split"], cfg["seed"])
-    if cfg["task"] == "classification" and len(np.unique(y_all[tr])) < 2:
-        raise UserError("the training split holds a single class; use a smaller --val-split/--test-split or "
-                        "another --seed")
-    scaler = D.StandardScaler.fit(table.X[tr]) if cfg["standardize"] else None
-    X = scaler.transform(table.X) if scaler else table.X
+    run = prepare_run(cfg, table)  # splits, targets, scaler, network, optimizer (shared with sweeps)
+    X, y_all, tr, va, te, scaler = (run[k] for k in ("X", "y_all", "tr", "va", "te", "scaler"))
+    net, optimizer = run["net"], run["optimizer"]
     Xtr, ytr = X[tr], y_all[tr]
-    try:
-        net = build_net(cfg)
-        optimizer = build_optimizer(cfg)
-        mlplab.Problem(net, Xtr[:1], ytr[:1], cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"])
-    except ValueError as exc:  # activation/loss/init combinations the engine rejects
-        raise UserError(str(exc)) from None
     fingerprint = C.data_hash(Xtr, ytr)
     if resume is not None:
         stored = ck_meta["extra"]["cli"]

@@ -42,31 +42,11 @@ def limit_threads() -> None:
 
 
 def prepare(cfg: dict, table):
-    """Splits, scaler, targets, network and optimizer of a run, with ``mlplab train``'s checks and messages.
+    """Splits, scaler, targets, network and optimizer of a run: :func:`mlplab.cli.common.prepare_run`,
+    exactly as ``mlplab train`` builds them."""
+    from mlplab.cli.common import prepare_run
 
-    Returns a dict: X (all rows, standardized if asked), y_all, tr/va/te indices, scaler, net, optimizer.
-    """
-    import numpy as np
-
-    import mlplab
-    from mlplab import data as D
-    from mlplab.cli import UserError
-    from mlplab.cli.common import build_net, build_optimizer, targets
-
-    y_all = targets(table, cfg)
-    tr, va, te = D.split_indices(len(table.X), cfg["val_split"], cfg["test_split"], cfg["seed"])
-    if cfg["task"] == "classification" and len(np.unique(y_all[tr])) < 2:
-        raise UserError("the training split holds a single class; use a smaller --val-split/--test-split or "
-                        "another --seed")
-    scaler = D.StandardScaler.fit(table.X[tr]) if cfg["standardize"] else None
-    X = scaler.transform(table.X) if scaler else table.X
-    try:
-        net = build_net(cfg)
-        optimizer = build_optimizer(cfg)
-        mlplab.Problem(net, X[tr][:1], y_all[tr][:1], cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"])
-    except ValueError as exc:  # activation/loss/init combinations the engine rejects
-        raise UserError(str(exc)) from None
-    return dict(X=X, y_all=y_all, tr=tr, va=va, te=te, scaler=scaler, net=net, optimizer=optimizer)
+    return prepare_run(cfg, table)
 
 
 def train_options(cfg: dict) -> dict:

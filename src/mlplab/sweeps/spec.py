@@ -18,7 +18,7 @@ by every run; a ``[train]`` table as in any config file) plus
   key form point i; each point is crossed with the grid.
 
 Every combination goes through the CLI's own config reader and ``train``'s
-resolution (:func:`mlplab.cli.train._resolve` and the engine's constructors),
+resolution (:func:`mlplab.cli.common.resolve` and the engine's constructors),
 so a combination that ``mlplab train`` would refuse is refused here with the
 same message — all of them before any run starts.
 """
