@@ -652,6 +652,7 @@ def test_an_engine_error_is_reported_to_its_tab_and_the_session_goes_on(monkeypa
 def test_labels_use_html_sub_and_superscripts_not_tex():
     assert figures.html_math("‖∇_{W^ℓ}E‖") == "‖∇<sub>W<sup>ℓ</sup></sub>E‖"
     assert figures.html_math("a^1_3") == "a<sup>1</sup><sub>3</sub>"
+    assert figures.html_math("a^ℓ_i(x)") == "a<sup>ℓ</sup><sub>i</sub>(x)"
     assert figures.html_math("step size γ_k, α^k, α_max") == "step size γ<sub>k</sub>, α<sup>k</sup>, α<sub>max</sub>"
     assert figures.html_math("‖V^{ℓ+1}⋯V^L δ^L‖") == "‖V<sup>ℓ+1</sup>⋯V<sup>L</sup> δ<sup>L</sup>‖"
     assert figures.html_math("loss binary_cross_entropy") == "loss binary_cross_entropy"

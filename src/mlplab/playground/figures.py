@@ -25,7 +25,7 @@ _MARGIN = {"l": 55, "r": 15, "t": 40, "b": 45}
 
 
 _BRACED = re.compile(r"([\^_])\{([^{}]*)\}")
-_SINGLE = re.compile(r"([\^_])([0-9]+|max|min|[A-Za-zℓ](?![A-Za-z0-9_]))")
+_SINGLE = re.compile(r"([\^_])([0-9]+|max|min|[A-Za-zℓ](?![A-Za-z0-9]))")
 _TEXT_KEYS = ("name", "text", "title")
 
 
