@@ -118,7 +118,7 @@ class Run:
         if is_record:
             self.check_blow_up(E)
             shown = (E, g, gnorm, exact)
-            if not exact and monitor.exact_is_due():  # "auto": the exact values too, if time allows
+            if not exact and monitor.exact_is_due():  # "auto": the exact values too, within their work share
                 E_x, g_x = monitor.exact(self.w, np.empty_like(self.g), between=True)
                 if math.isfinite(E_x):  # (only shown: the tests keep the estimate)
                     shown = (E_x, g_x, math.sqrt(_blas.dot(g_x, g_x)), True)
