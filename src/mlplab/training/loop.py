@@ -45,7 +45,6 @@ class Run:
         elapsed0 = 0.0
         if counters is not None:
             self.k, self.cost, self.seen, self.fwd, elapsed0 = counters
-        self.t0 = time.perf_counter() - elapsed0
         self.k_start = self.k
         self.stop_reason = None
         self.recorded_k = self.evaluated_k = -1
@@ -58,7 +57,8 @@ class Run:
         exact = getattr(history, "exact", None)
         if not isinstance(exact, list) or len(exact) != len(history):  # (histories of older versions
             history.exact = [True] * len(history)  # lack the column: every record was exact)
-        self.kernel = kernels.choose(self)
+        self.kernel = kernels.choose(self)  # (may import Numba: a one-time cost not charged to time_limit)
+        self.t0 = time.perf_counter() - elapsed0
 
     # --- the loop -------------------------------------------------------------------------
 
