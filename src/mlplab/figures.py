@@ -461,6 +461,22 @@ def hidden_maps(comp: Comparison, run_index: int, n: int = 41, max_units: int = 
     return xs, ys, maps
 
 
+HIDDEN_MAP_COLUMNS = 8
+
+
+def hidden_map_grid(comp: Comparison, decision: DecisionData | None):
+    """:func:`hidden_maps` of the run the decision boundary shows, laid out for a figure:
+    (xs, ys, maps, rows, cols), or None where there are no maps to draw."""
+    if decision is None:
+        return None
+    hm = hidden_maps(comp, decision.run_index)
+    if hm is None:
+        return None
+    xs, ys, maps = hm
+    cols = min(HIDDEN_MAP_COLUMNS, len(maps))
+    return xs, ys, maps, math.ceil(len(maps) / cols), cols
+
+
 # --- gradient flow against depth ----------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 
 from mlplab.compare import Comparison
 from mlplab.figures import (CAPTIONS, COST_LABEL, FEW_POINTS, comparison_surface, decision_data, figure_plan,
-                            flow_lines, hidden_maps, infimum_curve, log_levels, pretty, run_color, run_dash,
+                            flow_lines, hidden_map_grid, infimum_curve, log_levels, pretty, run_color, run_dash,
                             run_marker, step_symbol, thin_indices)
 
 def _caption(fig: Figure, name: str, text: str | None = None, offset: float = 0) -> None:
@@ -410,15 +410,10 @@ def decision_boundary(comp: Comparison, run_index: int | None = None) -> Figure 
 def hidden_units(comp: Comparison) -> Figure | None:
     """What each hidden unit computes over the input plane at the final w (nets up to 64 hidden units)."""
     dd = decision_data(comp)
-    if dd is None:
+    grid = hidden_map_grid(comp, dd)
+    if grid is None:
         return None
-    hm = hidden_maps(comp, dd.run_index)
-    if hm is None:
-        return None
-    xs, ys, maps = hm
-    n = len(maps)
-    cols = min(8, n)
-    rows = math.ceil(n / cols)
+    xs, ys, maps, rows, cols = grid
     fig = Figure(figsize=(1.5 * cols + 0.5, 1.6 * rows + 1.2))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax in axes:

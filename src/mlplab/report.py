@@ -35,7 +35,7 @@ from plotly.subplots import make_subplots
 
 from mlplab.compare import Comparison
 from mlplab.figures import (CAPTIONS, COST_LABEL, FEW_POINTS, SurfaceView, comparison_surface, decision_data,
-                            figure_plan, flow_lines, hidden_maps, infimum_curve, log_levels, pretty, run_color,
+                            figure_plan, flow_lines, hidden_map_grid, infimum_curve, log_levels, pretty, run_color,
                             run_dash, run_marker, snapshot_indices, step_symbol, thin_indices)
 from mlplab.io import atomic_write
 
@@ -498,24 +498,19 @@ def _decision(comp, run_index=None):
 
 def hidden_units(comp: Comparison):
     dd = _decision(comp)
-    if dd is None:
+    grid = hidden_map_grid(comp, dd)
+    if grid is None:
         return None
-    hm = hidden_maps(comp, dd.run_index)
-    if hm is None:
-        return None
-    xs, ys, maps = hm
-    n = len(maps)
-    cols = min(8, n)
-    rows = math.ceil(n / cols)
+    xs, ys, maps, rows, cols = grid
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"a<sup>{ell}</sup><sub>{i}</sub>" for ell, i, _ in maps],
                         horizontal_spacing=0.02, vertical_spacing=0.06 if rows > 1 else 0.1)
     for j, (ell, i, A) in enumerate(maps):
         fig.add_trace(go.Heatmap(x=xs, y=ys, z=_f32(A), colorscale="RdBu", reversescale=True, showscale=False,
-                                 hovertemplate=f"a^{ell}_{i} = %{{z:.3g}}<extra></extra>"),
+                                 hovertemplate=f"a<sup>{ell}</sup><sub>{i}</sub> = %{{z:.3g}}<extra></extra>"),
                       row=j // cols + 1, col=j % cols + 1)
     fig.update_xaxes(showticklabels=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, constrain="domain")
-    for j in range(n):  # square cells: x₁ and x₂ drawn to the same scale
+    for j in range(len(maps)):  # square cells: x₁ and x₂ drawn to the same scale
         fig.layout[f"yaxis{j + 1 if j else ''}"].update(scaleanchor=f"x{j + 1 if j else ''}", scaleratio=1)
     return _layout(fig, f"Hidden units of {html.escape(pretty(dd.run.name))} over the input plane at the final w",
                    height=150 + 140 * rows, showlegend=False)
