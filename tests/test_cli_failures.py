@@ -19,24 +19,14 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab.cli import main
+from mlplab.cli import main  # noqa: F401  (some tests call it directly)
+
+from cli_helpers import cli, user_error
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 CLI_DIR = Path(SRC) / "mlplab" / "cli"
 
 
-def cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def user_error(capsys, *argv, match):
-    code, out, err = cli(capsys, *argv)
-    assert code == 2, (code, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert match in err, err
-    return err
 
 
 def ok(capsys, *argv):

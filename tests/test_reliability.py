@@ -12,22 +12,11 @@ import pytest
 
 import mlplab
 from mlplab import data as D
-from mlplab.cli import main
 from mlplab.optim import GD
 
-
-def cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli_helpers import cli, user_error
 
 
-def user_error(capsys, *argv, match):
-    code, out, err = cli(capsys, *argv)
-    assert code == 2, (code, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert match in err, err
-    return err
 
 
 # --- 1. divergence by the lecture's quantities -------------------------------------------------
