@@ -424,3 +424,18 @@ def test_progress_lines_and_table_off_a_terminal(tmp_path):
     head, good, bad = lines[3].split(), lines[4].split(), lines[5].split()
     assert head == ["lr", "runs", "E", "||grad", "E||", "cost", "time", "(s)"]  # regression: no accuracy column
     assert good[:3] == ["*", "0.0001", "1/1"] and bad == ["1", "0/1", "1", "diverged", "-", "-", "-", "-"]
+
+
+def test_a_spec_is_read_in_the_encodings_a_train_config_is(tmp_path):
+    from mlplab.sweeps import spec as S
+
+    text = 'data = "moons"\nhidden = [8]\n\n[grid]\nlr = [0.1, 0.01]\n'
+    for i, encoding in enumerate(("utf-8-sig", "utf-16", "utf-32")):
+        path = tmp_path / f"s{i}.toml"
+        path.write_bytes(text.encode(encoding))
+        loaded, where = S.load(str(path))
+        assert loaded == {"data": "moons", "hidden": [8], "grid": {"lr": [0.1, 0.01]}} and str(path) in where
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"data = \xff\xfe\xfa\n")
+    with pytest.raises(S.SpecError, match="sweep spec"):
+        S.load(str(bad))

@@ -548,3 +548,24 @@ def prepare_run(cfg: dict, table) -> dict:
     except ValueError as exc:  # activation/loss/init combinations the engine rejects
         raise UserError(str(exc)) from None
     return dict(X=X, y_all=y_all, tr=tr, va=va, te=te, scaler=scaler, net=net, optimizer=optimizer)
+
+
+def split_metrics(net, X, y_all, tr, va, te, cfg: dict) -> dict:
+    """The trained net's metrics on the train split, and on validation/test when they hold samples
+    (the splits of :func:`prepare_run`)."""
+    metrics = {"train": evaluate_metrics(net, X[tr], y_all[tr], cfg)}
+    for name, idx in (("validation", va), ("test", te)):
+        if len(idx):
+            metrics[name] = evaluate_metrics(net, X[idx], y_all[idx], cfg)
+    return metrics
+
+
+def training_summary(result, cfg: dict) -> dict:
+    """What a model file and ``--json`` record of a finished :func:`mlplab.train` run: the stop, E(w^k),
+    ‖∇E(w^k)‖ (and at w^0), the cost and the stopping rules."""
+    return {"stop_reason": result.stop_reason, "n_iter": result.n_iter, "epochs": result.epochs,
+            "loss": finite(result.loss), "grad_norm": finite(result.grad_norm), "cost": result.cost,
+            "forward_evals": result.forward_evals, "grad_norm0": finite(result.grad_norm0),
+            "tol": cfg["tol"] or None, "rtol": cfg["rtol"],
+            "unbounded_steps": int(sum(result.history.unbounded)),
+            "elapsed_s": result.elapsed, "interrupted": False}

@@ -19,8 +19,9 @@ import numpy as np
 import mlplab
 from mlplab.cli import UserError
 from mlplab.cli.common import (arch_str, build_net, build_optimizer, check_out_path, prepare_run,  # noqa: F401
-                               describe_optimizer, emit_json, evaluate_metrics, finite, fmt, load_data,
-                               optimizer_config, print_table, probe_folder, resolve, targets)
+                               describe_optimizer, emit_json, finite, fmt, load_data,
+                               optimizer_config, print_table, probe_folder, resolve, split_metrics, targets,
+                               training_summary)
 
 # the names these helpers had before mlplab.cli.common (kept for code that imports them from here)
 _resolve, _targets, _optimizer_config = resolve, targets, optimizer_config
@@ -273,17 +274,8 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
                         "or --standardize; no model was saved") from None
     progress.close(result.n_iter)
 
-    metrics = {"train": evaluate_metrics(net, Xtr, ytr, cfg)}
-    if len(va):
-        metrics["validation"] = evaluate_metrics(net, X[va], y_all[va], cfg)
-    if len(te):
-        metrics["test"] = evaluate_metrics(net, X[te], y_all[te], cfg)
-    training = {"stop_reason": result.stop_reason, "n_iter": result.n_iter, "epochs": result.epochs,
-                "loss": finite(result.loss), "grad_norm": finite(result.grad_norm), "cost": result.cost,
-                "forward_evals": result.forward_evals, "grad_norm0": finite(result.grad_norm0),
-                "tol": cfg["tol"] or None, "rtol": cfg["rtol"],
-                "unbounded_steps": int(sum(result.history.unbounded)),
-                "elapsed_s": result.elapsed, "interrupted": False}
+    metrics = split_metrics(net, X, y_all, tr, va, te, cfg)
+    training = training_summary(result, cfg)
     warning = _chance_warning(metrics["train"], y_all[tr], cfg)
     if warning:
         print(f"mlplab: warning: {warning}", file=sys.stderr, flush=True)

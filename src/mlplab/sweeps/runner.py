@@ -12,7 +12,6 @@ BLAS uses one thread, so no reduction order depends on the machine's load.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 
@@ -115,10 +114,6 @@ def _test_hooks(task: dict) -> None:
         time.sleep(float(delay))
 
 
-def _finite(x):
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
 def run_task(task: dict) -> dict:
     """Run one sweep run; returns its results (status done or diverged) as a JSON-able dict.
 
@@ -131,7 +126,7 @@ def run_task(task: dict) -> dict:
     import numpy as np
 
     import mlplab
-    from mlplab.cli.common import evaluate_metrics as _metrics
+    from mlplab.cli.common import finite, split_metrics, training_summary
     from mlplab.cli.train import HISTORY_ROWS, _extra
     from mlplab.sweeps.spec import Resolver
 
@@ -158,17 +153,8 @@ def run_task(task: dict) -> dict:
                        seconds=time.perf_counter() - start, error=" ".join(str(exc).split()),
                        history=h.to_dict(HISTORY_ROWS) if len(h) else None, metrics=None, accuracy=None, model=None)
             return out
-        metrics = {"train": _metrics(net, Xtr, ytr, cfg)}
-        if len(p["va"]):
-            metrics["validation"] = _metrics(net, p["X"][p["va"]], p["y_all"][p["va"]], cfg)
-        if len(p["te"]):
-            metrics["test"] = _metrics(net, p["X"][p["te"]], p["y_all"][p["te"]], cfg)
-    training = {"stop_reason": result.stop_reason, "n_iter": result.n_iter, "epochs": result.epochs,
-                "loss": _finite(result.loss), "grad_norm": _finite(result.grad_norm), "cost": result.cost,
-                "forward_evals": result.forward_evals, "grad_norm0": _finite(result.grad_norm0),
-                "tol": cfg["tol"] or None, "rtol": cfg["rtol"],
-                "unbounded_steps": int(sum(result.history.unbounded)),
-                "elapsed_s": result.elapsed, "interrupted": False}
+        metrics = split_metrics(net, p["X"], p["y_all"], tr, p["va"], p["te"], cfg)
+    training = training_summary(result, cfg)
     history = result.history.to_dict(HISTORY_ROWS) if len(result.history) else None
     extra = _extra(cfg, table, p["scaler"], metrics, training, result.history)
     if task.get("return_model"):  # a Ray node may not share the driver's disk: the bytes go back with the result
@@ -182,7 +168,7 @@ def run_task(task: dict) -> dict:
         mlplab.save(net, task["model"], extra=extra)
     split = "test" if "test" in metrics else "validation" if "validation" in metrics else "train"
     out.update(status="done", stop_reason=result.stop_reason, n_iter=int(result.n_iter),
-               final_loss=_finite(result.loss), grad_norm=_finite(result.grad_norm), cost=int(result.cost),
+               final_loss=finite(result.loss), grad_norm=finite(result.grad_norm), cost=int(result.cost),
                forward_evals=int(result.forward_evals), seconds=float(result.elapsed), error=None,
                history=history, metrics=metrics, accuracy=metrics[split].get("accuracy"), accuracy_split=split,
                model=task.get("model"))

@@ -79,11 +79,14 @@ def load(spec, where: str = "the spec") -> tuple[dict, str]:
     if Path(path).is_dir():
         raise SpecError(f"{path!r} is a folder; give a sweep spec (.toml), or add --show to show the results stored "
                         "in that folder")
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f), f"spec {path!r}"
+    from mlplab.cli import UserError, read_config_text
+
+    try:  # the encodings `mlplab train --config` reads (UTF-8 with or without a BOM, UTF-16, UTF-32)
+        return tomllib.loads(read_config_text(path)), f"spec {path!r}"
     except FileNotFoundError:
         raise SpecError(f"sweep spec {path!r} does not exist; check the path") from None
+    except UserError as exc:  # not decodable: the config reader's message, about the spec
+        raise SpecError(str(exc).replace("config file", "sweep spec")) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"sweep spec {path!r} is not valid TOML ({exc}); fix its syntax") from None
     except OSError as exc:
