@@ -73,6 +73,7 @@ class Monitor:
         self.estimates = not full and self.mode != "epoch"
         self.acc_E, self.acc_n = 0.0, 0
         self.acc_g = np.zeros(problem.d, dtype=problem.net.dtype) if self.estimates else None
+        self._scaled = None  # scratch for a block's weighted gradient (mean reduction)
         # the compiled one-sample kernel adds [E_j, ∇E_j] of its steps here, in float64, step by
         # step across its calls (so that the sums do not depend on how the steps were chunked)
         self.pending = np.zeros(problem.d + 1) if self.estimates else None
@@ -97,8 +98,10 @@ class Monitor:
         self.acc_E += E_B * weight
         if weight == 1:
             self.acc_g += g
-        else:
-            self.acc_g += g * g.dtype.type(weight)
+        else:  # |B| ∇E_B, in a buffer kept across steps (no allocation per step)
+            if self._scaled is None:
+                self._scaled = np.empty_like(self.acc_g)
+            self.acc_g += np.multiply(g, g.dtype.type(weight), out=self._scaled)
         self.acc_n += n_B
 
     def has_blocks(self) -> bool:
