@@ -61,26 +61,17 @@ _lib: dict = {}
 
 
 def _openblas():
-    """(get, set) of SciPy's OpenBLAS thread count (the library this module calls), or None."""
+    """(get, set) of SciPy's OpenBLAS thread count (the library this module calls), or None:
+    threadpoolctl's controller of that library (it resolves the symbol names of SciPy's build)."""
     if "fns" not in _lib:
         _lib["fns"] = None
         try:
             from threadpoolctl import ThreadpoolController
 
-            for ctl in ThreadpoolController().lib_controllers:
-                path = getattr(ctl, "filepath", "") or ""
-                if ctl.internal_api != "openblas" or "scipy" not in os.path.basename(os.path.dirname(path)):
-                    continue
-                for prefix in ("scipy_", ""):
-                    for suffix in ("", "64_", "_64"):
-                        get = getattr(ctl.dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
-                        put = getattr(ctl.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
-                        if get is not None and put is not None:
-                            _lib["fns"] = (get, put)
-                            break
-                    if _lib["fns"]:
-                        break
-                if _lib["fns"]:
+            for ctl in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+                if "scipy" in os.path.basename(os.path.dirname(getattr(ctl, "filepath", "") or "")):
+                    if isinstance(ctl.get_num_threads(), int):
+                        _lib["fns"] = (ctl.get_num_threads, ctl.set_num_threads)
                     break
         except Exception:  # no threadpoolctl, or a BLAS it cannot drive: leave the threads alone
             _lib["fns"] = None
