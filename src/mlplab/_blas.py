@@ -20,6 +20,7 @@ Cᵀ = Bᵀ Aᵀ with the transposed views, without copies.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -95,6 +96,20 @@ def thread_policy():
         if _policy.now != found:
             put(found)
         _policy.max = _policy.now = None
+
+
+def with_thread_policy(fn):
+    """Run ``fn`` inside :func:`thread_policy` — at no cost when a policy is already in force (the
+    training loop's, around every step) or there is no OpenBLAS to drive."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if getattr(_policy, "max", None) is not None or _openblas() is None:
+            return fn(*args, **kwargs)
+        with thread_policy():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 _LOAD_EVERY = 1.0  # seconds between reads of the load average

@@ -116,12 +116,8 @@ class Problem:
 
     # --- the objective ---------------------------------------------------------
 
+    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
     def value(self, w: np.ndarray, idx=None) -> float:
-        """E(w) over all samples, or over the block idx (forward pass only)."""
-        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
-            return self._value(w, idx)
-
-    def _value(self, w: np.ndarray, idx=None) -> float:
         """E(w) over all samples, or over the block idx (forward pass only)."""
         if idx is None and self.S > CHUNK:  # all samples, CHUNK rows at a time
             total = 0.0
@@ -239,11 +235,8 @@ class Problem:
         e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
         return _reduce(e, self._scale(c, n))
 
+    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
-        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
-            return self._value_and_grad(w, idx, out)
-
-    def _value_and_grad(self, w: np.ndarray, idx=None, out=None):
         """(E(w), ∇E(w)) over all samples, or over the block idx.
 
         Returns E as a Python float and ∇E as a (d,) array in the params layout
@@ -273,12 +266,8 @@ class Problem:
         self._l2_grad(w, g, n)
         return E + self._l2_value(w, n), g
 
+    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
     def sgd_step(self, w: np.ndarray, idx, gamma: float) -> tuple[float, bool]:
-        """The (mini-batch) SGD step on the sample j or the block idx, in place (see :meth:`_sgd_step`)."""
-        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
-            return self._sgd_step(w, idx, gamma)
-
-    def _sgd_step(self, w: np.ndarray, idx, gamma: float) -> tuple[float, bool]:
         """The (mini-batch) SGD step on the sample j or the block idx, in place: w ← w − γ ∇E_B(w).
 
         E_B is the block objective of ``value_and_grad(w, idx)``. No (d,) gradient
@@ -393,12 +382,8 @@ class Problem:
             dz *= scale[:, None]
         return _reduce(e, scale), dz
 
+    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
     def per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
-        """(|B|, d) array, row s = ∇_w e^s(w) (see :meth:`_per_sample_grads`)."""
-        with _blas.thread_policy():  # small products on one BLAS thread (see mlplab._blas)
-            return self._per_sample_grads(w, idx, chunk_size)
-
-    def _per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
         """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser).
 
         Samples are processed ``chunk_size`` rows at a time, so the forward
