@@ -554,7 +554,6 @@ def test_blas_thread_policy_runs_small_products_on_one_thread_and_restores_the_c
     from threadpoolctl import threadpool_limits
 
     get, _ = fns
-    monkeypatch.setattr(_blas, "_machine_busy", lambda: False)
     seen = []
     original = _blas._threads_for
 
@@ -565,15 +564,16 @@ def test_blas_thread_policy_runs_small_products_on_one_thread_and_restores_the_c
     monkeypatch.setattr(_blas, "_threads_for", spy)
     A32 = np.ones((64, 64), dtype=np.float32)
     big = np.ones((600, 600), dtype=np.float32)  # 2.16e8 ≥ THREADED_MIN
+    v = np.ones(600, dtype=np.float32)
     with threadpool_limits(2, user_api="blas"):
         before = int(get())
         with _blas.thread_policy():
             _blas.matmul(A32, A32)
-            _blas.matmul(big, big)
+            _blas.matmul(big, v[:, None])  # a matrix-vector product: gemv, by size
             with _blas.thread_policy():  # nested: the outer policy rules
                 _blas.matmul(A32, A32)
         assert int(get()) == before  # restored
-        assert seen == [(64 ** 3, 1), (600 ** 3, before), (64 ** 3, 1)]
+        assert seen == [(64 ** 3, 1), (600 ** 2, 1), (64 ** 3, 1)]
         seen.clear()
         _blas.matmul(A32, A32)  # outside a policy: the count is left alone
         assert seen == [(64 ** 3, before)]
@@ -582,10 +582,63 @@ def test_blas_thread_policy_runs_small_products_on_one_thread_and_restores_the_c
         with _blas.thread_policy():
             _blas.matmul(big, big)
         assert seen == [(600 ** 3, 1)] and int(get()) == 1
-    monkeypatch.setattr(_blas, "_machine_busy", lambda: True)
-    with threadpool_limits(2, user_api="blas"):  # busy cores: every product on one thread
-        seen.clear()
-        with _blas.thread_policy():
-            _blas.matmul(big, big)
-        assert seen == [(600 ** 3, 1)] and int(get()) == before
     np.testing.assert_allclose(_blas.matmul(big, big), np.full((600, 600), 600.0, dtype=np.float32))
+
+
+def test_blas_tuner_moves_a_shape_to_the_thread_count_that_measures_faster(monkeypatch):
+    """A fake clock makes products slow on 2 threads (cores taken by other work), then slow on one:
+    the shape moves to one thread, then back; the product itself always runs on the chosen count
+    and gives the right numbers; the probe (the other count) only writes scratch memory."""
+    from mlplab import _blas
+
+    fns = _blas._openblas()
+    if fns is None:
+        pytest.skip("threadpoolctl cannot find SciPy's OpenBLAS here")
+    from threadpoolctl import threadpool_limits
+
+    get, _ = fns
+    cost = {1: 1.0, 2: 0.5}  # seconds per product on 1 and 2 threads (a quiet machine)
+    clock = {"t": 0.0, "end": False}
+
+    def fake_clock():  # called at the start and the end of each timed product, alternately
+        if clock["end"]:
+            clock["t"] += cost[int(get())]
+        clock["end"] = not clock["end"]
+        return clock["t"]
+
+    monkeypatch.setattr(_blas, "_clock", fake_clock)
+    monkeypatch.setattr(_blas, "_shapes", {})
+    monkeypatch.setattr(_blas, "PROBE_MIN", 1.5)
+    monkeypatch.setattr(_blas, "PROBE_MAX", 3.0)
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((128, 300)), rng.standard_normal((300, 200))  # 7.7e6 ≥ TUNED_MIN
+    runs = []
+    original = _blas._tuned_gemm
+
+    def spy(call, key, allowed, probe):
+        def counted():
+            runs.append(int(get()))
+            call()
+
+        original(counted, key, allowed, probe)
+
+    monkeypatch.setattr(_blas, "_tuned_gemm", spy)
+    with threadpool_limits(2, user_api="blas"):
+        if int(get()) != 2:
+            pytest.skip("this OpenBLAS cannot run 2 threads")
+        with _blas.thread_policy():
+            for _ in range(6):
+                np.testing.assert_allclose(_blas.matmul(A, B), A @ B, rtol=1e-12, atol=1e-12)
+            (shape,) = _blas._shapes.values()
+            assert runs == [2] * 6 and shape.threads == 2  # the quiet machine: 2 threads hold
+            cost[2] = 20.0  # another process takes a core: 2 threads are 20× slower
+            runs.clear()
+            for _ in range(4):
+                np.testing.assert_allclose(_blas.matmul(A, B), A @ B, rtol=1e-12, atol=1e-12)
+            assert shape.threads == 1 and runs[0] == 2 and runs[-1] == 1
+            cost[2] = 0.5  # the core is free again
+            runs.clear()
+            for _ in range(12):
+                _blas.matmul(A, B)
+            assert shape.threads == 2 and runs[-1] == 2 and 1 in runs
+        assert int(get()) == 2  # restored

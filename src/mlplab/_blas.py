@@ -38,25 +38,36 @@ _GEMV = {np.dtype(np.float32): blas.sgemv, np.dtype(np.float64): blas.dgemv}
 _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 
 
-# --- threads per product size ------------------------------------------------------------
+# --- threads per product ------------------------------------------------------------------
 #
 # OpenBLAS splits every product above its own small thresholds over all its threads, which then
-# wait for each other. On a machine whose cores are busy with other work a descheduled thread
-# stalls the whole product for a time slice: measured on 2 cores with one core kept busy, a
-# full-data pass went from 0.13 s single-threaded to up to 7.7 s with 2 threads, and a B1 epoch
-# (products of 128 × 784 × 300) ran 12–50× slower. Inside :func:`thread_policy` (the training
-# loop, and every Problem pass: value, value_and_grad, per_sample_grads, so MLP.loss_and_grad too),
-# products smaller than THREADED_MIN (m·n·k) run on one thread and larger ones on the threads
-# that were allowed when the policy was entered (the environment's, or a
-# ``threadpoolctl.threadpool_limits`` around the call), which is restored on exit; where the
-# 1-minute load average already reaches the number of cores, every product runs on one thread.
-# Reasoning: single-threaded products of m·n·k ≈ 3·10^7 (B1's) take ~0.3 ms, shorter than a
-# scheduler time slice, and lose < 2× against 2 quiet threads; from ~10^8 on (several ms each)
-# a descheduled thread costs a fraction of the product, not a multiple. Measured on this 2-core
-# machine under heavy load (load average 7–9, other test suites running): a B1 epoch took
-# 18–19 s with this policy against 47–135 s with every product on 2 threads.
-# Needs threadpoolctl (to find SciPy's OpenBLAS); without it nothing is changed.
+# wait for each other. On a quiet machine that pays: a B1 product (128 × 784 × 300, float32) takes
+# 0.37 ms on 2 threads against 0.70 ms on one. On a machine whose cores are busy with other work a
+# descheduled thread stalls the whole product for a time slice: measured on 2 cores with one core
+# kept busy, a full-data pass went from 0.13 s single-threaded to up to 7.7 s with 2 threads, and
+# a B1 epoch ran 12–50× slower. No fixed size threshold is right for both, and the load average
+# cannot tell (this process's own BLAS threads raise it). So inside :func:`thread_policy` (the
+# training loop, and every Problem pass: value, value_and_grad, sgd_step, per_sample_grads, so
+# MLP.loss_and_grad too) each gemm shape of at least TUNED_MIN (m·n·k) runs on the thread count
+# that MEASURES faster: it starts on the threads allowed when the policy was entered (the
+# environment's, or a ``threadpoolctl.threadpool_limits`` around the call; never more), and now
+# and then (after PROBE_MIN … PROBE_MAX seconds of that shape's products, the interval doubling
+# while the choice holds) the other count — one thread, or the allowed ones — computes the same
+# product into a scratch array, which is thrown away; the shape switches when that took at most
+# SWITCH × the median of its last products. The training's own products therefore always run on
+# the chosen count. Smaller products, and gemv/ger/dot below THREADED_MIN, run on one thread.
+#
+# Reproducibility: OpenBLAS's results depend on its thread count in the last bits (it partitions
+# a product differently), so a run is bit-for-bit repeatable for a given thread count. On one
+# thread (``OPENBLAS_NUM_THREADS=1`` or ``threadpool_limits(1)``; the test suite runs so) nothing
+# is measured and every run repeats exactly; with more threads, a shape only changes its count
+# when the other is decisively faster (cores taken by other work, or freed again), so the same
+# run on a quiet machine repeats, and one through a burst of outside load may differ in the
+# last bits. Needs threadpoolctl (to find SciPy's OpenBLAS); without it nothing is changed.
 THREADED_MIN = 1 << 27
+TUNED_MIN = 1 << 20
+SWITCH = 0.75
+PROBE_MIN, PROBE_MAX = 0.005, 0.5
 _policy = threading.local()
 _lib: dict = {}
 
@@ -81,15 +92,14 @@ def _openblas():
 
 @contextlib.contextmanager
 def thread_policy():
-    """Products below THREADED_MIN single-threaded, the others on the threads allowed now."""
+    """Each product on the thread count that measures faster (see above), never more than allowed now."""
     fns = _openblas()
     if fns is None or getattr(_policy, "max", None) is not None:  # (nested: the outer one rules)
         yield
         return
     get, put = fns
     found = int(get())
-    allowed = 1 if _machine_busy() else found
-    _policy.max, _policy.now = allowed, found
+    _policy.max, _policy.now = found, found
     try:
         yield
     finally:
@@ -112,31 +122,65 @@ def with_thread_policy(fn):
     return wrapper
 
 
-_LOAD_EVERY = 1.0  # seconds between reads of the load average
-_load: dict = {"t": -1e9, "busy": False}
-
-
-def _machine_busy() -> bool:
-    """The 1-minute load average is at least the number of cores (this process included): other
-    work holds the cores, and every product runs single-threaded (read at most once a second)."""
-    now = time.monotonic()
-    if now - _load["t"] >= _LOAD_EVERY:
-        _load["t"] = now
-        try:
-            _load["busy"] = os.getloadavg()[0] >= (os.cpu_count() or 1)
-        except OSError:  # (no load average on this platform)
-            _load["busy"] = False
-    return _load["busy"]
-
-
-def _threads_for(size: int) -> None:
-    allowed = getattr(_policy, "max", None)
-    if allowed is None:
-        return
-    want = 1 if size < THREADED_MIN else allowed
+def _set_threads(want: int) -> None:
     if want != _policy.now:
         _openblas()[1](want)
         _policy.now = want
+
+
+def _threads_for(size: int) -> None:
+    """gemv, ger, dot: one thread below THREADED_MIN, the allowed ones above."""
+    allowed = getattr(_policy, "max", None)
+    if allowed is None:
+        return
+    _set_threads(1 if size < THREADED_MIN else allowed)
+
+
+class _Shape:
+    """What the tuner knows about one product shape: the thread count in use, its recent times."""
+
+    __slots__ = ("threads", "recent", "since", "interval")
+
+    def __init__(self, threads: int):
+        self.threads, self.recent, self.since, self.interval = threads, [], 0.0, PROBE_MIN
+
+    def record(self, seconds: float) -> bool:
+        """Note one product's time on the current count; True when the other count is due a probe."""
+        self.recent.append(seconds)
+        if len(self.recent) > 5:
+            del self.recent[0]
+        self.since += seconds
+        return self.since >= self.interval
+
+    def judge(self, other: int, seconds: float) -> None:
+        """The probe's result: ``seconds`` for the same product on ``other`` threads."""
+        typical = sorted(self.recent)[len(self.recent) // 2]
+        if seconds <= SWITCH * typical:  # decisively faster: switch, and look again soon
+            self.threads, self.recent, self.interval = other, [seconds], PROBE_MIN
+        else:  # the choice holds: look again later
+            self.interval = min(2.0 * self.interval, PROBE_MAX)
+        self.since = 0.0
+
+
+_shapes: dict = {}
+_clock = time.perf_counter
+
+
+def _tuned_gemm(call, key, allowed: int, probe) -> None:
+    """Run ``call()`` (the product) on the shape's thread count; now and then time ``probe()`` (the
+    same product into scratch memory) on the other count."""
+    shape = _shapes.get(key)
+    if shape is None:
+        shape = _shapes[key] = _Shape(allowed)
+    _set_threads(shape.threads)
+    t = _clock()
+    call()
+    if shape.record(_clock() - t):
+        other = 1 if shape.threads > 1 else allowed
+        _set_threads(other)
+        t = _clock()
+        probe()
+        shape.judge(other, _clock() - t)
 
 
 def _fortran(M: np.ndarray) -> tuple[np.ndarray, int]:
@@ -178,8 +222,8 @@ def gemm_update(C: np.ndarray, alpha: float, A: np.ndarray, B: np.ndarray, beta:
                 C *= C.dtype.type(beta)
             C += product * C.dtype.type(alpha) if alpha != 1.0 else product
         return
-    _threads_for(m * n * k)
     if m == 1 or n == 1:  # c = β c + α op(M) v: a row times B (cᵀ = Bᵀ a) or A times a column
+        _threads_for(m * n * k)
         M, v = (B.T, A[0]) if m == 1 else (A, B[:, 0])
         a, trans = _fortran(M)
         c = C.reshape(-1)  # (n,) or (m,): contiguous either way
@@ -191,10 +235,24 @@ def gemm_update(C: np.ndarray, alpha: float, A: np.ndarray, B: np.ndarray, beta:
     a, trans_a = _fortran(B.T)  # Cᵀ = β Cᵀ + α Bᵀ Aᵀ in column-major terms
     b, trans_b = _fortran(A.T)
     Ct = C.T
-    res = _GEMM[C.dtype](alpha, a, b, beta=beta, c=Ct, trans_a=trans_a, trans_b=trans_b,
-                         overwrite_c=True)
-    if res is not Ct:  # f2py had to copy (C not contiguous): write the result back
-        Ct[...] = res
+    gemm = _GEMM[C.dtype]
+
+    def product():
+        res = gemm(alpha, a, b, beta=beta, c=Ct, trans_a=trans_a, trans_b=trans_b, overwrite_c=True)
+        if res is not Ct:  # f2py had to copy (C not contiguous): write the result back
+            Ct[...] = res
+
+    allowed = getattr(_policy, "max", None)
+    size = m * n * k
+    if allowed is None or allowed == 1 or size < TUNED_MIN:
+        _threads_for(size)  # (outside a policy: the count is left alone)
+        product()
+        return
+
+    def probe():  # the same product into scratch memory (β = 0: C is not read)
+        gemm(alpha, a, b, trans_a=trans_a, trans_b=trans_b)
+
+    _tuned_gemm(product, (m, n, k, trans_a, trans_b, C.dtype.char), allowed, probe)
 
 
 def ger_update(C: np.ndarray, alpha: float, x: np.ndarray, y: np.ndarray) -> None:
