@@ -27,8 +27,8 @@ SOLVER_SETTINGS = {
     "sgd": dict(solver="sgd", max_iter=100),  # scikit-learn's mini-batch SGD with Nesterov momentum
     "adam": dict(solver="adam", max_iter=100),
     "lbfgs": dict(solver="lbfgs", max_iter=100),
-    # mlplab's plain mini-batch SGD (no momentum) trains the checks' data in 100 epochs from γ = 0.01
-    "minibatch": dict(solver="minibatch", max_iter=100, learning_rate_init=0.01),
+    # the lecture's mini-batch SGD (no momentum, the block's summed sample gradients), at its defaults
+    "minibatch": dict(solver="minibatch", max_iter=100),
     "momentum": dict(solver="momentum", max_iter=100),  # mlplab's heavy ball / Nesterov form
 }
 # every solver, both estimators, random_state set and unset (unset: each fit draws its own weights and blocks)
@@ -46,12 +46,60 @@ WEIGHT_REASONS = {
 }
 
 
+RAW_TARGET_REASON = (
+    "the lecture's mini-batch step sums the block's sample gradients: at the default γ = 0.001 and the check's "
+    "one block of 200 rows it is 0.2 × the mean gradient, and the check's targets are raw (|y| up to 138), so "
+    "the fit diverges (ValueError) where scikit-learn's sgd (0.001 / (1 − 0.9) = 0.01 × the mean gradient) does "
+    "not; with y standardised it fits (test_minibatch_diverges_on_the_checks_raw_targets_and_fits_them_scaled)")
+
+
 def expected_failures(estimator):
     failures = {}
     reason = WEIGHT_REASONS.get(estimator.solver)
     if reason:
         failures.update({f"check_sample_weight_equivalence_on_{kind}_data": reason for kind in ("dense", "sparse")})
+    if estimator.solver == "minibatch" and isinstance(estimator, MLPRegressor):
+        failures["check_regressor_data_not_an_array"] = RAW_TARGET_REASON
     return failures
+
+
+def test_minibatch_diverges_on_the_checks_raw_targets_and_fits_them_scaled():
+    """RAW_TARGET_REASON, measured on the check's own data (scikit-learn's _regression_dataset)."""
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+    from sklearn.utils.estimator_checks import _regression_dataset
+
+    X, y = _regression_dataset()
+    assert X.shape == (200, 10) and np.abs(y).max() > 100
+    with pytest.raises(ValueError, match="diverged"):
+        _fit_quiet(MLPRegressor(solver="minibatch", max_iter=100, random_state=0), X, y)
+    sk = _fit_quiet(SkRegressor(solver="sgd", max_iter=100, random_state=0), X, y)
+    assert np.all(np.isfinite(sk.predict(X)))  # scikit-learn's sgd does not diverge there
+    ys = (y - y.mean()) / y.std()
+    reg = _fit_quiet(MLPRegressor(solver="minibatch", max_iter=100, random_state=0), X, ys)
+    assert reg.score(X, ys) > 0.5
+
+
+def test_minibatch_steps_along_the_blocks_summed_sample_gradients():
+    """solver="minibatch" is the lecture's w ← w − γ Σ_{j∈B} ∇ℓ_j: one step on one block of n rows equals
+    n × the step along the block mean (checked against the engine's gradient), and a sample weight of 2
+    equals a repeated row."""
+    X, y = make_regression(n_samples=30, n_features=3, noise=1.0, random_state=0)
+    y = y / y.std()
+    kw = dict(hidden_layer_sizes=(4,), solver="minibatch", max_iter=1, batch_size=30, shuffle=False, alpha=0.0,
+              learning_rate_init=1e-3, random_state=0)
+    reg = _fit_quiet(MLPRegressor(**kw), X, y)
+    start = _fit_quiet(MLPRegressor(**{**kw, "max_iter": 1, "learning_rate_init": 1e-300}), X, y)  # w^0 (no move)
+    w0 = start.net_.params.copy()
+    net = start.net_
+    _, g = net.loss_and_grad(X, y[:, None], "squared", reduction="mean")  # ∇ mean_j Σ_i (y − ŷ)²
+    g_sk = g / 2.0  # scikit-learn's ½-mean squared error: ℓ_j = ½ (y_j − ŷ_j)²
+    np.testing.assert_allclose(reg.net_.params, w0 - 1e-3 * 30 * g_sk, rtol=1e-10, atol=1e-13)
+    sw = np.ones(30)
+    sw[[3, 8]] = 2.0
+    weighted = _fit_quiet(MLPRegressor(**{**kw, "batch_size": 32}), X, y, sample_weight=sw)
+    repeated = _fit_quiet(MLPRegressor(**{**kw, "batch_size": 32}), np.vstack([X, X[[3, 8]]]),
+                          np.concatenate([y, y[[3, 8]]]))
+    np.testing.assert_allclose(weighted.net_.params, repeated.net_.params, rtol=1e-10, atol=1e-13)
 
 
 CHECKS = parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures, xfail_strict=True)

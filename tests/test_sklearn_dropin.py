@@ -415,3 +415,31 @@ def test_a_loss_spike_that_recovers_is_not_a_divergence(solver):
     est = _quiet(MLPRegressor(solver=solver, max_iter=30, random_state=0, **kw), X, y)
     assert np.all(np.isfinite(est.loss_curve_)) and np.isfinite(est.loss_)
     assert est.loss_ < max(est.loss_curve_)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs", "adam"])
+def test_same_random_state_gives_scikit_learns_model(solver, early_stopping):
+    """The same random_state draws scikit-learn's initial weights (its RandomState, its order), its
+    validation split and its epoch shuffles: sgd and lbfgs end at scikit-learn's weights to rounding,
+    adam (whose ε sits where the textbook puts it) within 1e-3, on classification and regression."""
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.neural_network import MLPClassifier as SkC
+    from sklearn.neural_network import MLPRegressor as SkR
+
+    if solver == "lbfgs" and early_stopping:
+        pytest.skip("lbfgs ignores early_stopping in both libraries")
+    X, y = make_classification(300, 8, n_informative=5, n_classes=3, random_state=0)
+    Xr, yr = make_regression(300, 6, noise=3.0, random_state=0)
+    yr = yr / yr.std()
+    tol = 1e-3 if solver == "adam" else 1e-9
+    for (sk_cls, ml_cls), (A, b) in (((SkC, MLPClassifier), (X, y)), ((SkR, MLPRegressor), (Xr, yr))):
+        kw = dict(solver=solver, random_state=7, max_iter=15, early_stopping=early_stopping, hidden_layer_sizes=(12,))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            sk, ml = sk_cls(**kw).fit(A, b), ml_cls(**kw).fit(A, b)
+        for W_sk, W_ml in zip(sk.coefs_ + sk.intercepts_, ml.coefs_ + ml.intercepts_):
+            np.testing.assert_allclose(W_ml, W_sk, rtol=0, atol=tol)
+        assert ml.n_iter_ == sk.n_iter_
+        np.testing.assert_allclose(ml.loss_curve_ if solver != "lbfgs" else [ml.loss_],
+                                   sk.loss_curve_ if solver != "lbfgs" else [sk.loss_], rtol=1e-3)

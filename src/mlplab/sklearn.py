@@ -50,6 +50,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import shuffle as sk_shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils._available_if import available_if
 from sklearn.utils.class_weight import compute_sample_weight
@@ -67,6 +68,34 @@ from mlplab.optim.schedules import SCHEDULES, Schedule, as_schedule
 from mlplab.train import DivergenceError, History, train
 
 # scikit-learn's names mean scikit-learn's algorithms ("sgd", "adam", "lbfgs"); the rest are mlplab's own
+class _SklearnShuffles(np.random.Generator):
+    """The engine's sampling stream with scikit-learn's epoch orders: each ``permutation(S)`` (the
+    sampler's new epoch) is scikit-learn's ``sample_idx = shuffle(sample_idx, random_state=rs)`` from its
+    RandomState ``rs`` — so "adam", "momentum" and "minibatch" visit the same blocks as scikit-learn's
+    stochastic solvers for the same random_state. Every other draw comes from ``seed``'s stream."""
+
+    def __init__(self, seed: np.random.Generator, random_state: np.random.RandomState):
+        super().__init__(type(seed.bit_generator)(seed.integers(2 ** 63)))
+        self._random_state, self._order = random_state, None
+
+    def permutation(self, x, axis=0):
+        if not isinstance(x, (int, np.integer)):
+            return super().permutation(x, axis)
+        if self._order is None or len(self._order) != x:
+            self._order = np.arange(x)
+        self._order = sk_shuffle(self._order, random_state=self._random_state)
+        return self._order
+
+
+class _SummedBlocks(MiniBatchSGD):
+    """solver="minibatch": the lecture's mini-batch SGD on the per-sample losses ℓ_j of the estimator's
+    objective, w ← w − γ_k Σ_{j∈B_k} ∇ℓ_j(w) = w − γ_k |B_k| ∇E_B(w) — a block moves as far as
+    "lecture_sgd" (γ_k per sample) would over the same samples, where scikit-learn's "sgd" and
+    mlplab's "momentum"/"adam" step along the block mean ∇E_B."""
+
+    sum_blocks = True
+
+
 SOLVERS = ("gd", "sgd", "lecture_sgd", "minibatch", "momentum", "adam", "lbfgs")
 _SK_LOSSES = {"squared_error", "poisson"}  # scikit-learn's MLPRegressor losses (mlplab's LOSSES has "poisson")
 _HIDDEN_ACTIVATIONS = sorted(a for a in ACTIVATIONS if a != "softmax")
@@ -97,14 +126,15 @@ def _append(history, *, k, epoch, loss, time, exact, grad_norm=np.nan, step_size
 
 
 def _sklearn_init(sizes, hidden_activations, rng):
-    """scikit-learn's ``_init_coef`` for every layer: W^ℓ and b^ℓ ~ U(−r, r), r = √(f / (N_{ℓ−1} + N_ℓ)),
+    """scikit-learn's ``_init_coef`` for every layer, draw for draw from the RandomState ``rng``: W^ℓ and b^ℓ ~ U(−r, r), r = √(f / (N_{ℓ−1} + N_ℓ)),
     f = 2 for the logistic (sigmoid) hidden activation, else 6 (Glorot's uniform bound; scikit-learn
     uses the hidden activation's factor for the output layer too). A list of (W, b) for the MLP."""
     factor = 2.0 if all(a == "sigmoid" for a in hidden_activations) else 6.0
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         r = np.sqrt(factor / (fan_in + fan_out))
-        layers.append((rng.uniform(-r, r, (fan_out, fan_in)), rng.uniform(-r, r, fan_out)))
+        coef = rng.uniform(-r, r, (fan_in, fan_out))  # scikit-learn's coefs_[ℓ] = (W^ℓ)ᵀ, drawn first
+        layers.append((coef.T, rng.uniform(-r, r, fan_out)))
     return layers
 
 
@@ -192,9 +222,9 @@ class _BaseMLP(BaseEstimator):
         schedule = _make_schedule(self.schedule, lr)
         if self.solver == "lecture_sgd":
             return SGD(schedule=schedule, sampling=sampling)
+        if self.solver == "minibatch":  # the lecture's step along the block's summed sample gradients
+            return _SummedBlocks(self._batch(n_samples), schedule=schedule, sampling=sampling)
         base = MiniBatchSGD(self._batch(n_samples), schedule=schedule, average=True, sampling=sampling)
-        if self.solver == "minibatch":
-            return base
         if self.solver == "momentum":
             return Momentum(base, beta=self.momentum, nesterov=self.nesterovs_momentum)
         return Adam(base, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
@@ -250,25 +280,20 @@ class _BaseMLP(BaseEstimator):
         if early and self.validation_fraction == 0:
             raise ValueError("early_stopping=True needs a validation set: validation_fraction must be in (0, 1), "
                              f"got {self.validation_fraction!r}")
-        if early:
-            stratify = y if (self._is_classifier and type_of_target(y) in ("binary", "multiclass")) else None
-            X, X_val, Y, Y_val, y, y_val, sw, sw_val = train_test_split(
-                X, Y, y, sw, test_size=self.validation_fraction, stratify=stratify,
-                random_state=check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            if X.shape[0] < 2 or X_val.shape[0] < 1:
-                raise ValueError("early_stopping leaves too few samples; give more data or a different "
-                                 "validation_fraction")
-
-        n, n_out = X.shape[0], Y.shape[1]
+        n_out = Y.shape[1]
         if not float(np.sum(sw)) > 0:
             raise ValueError("sample_weight (times class_weight) must have a positive sum")
+        # scikit-learn's random stream, used in its order: the initial weights (init="sklearn"), the
+        # validation split, solver="sgd"'s shuffles — so that the same random_state starts from the same
+        # weights and (sgd) visits the same blocks as scikit-learn's MLP
+        self._random_state = check_random_state(self.random_state)
         if first:
             self._rng = np.random.default_rng(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             sizes, acts = self._hidden()
             out_act = _mlplab_activation(self.output_activation or self._default_output_activation(n_out))
             init = self.init
             if isinstance(init, str) and init == "sklearn":
-                init = _sklearn_init([X.shape[1], *sizes, n_out], acts, self._rng)
+                init = _sklearn_init([X.shape[1], *sizes, n_out], acts, self._random_state)
             self.net_ = MLP([X.shape[1], *sizes, n_out], activation=acts + [out_act], init=init,
                             seed=self._rng, dtype=dtype.name)
             self._opt_state = self._optimizer_kind = None
@@ -279,6 +304,17 @@ class _BaseMLP(BaseEstimator):
             self._no_improvement_count = 0
             self.validation_scores_ = [] if early else None
             self.best_validation_score_ = -np.inf if early else None
+        if early:
+            # (scikit-learn stratifies a classifier's split when its binarized y has one column: binary only)
+            stratify = y if (self._is_classifier and type_of_target(y) == "binary") else None
+            X, X_val, Y, Y_val, y, y_val, sw, sw_val = train_test_split(
+                X, Y, y, sw, test_size=self.validation_fraction, stratify=stratify,
+                random_state=self._random_state)
+            if X.shape[0] < 2 or X_val.shape[0] < 1:
+                raise ValueError("early_stopping leaves too few samples; give more data or a different "
+                                 "validation_fraction")
+
+        n = X.shape[0]
         self.out_activation_ = _sklearn_activation(self.net_.activations[-1].name)
         loss = self._loss_name()
         f = self._data_factor(n_out)  # 1/(2k) for scikit-learn's ½-mean squared error, else 1
@@ -345,6 +381,9 @@ class _BaseMLP(BaseEstimator):
             mean_w = float(np.mean(sw))
             c = sw * sw.dtype.type(f / mean_w)
         optimizer = self._optimizer(n)
+        if isinstance(optimizer, _SummedBlocks) and mean_w != 1.0:  # Σ_{j∈B} c_j ∇ℓ_j (a weight of 2 is a
+            gamma = optimizer.schedule  # repeated row) = mean(c) |B| ∇E_B: the engine's block mean is over c/mean(c)
+            optimizer.schedule = as_schedule(lambda k: mean_w * gamma(k))
         if self._opt_state is not None and type(self._optimizer_kind) is not type(optimizer):
             self._opt_state = None  # the solver changed between warm starts: start its state afresh
         self._optimizer_kind = optimizer
@@ -361,7 +400,8 @@ class _BaseMLP(BaseEstimator):
             result = train(self.net_, X, Y, loss=loss, optimizer=optimizer, epochs=epochs,
                            tol=self.tol_grad, rtol=self.rtol_grad, eval_every=steps_per_epoch,
                            callback=None if incremental else per_epoch,
-                           seed=self._rng, l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
+                           seed=_SklearnShuffles(self._rng, self._random_state) if self.shuffle else self._rng,
+                           l2=self.alpha / (self._batch(n) * mean_w), reduction="mean",
                            sample_weight=c, opt_state=self._opt_state, monitor=self.monitor,
                            # stochastic solvers: only a non-finite loss or step is a divergence, as in
                            # scikit-learn (its SGD's loss may jump 1e4× in an epoch on unscaled data and recover)
@@ -446,9 +486,11 @@ class _BaseMLP(BaseEstimator):
             self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
         grad_norm = np.nan
+        order = np.arange(n) if self.shuffle else None
         for _ in range(epochs):
             start = w.copy()
-            order = self._rng.permutation(n) if self.shuffle else None
+            if self.shuffle:  # scikit-learn's shuffle of its sample indices, from its random stream
+                order = sk_shuffle(order, random_state=self._random_state)
             acc = 0.0
             g_epoch[...] = 0
             v = state["v"]
@@ -665,7 +707,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             the full-batch E(w), ∇E(w); options maxiter=max_iter, maxfun=max_fun,
             gtol=tol; no partial_fit) — and mlplab's own: "gd" (full batch,
             ``line_search``), "lecture_sgd" (the lecture's per-sample SGD, one
-            sample per step), "minibatch" (mini-batch SGD, block mean, no momentum),
+            sample per step), "minibatch" (the lecture's mini-batch SGD, no momentum: w −= γ Σ_{j∈B} ∇ℓ_j,
+            the block's summed sample gradients),
             "momentum" (mlplab's heavy ball / Nesterov, v = βv + g, w −= γ v).
         line_search: for "gd": "exact" (default), "armijo", or None for a
             constant step ``learning_rate_init``.

@@ -71,7 +71,10 @@ class GeneralStep:
         if run.average:  # the block mean (1/|B_k|) Σ_{j∈B_k} ∇e^j instead of the sum
             g /= g.dtype.type(n_B)
             E_B /= n_B
-        value_fn = _BlockValue(problem, idx, n_B if run.average else 1)
+        elif run.summed:  # the block sum |B_k| ∇E_B of a "mean" objective's per-sample losses
+            g *= g.dtype.type(n_B)
+            E_B *= n_B
+        value_fn = _BlockValue(problem, idx, n_B if run.average else 1.0 / n_B if run.summed else 1)
         step, run.state, info = run.optimizer.update(g, run.state, w, loss=E_B, value_fn=value_fn)
         if not np.isfinite(step).all():
             run.diverged("the step is not finite")
@@ -105,6 +108,8 @@ class FusedStep:
         run.cost += n_B
         if run.average:
             g /= g.dtype.type(n_B)
+        elif run.summed:
+            g *= g.dtype.type(n_B)
         gamma = self.schedule(run.state.k)
         step = np.multiply(g, g.dtype.type(-gamma), out=self.step)  # −γ_k g^k
         with np.errstate(over="ignore", invalid="ignore"):  # (a sum of huge entries may overflow:

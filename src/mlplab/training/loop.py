@@ -41,6 +41,9 @@ class Run:
         self.g = np.empty_like(self.w)  # ∇E(w^k) or ∇E_B(w^k)
         self.last_good = self.w.copy()  # the last recorded w (its E was finite and not blown up)
         self.average = optimizer.average and problem.reduction == "sum"
+        # an optimizer with ``sum_blocks`` on a "mean" objective steps along the lecture's block sum
+        # Σ_{j∈B_k} ∇e^j = |B_k| ∇E_B of the per-sample losses (mlplab.sklearn's solver="minibatch")
+        self.summed = bool(getattr(optimizer, "sum_blocks", False)) and problem.reduction == "mean"
         self.k = self.cost = self.seen = self.fwd = 0
         elapsed0 = 0.0
         if counters is not None:
