@@ -514,3 +514,28 @@ def test_armijo_never_accepts_a_zero_step():
 def test_schedule_values_equal_calls(schedule):
     # train takes γ_k for a chunk of one-sample steps at once: the very numbers schedule(k) gives
     assert schedule.values(13, 500) == [schedule(k) for k in range(13, 513)]
+
+
+def test_adam_direction_is_the_textbook_expression_bit_for_bit_and_leaves_the_old_state_alone():
+    """Adam's in-place arithmetic (three new arrays and one scratch per step) gives the bits of
+    m = β₁m + (1−β₁)g, v = β₂v + (1−β₂)g², d = −m̂/(√v̂ + ε), and the state handed in is not changed."""
+    from dataclasses import replace
+
+    from mlplab.optim import Adam
+
+    rng = np.random.default_rng(0)
+    opt = Adam(b1=0.8, b2=0.99, eps=1e-6)
+    for dt in (np.float32, np.float64):
+        state = opt.init(rng.standard_normal(257).astype(dt))
+        for _ in range(6):
+            g = rng.standard_normal(257).astype(dt)
+            f, t = g.dtype.type, state.k + 1
+            m = f(opt.b1) * state.slots["m"] + f(1 - opt.b1) * g
+            v = f(opt.b2) * state.slots["v"] + f(1 - opt.b2) * (g * g)
+            expected = -(m / f(1 - opt.b1 ** t)) / (np.sqrt(v / f(1 - opt.b2 ** t)) + f(opt.eps))
+            old_m, old_v = state.slots["m"].copy(), state.slots["v"].copy()
+            d, new = opt.direction(g, state)
+            assert d.dtype == dt and np.array_equal(d, expected)
+            assert np.array_equal(new.slots["m"], m) and np.array_equal(new.slots["v"], v)
+            assert np.array_equal(state.slots["m"], old_m) and np.array_equal(state.slots["v"], old_v)
+            state = replace(new, k=state.k + 1)

@@ -443,3 +443,23 @@ def test_same_random_state_gives_scikit_learns_model(solver, early_stopping):
         assert ml.n_iter_ == sk.n_iter_
         np.testing.assert_allclose(ml.loss_curve_ if solver != "lbfgs" else [ml.loss_],
                                    sk.loss_curve_ if solver != "lbfgs" else [sk.loss_], rtol=1e-3)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_loss_curve_with_one_block_per_epoch_is_the_loss_before_each_step(solver):
+    """batch_size ≥ n: scikit-learn's epoch loss is the block's loss before the epoch's step; so is mlplab's
+    (fit and partial_fit), on its weights, draw for draw."""
+    from sklearn.neural_network import MLPClassifier as SkC
+
+    X, y = make_classification(150, 6, random_state=0)
+    kw = dict(solver=solver, random_state=1, max_iter=12, hidden_layer_sizes=(5,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk, ml = SkC(**kw).fit(X, y), MLPClassifier(**kw).fit(X, y)
+    np.testing.assert_allclose(ml.loss_curve_, sk.loss_curve_, rtol=1e-6)
+    assert ml.loss_ == pytest.approx(sk.loss_, rel=1e-6)
+    sk_p, ml_p = SkC(**kw), MLPClassifier(**kw)
+    for _ in range(3):
+        sk_p.partial_fit(X, y, classes=[0, 1])
+        ml_p.partial_fit(X, y, classes=[0, 1])
+    np.testing.assert_allclose(ml_p.loss_curve_, sk_p.loss_curve_, rtol=1e-6)

@@ -389,10 +389,17 @@ class _BaseMLP(BaseEstimator):
         self._optimizer_kind = optimizer
         best = {"params": None}
 
+        # one block holding every row: the engine's record at k is E(w^k), after the epoch's step, where
+        # scikit-learn's epoch loss is the block's loss before it — the previous record's
+        whole = self.solver != "gd" and self._batch(n) >= n
+        before = {"loss": None}
+
         def per_epoch(record):
+            loss = before["loss"] if whole else record["loss"]
+            before["loss"] = record["loss"]
             if record["k"] == 0:
                 return False
-            return self._epoch_ends(record["loss"], early, X_val, y_val, sw_val, best)
+            return self._epoch_ends(loss, early, X_val, y_val, sw_val, best)
 
         epochs = 1 if incremental else self.max_iter
         steps_per_epoch = 1 if self.solver == "gd" else -(-n // self._batch(n))
@@ -414,9 +421,10 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = (getattr(self, "n_iter_", 0) if incremental else 0) + (
             result.n_iter if self.solver == "gd" else -(-result.n_iter // steps_per_epoch))
         self.t_ += int(round(result.epochs * n))
-        self.loss_ = result.loss
+        # (one whole block: the loss before the last step, as scikit-learn's)
+        self.loss_ = result.history.loss[-2] if whole and len(result.history) > 1 else result.loss
         if incremental:
-            self.loss_curve_.append(result.loss)
+            self.loss_curve_.append(self.loss_)
         self._finish_stochastic(early, best, incremental, result.stop_reason in ("max_iter", "epochs", "time_limit"),
                                 result.grad_norm)
 

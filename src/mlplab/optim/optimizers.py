@@ -336,11 +336,27 @@ class Adam(_Composed):
         return replace(self.base.init(params), slots={"m": np.zeros_like(params), "v": np.zeros_like(params)})
 
     def direction(self, grad, state):
+        # three new arrays per step (m^k, v^k, d^k: the old state stays valid) and one scratch array
+        # kept across steps, instead of a temporary per operation; the same operations in the same
+        # order as m = β₁ m + (1 − β₁) g, …, d = −m̂ / (√v̂ + ε), so the same bits
         f = grad.dtype.type
         t = state.k + 1
-        m = f(self.b1) * state.slots["m"] + f(1 - self.b1) * grad  # m^k
-        v = f(self.b2) * state.slots["v"] + f(1 - self.b2) * (grad * grad)  # v^k
-        m_hat = m / f(1 - self.b1 ** t)  # bias corrections
-        v_hat = v / f(1 - self.b2 ** t)
-        d = -m_hat / (np.sqrt(v_hat) + f(self.eps))
+        scratch = self._scratch(grad)
+        m = np.multiply(state.slots["m"], f(self.b1))
+        m += np.multiply(grad, f(1 - self.b1), out=scratch)  # m^k
+        v = np.multiply(state.slots["v"], f(self.b2))
+        np.multiply(grad, grad, out=scratch)
+        v += np.multiply(scratch, f(1 - self.b2), out=scratch)  # v^k
+        m_hat = np.divide(m, f(1 - self.b1 ** t), out=scratch)  # bias corrections
+        d = np.divide(v, f(1 - self.b2 ** t))  # v̂
+        np.sqrt(d, out=d)
+        d += f(self.eps)
+        np.divide(m_hat, d, out=d)
+        np.negative(d, out=d)  # −m̂ / (√v̂ + ε)
         return d, replace(state, slots={"m": m, "v": v})
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        buf = self.__dict__.get("_buf")
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._buf = np.empty_like(like)
+        return buf
