@@ -16,9 +16,10 @@ solver names mean the same algorithm in both libraries: "adam"; "sgd"
 (mini-batch SGD with Nesterov momentum 0.9, learning_rate="constant");
 "lbfgs" (scipy's L-BFGS-B, maxiter=max_iter, maxfun=15000, gtol=tol). The
 objective is scikit-learn's in both (mlplab's regressor minimises the ½-mean
-squared error by default). Seeds: random_state=0 for both (each library draws
-its own initial weights and batches from it). BLAS runs single-threaded for
-both (threadpoolctl). The fits are interleaved (scikit-learn, mlplab, then
+squared error by default). Seeds: random_state=0 for both (mlplab draws
+scikit-learn's initial weights and epoch shuffles from it, so both start from
+the same weights and visit the same batches). BLAS runs single-threaded for
+both (threadpoolctl; ``--threads all`` leaves it as the environment sets it). The fits are interleaved (scikit-learn, mlplab, then
 mlplab, scikit-learn, …) so that a change in the machine's load falls on both.
 Prints test accuracy / R², fit time (median of the repeats) and the time ratio
 (the median of the repeats' paired ratios). ``--only NAME`` runs the data sets
@@ -100,6 +101,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="fits per estimator; the median time is shown")
     parser.add_argument("--max-iter", type=int, default=200, help="epoch budget (default 200)")
     parser.add_argument("--only", default="", help="run only the data sets whose name contains this")
+    parser.add_argument("--threads", default="1", help="BLAS threads for both: a number, or 'all' (default 1)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     header = (f"| data set | solver | metric | scikit-learn | mlplab | mlplab − sklearn | "
@@ -112,7 +114,7 @@ def main(argv=None):
         regression, X_tr, X_te, y_tr, y_te = split(name)
         for solver in SOLVERS:
             sk, ml = pair(regression, solver, args.max_iter)
-            with threadpool_limits(1):
+            with threadpool_limits(None if args.threads == "all" else int(args.threads)):
                 times_sk, times_ml = interleaved_fits(sk, ml, X_tr, y_tr, args.repeats)
             t_sk, t_ml, ratio = np.median(times_sk), np.median(times_ml), np.median(times_ml / times_sk)
             s_sk, s_ml = sk.score(X_te, y_te), ml.score(X_te, y_te)

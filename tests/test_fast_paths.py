@@ -633,12 +633,20 @@ def test_blas_tuner_moves_a_shape_to_the_thread_count_that_measures_faster(monke
             assert runs == [2] * 6 and shape.threads == 2  # the quiet machine: 2 threads hold
             cost[2] = 20.0  # another process takes a core: 2 threads are 20× slower
             runs.clear()
-            for _ in range(4):
+            for _ in range(8):
                 np.testing.assert_allclose(_blas.matmul(A, B), A @ B, rtol=1e-12, atol=1e-12)
-            assert shape.threads == 1 and runs[0] == 2 and runs[-1] == 1
+            # a slow product triggers a probe at once; once the median of the last five is slow, two
+            # probes in a row on one thread win: a few slow products, not a probe interval's worth
+            assert shape.threads == 1 and runs[0] == 2 and runs[-1] == 1 and runs.count(2) <= 4
             cost[2] = 0.5  # the core is free again
             runs.clear()
-            for _ in range(12):
+            for _ in range(20):
                 _blas.matmul(A, B)
             assert shape.threads == 2 and runs[-1] == 2 and 1 in runs
+            cost[2] = 1.2  # no longer decisively faster (1.2 > SWITCH × 1): one thread holds
+            shape.threads, shape.recent, shape.favour = 1, [1.0], None
+            runs.clear()
+            for _ in range(40):
+                _blas.matmul(A, B)
+            assert set(runs) == {1}
         assert int(get()) == 2  # restored

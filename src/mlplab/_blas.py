@@ -52,9 +52,10 @@ _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 # that MEASURES faster: it starts on the threads allowed when the policy was entered (the
 # environment's, or a ``threadpoolctl.threadpool_limits`` around the call; never more), and now
 # and then (after PROBE_MIN … PROBE_MAX seconds of that shape's products, the interval doubling
-# while the choice holds) the other count — one thread, or the allowed ones — computes the same
-# product into a scratch array, which is thrown away; the shape switches when that took at most
-# SWITCH × the median of its last products. The training's own products therefore always run on
+# while the choice holds, or right after a product 4× slower than usual) the other count — one
+# thread, or the allowed ones — computes the same product into a scratch array, which is thrown
+# away; the shape switches when two such probes in a row took at most SWITCH × the median of its
+# last products. The training's own products therefore always run on
 # the chosen count. Smaller products, and gemv/ger/dot below THREADED_MIN, run on one thread.
 #
 # Reproducibility: OpenBLAS's results depend on its thread count in the last bits (it partitions
@@ -139,26 +140,36 @@ def _threads_for(size: int) -> None:
 class _Shape:
     """What the tuner knows about one product shape: the thread count in use, its recent times."""
 
-    __slots__ = ("threads", "recent", "since", "interval")
+    __slots__ = ("threads", "recent", "since", "interval", "favour")
 
     def __init__(self, threads: int):
-        self.threads, self.recent, self.since, self.interval = threads, [], 0.0, PROBE_MIN
+        self.threads, self.recent, self.since, self.interval, self.favour = threads, [], 0.0, PROBE_MIN, None
+
+    def typical(self) -> float:
+        return sorted(self.recent)[len(self.recent) // 2]  # the median of the last few products
 
     def record(self, seconds: float) -> bool:
-        """Note one product's time on the current count; True when the other count is due a probe."""
+        """Note one product's time on the current count; True when the other count is due a probe
+        (its interval of product time has passed, or this product took 4× the usual: cores taken)."""
+        spike = len(self.recent) >= 3 and seconds > 4.0 * self.typical()
         self.recent.append(seconds)
         if len(self.recent) > 5:
             del self.recent[0]
         self.since += seconds
-        return self.since >= self.interval
+        return spike or self.since >= self.interval
 
     def judge(self, other: int, seconds: float) -> None:
-        """The probe's result: ``seconds`` for the same product on ``other`` threads."""
-        typical = sorted(self.recent)[len(self.recent) // 2]
-        if seconds <= SWITCH * typical:  # decisively faster: switch, and look again soon
-            self.threads, self.recent, self.interval = other, [seconds], PROBE_MIN
+        """The probe's result: ``seconds`` for the same product on ``other`` threads. Two probes in a
+        row must find the other count decisively faster before the shape switches (one lucky or
+        unlucky time slice does not make it flip back and forth)."""
+        if seconds <= SWITCH * self.typical():
+            if self.favour == other:  # the second time in a row: switch
+                self.threads, self.recent, self.favour = other, [seconds], None
+                self.interval = max(PROBE_MIN, 0.5 * self.interval)
+            else:  # look again soon
+                self.favour, self.interval = other, PROBE_MIN
         else:  # the choice holds: look again later
-            self.interval = min(2.0 * self.interval, PROBE_MAX)
+            self.favour, self.interval = None, min(2.0 * self.interval, PROBE_MAX)
         self.since = 0.0
 
 

@@ -441,6 +441,8 @@ class _BaseMLP(BaseEstimator):
         slices = [s.W for s in self.net_.slices]
         alpha = float(self.alpha)
 
+        scratch = np.empty_like(self.net_.params)  # for alpha W^ℓ / Σc, kept across calls
+
         def value_and_grad(w, idx, out, size):
             E, g = problem.value_and_grad(w, idx, out=out)  # Σ_B c_s e^s and its gradient
             total = float(size) if sw is None else float(np.sum(sw if idx is None else sw[idx]))
@@ -450,7 +452,7 @@ class _BaseMLP(BaseEstimator):
                 for s in slices:
                     W = w[s]
                     sq += float(np.dot(W, W))
-                    g[s] += g.dtype.type(alpha / total) * W  # ∇ (alpha/2)‖W‖² / Σc
+                    g[s] += np.multiply(W, g.dtype.type(alpha / total), out=scratch[s])  # ∇ (alpha/2)‖W‖² / Σc
             return (f * E + 0.5 * alpha * sq) / total, g
 
         return value_and_grad
@@ -486,6 +488,7 @@ class _BaseMLP(BaseEstimator):
         mu = dt(self.momentum)
         g = np.empty_like(w)
         g_epoch = np.empty_like(w)
+        tmp, tmp2 = np.empty_like(w), np.empty_like(w)
         history = History()
         best = {"params": None}
         t0 = time.perf_counter()
@@ -508,12 +511,13 @@ class _BaseMLP(BaseEstimator):
                     m = min(i + b, n) - i
                     E, g = value_and_grad(w, idx, g, m)
                     acc += E * m
-                    g_epoch += dt(m / n) * g
+                    g_epoch += np.multiply(g, dt(m / n), out=tmp)
                     lr = dt(state["lr"] if schedule is None else schedule(state["k"]))
+                    lr_g = np.multiply(g, lr, out=tmp)  # (buffers kept across steps: no temporaries)
                     v *= mu
-                    v -= lr * g  # v = μ v − γ g
+                    v -= lr_g  # v = μ v − γ g
                     if self.nesterovs_momentum:
-                        w += mu * v - lr * g
+                        w += np.subtract(np.multiply(v, mu, out=tmp2), lr_g, out=tmp2)  # μ v − γ g
                     else:
                         w += v
                     state["k"] += 1
