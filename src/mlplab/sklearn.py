@@ -42,6 +42,8 @@ import numbers
 import time
 import warnings
 
+from dataclasses import replace
+
 import numpy as np
 import scipy.optimize
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -85,6 +87,34 @@ class _SklearnShuffles(np.random.Generator):
             self._order = np.arange(x)
         self._order = sk_shuffle(self._order, random_state=self._random_state)
         return self._order
+
+
+class _SklearnAdam(Adam):
+    """scikit-learn's AdamOptimizer: d^k = −(√(1 − β₂^t) / (1 − β₁^t)) m^k / (√v^k + ε) — ε added to √v
+    itself, where the textbook (mlplab's Adam) adds it to √v̂; the step is γ d^k."""
+
+    def direction(self, grad, state):
+        f = grad.dtype.type
+        t = state.k + 1
+        m, v, _ = self._moments(grad, state)
+        d = np.sqrt(v)
+        d += f(self.eps)
+        np.divide(m, d, out=d)
+        d *= f(-np.sqrt(1.0 - self.b2 ** t) / (1.0 - self.b1 ** t))
+        return d, replace(state, slots={"m": m, "v": v})
+
+    def update(self, grad, state, params, *, loss=None, value_fn=None):
+        """The step in scikit-learn's order, −γ_t m / (√v + ε) with γ_t = γ √(1 − β₂^t) / (1 − β₁^t), so
+        that it rounds as scikit-learn's does (same random_state, same weights to the last bits)."""
+        f = grad.dtype.type
+        t = state.k + 1
+        m, v, _ = self._moments(grad, state)
+        info = self.step_size(None, grad, state, params, loss, value_fn)  # the base's γ_k (a schedule)
+        gamma_t = info.step_size * np.sqrt(1.0 - self.b2 ** t) / (1.0 - self.b1 ** t)
+        root = np.sqrt(v)
+        root += f(self.eps)
+        step = np.divide(np.multiply(m, f(-gamma_t)), root, out=root)
+        return step, replace(state, k=t, alpha=info.step_size, slots={"m": m, "v": v}), info
 
 
 class _SummedBlocks(MiniBatchSGD):
@@ -227,7 +257,7 @@ class _BaseMLP(BaseEstimator):
         base = MiniBatchSGD(self._batch(n_samples), schedule=schedule, average=True, sampling=sampling)
         if self.solver == "momentum":
             return Momentum(base, beta=self.momentum, nesterov=self.nesterovs_momentum)
-        return Adam(base, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
+        return _SklearnAdam(base, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
 
     # --- fitting ------------------------------------------------------------------------
 

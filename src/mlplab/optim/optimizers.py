@@ -341,12 +341,7 @@ class Adam(_Composed):
         # order as m = β₁ m + (1 − β₁) g, …, d = −m̂ / (√v̂ + ε), so the same bits
         f = grad.dtype.type
         t = state.k + 1
-        scratch = self._scratch(grad)
-        m = np.multiply(state.slots["m"], f(self.b1))
-        m += np.multiply(grad, f(1 - self.b1), out=scratch)  # m^k
-        v = np.multiply(state.slots["v"], f(self.b2))
-        np.multiply(grad, grad, out=scratch)
-        v += np.multiply(scratch, f(1 - self.b2), out=scratch)  # v^k
+        m, v, scratch = self._moments(grad, state)
         m_hat = np.divide(m, f(1 - self.b1 ** t), out=scratch)  # bias corrections
         d = np.divide(v, f(1 - self.b2 ** t))  # v̂
         np.sqrt(d, out=d)
@@ -354,6 +349,17 @@ class Adam(_Composed):
         np.divide(m_hat, d, out=d)
         np.negative(d, out=d)  # −m̂ / (√v̂ + ε)
         return d, replace(state, slots={"m": m, "v": v})
+
+    def _moments(self, grad, state):
+        """(m^k, v^k, scratch): two new arrays, and the scratch array they were computed with."""
+        f = grad.dtype.type
+        scratch = self._scratch(grad)
+        m = np.multiply(state.slots["m"], f(self.b1))
+        m += np.multiply(grad, f(1 - self.b1), out=scratch)  # m^k = β₁ m + (1 − β₁) g
+        v = np.multiply(state.slots["v"], f(self.b2))
+        np.multiply(grad, grad, out=scratch)
+        v += np.multiply(scratch, f(1 - self.b2), out=scratch)  # v^k = β₂ v + (1 − β₂) g²
+        return m, v, scratch
 
     def _scratch(self, like: np.ndarray) -> np.ndarray:
         buf = self.__dict__.get("_buf")
