@@ -52,7 +52,7 @@ _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 # that MEASURES faster: it starts on the threads allowed when the policy was entered (the
 # environment's, or a ``threadpoolctl.threadpool_limits`` around the call; never more), and now
 # and then (after PROBE_MIN … PROBE_MAX seconds of that shape's products, the interval doubling
-# while the choice holds, or right after a product 4× slower than usual) the other count — one
+# while the choice holds, or right after a product on several threads took 4× the usual) the other count — one
 # thread, or the allowed ones — computes the same product into a scratch array, which is thrown
 # away; the shape switches when two such probes in a row took at most SWITCH × the median of its
 # last products. The training's own products therefore always run on
@@ -68,7 +68,7 @@ _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 THREADED_MIN = 1 << 27
 TUNED_MIN = 1 << 20
 SWITCH = 0.75
-PROBE_MIN, PROBE_MAX = 0.005, 0.5
+PROBE_MIN, PROBE_MAX = 0.02, 1.0
 _policy = threading.local()
 _lib: dict = {}
 
@@ -150,8 +150,9 @@ class _Shape:
 
     def record(self, seconds: float) -> bool:
         """Note one product's time on the current count; True when the other count is due a probe
-        (its interval of product time has passed, or this product took 4× the usual: cores taken)."""
-        spike = len(self.recent) >= 3 and seconds > 4.0 * self.typical()
+        (its interval of product time has passed, or — on several threads — this product took 4× the
+        usual: cores taken; on one thread a slow product says the same, and more threads would not help)."""
+        spike = self.threads > 1 and len(self.recent) >= 3 and seconds > 4.0 * self.typical()
         self.recent.append(seconds)
         if len(self.recent) > 5:
             del self.recent[0]
