@@ -203,3 +203,49 @@ def test_a_subclass_with_its_own_step_size_gets_the_general_kernel(monkeypatch):
     r = train(net, X, y, "cross_entropy", HalfSGD(5, schedule=0.1, sampling="cyclic"), max_iter=6, tol=None)
     assert chosen == ["GeneralStep"] and r.history.step_size[0] == 0.05
     np.testing.assert_array_equal(r.params, w)
+
+
+@pytest.mark.parametrize("monitor", ["auto", "batch", "epoch"])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_one_sample_blas_kernel_equals_the_general_kernel_to_rounding(dtype, reduction, monitor, monkeypatch):
+    """Networks above the compiled kernel's size take one-sample SGD through Problem.sgd_step (ger in
+    place, ∇E_j added to the history's sums by a second ger): the general kernel's weights, records and
+    block estimates, to rounding (here on a small net, the size threshold lowered to 0)."""
+    monkeypatch.setenv("MLPLAB_NO_NUMBA", "1")
+    monkeypatch.setattr(kernels, "ONE_SAMPLE_BLAS_MIN", 0)
+    kw = dict(reduction=reduction, monitor=monitor, eval_every=7, max_iter=60)
+    fast, kernel = _train(SGD(inverse(0.3)), dtype, monkeypatch, **kw)
+    ref, _ = _train(SGD(inverse(0.3)), dtype, monkeypatch, general=True, **kw)
+    assert kernel == "OneSampleBLAS"
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(fast.params, ref.params, rtol=tol, atol=tol)
+    assert fast.history.k == ref.history.k and fast.history.exact == ref.history.exact
+    assert fast.history.cost == ref.history.cost and fast.n_iter == ref.n_iter == 60
+    np.testing.assert_allclose(fast.history.loss, ref.history.loss, rtol=tol)
+    np.testing.assert_allclose(fast.history.grad_norm, ref.history.grad_norm, rtol=10 * tol)
+    np.testing.assert_allclose(fast.history.layer_grad_norms, ref.history.layer_grad_norms, rtol=10 * tol)
+
+
+def test_a_large_network_takes_one_sample_steps_with_blas_and_stops_on_divergence_as_the_general_kernel(
+        monkeypatch):
+    """A 4-3000-3 net (24,003 parameters, above ONE_SAMPLE_BLAS_MIN) chooses OneSampleBLAS by itself;
+    with a step that blows up, it raises the general kernel's DivergenceError at the same iteration."""
+    X, y = _data()
+    net = MLP([4, 3000, 3], activation="tanh", output_activation="softmax", seed=2)
+    assert net.n_params > kernels.ONE_SAMPLE_BLAS_MIN
+    chosen = []
+    original = kernels.choose
+    monkeypatch.setattr(kernels, "choose", lambda run: chosen.append(original(run)) or chosen[-1])
+    train(net, X, y, "cross_entropy", SGD(0.001), max_iter=20, tol=None, seed=1)
+    assert type(chosen[-1]).__name__ == "OneSampleBLAS"
+    errors = []
+    for general in (False, True):
+        big = MLP([4, 3000, 3], activation="tanh", output_activation="softmax", seed=2)
+        if general:
+            monkeypatch.setattr(kernels, "choose", lambda run: kernels.GeneralStep(run))
+        with pytest.raises(DivergenceError) as info:
+            train(big, X * 1e3, y, "cross_entropy", SGD(1e30), max_iter=50, tol=None, seed=1)
+        errors.append(info.value)
+    assert errors[0].k == errors[1].k
+    np.testing.assert_array_equal(errors[0].params, errors[1].params)

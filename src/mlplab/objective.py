@@ -267,7 +267,7 @@ class Problem:
         return E + self._l2_value(w, n), g
 
     @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
-    def sgd_step(self, w: np.ndarray, idx, gamma: float) -> tuple[float, bool]:
+    def sgd_step(self, w: np.ndarray, idx, gamma: float, acc: np.ndarray | None = None) -> tuple[float, bool]:
         """The (mini-batch) SGD step on the sample j or the block idx, in place: w ← w − γ ∇E_B(w).
 
         E_B is the block objective of ``value_and_grad(w, idx)``. No (d,) gradient
@@ -279,8 +279,11 @@ class Problem:
         adding it to w. All dZ^ℓ are computed before any W^ℓ changes (backprop
         needs the old W).
 
+        ``acc``, a (d,) array: ∇E_B(w) (at the w before the step) is added to it, by the same
+        BLAS calls into acc's layers (the training loop's block sums for the history).
+
         Returns:
-            (E_B(w) at the w before the step, taken). ``taken`` is False — and w is
+            (E_B(w) at the w before the step, taken). ``taken`` is False — and w (and acc) are
             untouched — when E_B is not finite, when |B| γ Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|)
             (a bound on every entry of the step) comes near the dtype's overflow, or when
             the regulariser's factor |1 − γρλ| exceeds 1: the caller then takes the general
@@ -299,6 +302,8 @@ class Problem:
         if not (math.isfinite(E) and n * gamma * bound < _SAFE_STEP[w.dtype] and abs(shrink) <= 1.0):
             return E, False
         f = w.dtype.type
+        if acc is not None:  # ∇E_B(w) into acc, before any W^ℓ changes
+            self._add_gradient(acc, factors, w, n)
         for ell, dz_l, a_prev in factors:
             s = self.net.slices[ell - 1]
             W = w[s.W].reshape(s.shape)
@@ -316,6 +321,23 @@ class Problem:
                 b = w[s.b]
                 b -= f(gamma) * (dz_l[0] if n == 1 else dz_l.sum(axis=0))  # b^ℓ ← b^ℓ − γ Σ_s dz_s
         return E, True
+
+    def _add_gradient(self, acc: np.ndarray, factors, w: np.ndarray, n: int) -> None:
+        """acc += ∇E_B(w): (dZ^ℓ)ᵀ A^{ℓ−1} + ρλ W^ℓ and Σ_s dz_s per layer, from backprop's factors."""
+        coef = self._reg_weight(n) * self.l2
+        for ell, dz_l, a_prev in factors:
+            s = self.net.slices[ell - 1]
+            G = acc[s.W].reshape(s.shape)
+            if coef:
+                G += w[s.W].reshape(s.shape) * w.dtype.type(coef)
+            if ell == 1 and self.sparse:
+                G += input_grad(dz_l, a_prev)
+            elif n == 1:
+                _blas.ger_update(G, 1.0, dz_l[0], a_prev[0])
+            else:
+                _blas.gemm_update(G, 1.0, dz_l.T, a_prev, 1.0)
+            if s.b is not None:
+                acc[s.b] += dz_l[0] if n == 1 else dz_l.sum(axis=0)
 
     def sgd_steps(self, w: np.ndarray, js, gammas, acc: np.ndarray | None = None) -> int:
         """Consecutive one-sample SGD steps w ← w − γ_k ∇E_{j_k}(w), for j_k, γ_k in zip(js, gammas).

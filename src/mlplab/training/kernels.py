@@ -7,6 +7,8 @@
   α_k = γ_k): the same arithmetic as the general kernel, in the same order (so the
   same bits), without the per-step objects: the gradient lands in a reused buffer,
   −γ_k g^k in another, and the block's loss and gradient go to the monitor's sums.
+* :class:`OneSampleBLAS` — one-sample SGD on networks too large for the compiled
+  kernel: each W^ℓ updated by a BLAS rank-1 update (ger) in place, no (d,) vectors.
 * :class:`CompiledSGD` — the lecture's one-sample SGD on small networks as a
   compiled loop (:mod:`mlplab._compiled`, Numba), as many steps per call as fit
   before the next record, checkpoint or budget: the same formulas per component,
@@ -43,7 +45,14 @@ def choose(run):
         plan = run.problem.compiled_plan()
         if plan is not None:
             return CompiledSGD(run, plan)
+        if run.problem.d > ONE_SAMPLE_BLAS_MIN:
+            return OneSampleBLAS(run)
     return FusedStep(run)
+
+
+# networks with more parameters than this (the compiled kernel's limit, mlplab._compiled.MAX_PARAMS)
+# take their one-sample SGD steps with BLAS ger in place (OneSampleBLAS)
+ONE_SAMPLE_BLAS_MIN = 16384
 
 
 class GeneralStep:
@@ -121,6 +130,40 @@ class FusedStep:
         run.state = OptState(k=run.state.k + 1, alpha=gamma, slots=run.state.slots)
         run.k += 1
         run.seen += n_B
+
+
+class OneSampleBLAS:
+    """One-sample SGD on networks too large for the compiled kernel (more than ONE_SAMPLE_BLAS_MIN
+    parameters): :meth:`Problem.sgd_step` per sample j_k — backprop's dz^ℓ and a^{ℓ−1}, then
+    W^ℓ ← W^ℓ − γ_k dz^ℓ (a^{ℓ−1})ᵀ in place by BLAS ger, and, where the history uses the block
+    estimate, ∇E_j added to the monitor's sums by a second ger. No (d,) gradient and no (d,) step
+    are written: on 784-300-10 a step reads and writes the weights once instead of five times.
+    Equal to the general kernel to rounding (ger rounds γ dz a once, the general kernel's g, −γ g
+    and w + step three times), as the compiled kernel; chosen by the network's size alone, so
+    a seed gives the same bits whatever else the run asks for."""
+
+    full_gradient = False
+
+    def __init__(self, run):
+        self.schedule = run.optimizer.schedule
+        self.fallback = FusedStep(run)  # a step sgd_step declines is taken (and judged) there
+        self.acc = run.monitor.acc_g if run.monitor.estimates else None
+
+    def advance(self, run, E_k=None) -> None:
+        j, n_B = run.sampler.next()
+        gamma = self.schedule(run.state.k)
+        E, taken = run.problem.sgd_step(run.w, j, gamma, acc=self.acc)
+        if not taken:  # E_j not finite, or a step near overflow: the array kernel reports it exactly
+            self.fallback.block(run, j, n_B)
+            return
+        if self.acc is not None:  # one sample: weight 1 for both reductions
+            run.monitor.acc_E += E
+            run.monitor.acc_n += 1
+        run.cost += 1
+        run.note_step(gamma, 0, False, False)
+        run.state = OptState(k=run.state.k + 1, alpha=gamma, slots=run.state.slots)
+        run.k += 1
+        run.seen += 1
 
 
 class CompiledSGD:
