@@ -68,7 +68,7 @@ _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 THREADED_MIN = 1 << 27
 TUNED_MIN = 1 << 20
 SWITCH = 0.75
-PROBE_MIN, PROBE_MAX = 0.02, 1.0
+PROBE_MIN, PROBE_MAX = 0.02, 0.25
 _policy = threading.local()
 _lib: dict = {}
 
