@@ -60,6 +60,9 @@ class Run:
         exact = getattr(history, "exact", None)
         if not isinstance(exact, list) or len(exact) != len(history):  # (histories of older versions
             history.exact = [True] * len(history)  # lack the column: every record was exact)
+        if monitor.estimates and monitor.mode != "batch" and budget.max_steps is not None and \
+                (self.k // eval_every + 1) * eval_every >= budget.max_steps:
+            monitor.drop_estimates()  # no record between here and the end (which is exact): nothing to sum
         self.kernel = kernels.choose(self)  # (may import Numba: a one-time cost not charged to time_limit)
         self.t0 = time.perf_counter() - elapsed0
 

@@ -88,6 +88,13 @@ class Monitor:
             self.step_work = int(state.get("step_work", 0))
             self.exact_work = int(state.get("exact_work", 0))
 
+    def drop_estimates(self) -> None:
+        """No record will use the block estimate (the run's only records are its exact ends): the
+        steps skip the sums (one pass over the d parameters per step less)."""
+        self.estimates = False
+        self.acc_E, self.acc_n = 0.0, 0
+        self.pending = None
+
     # --- block sums ---------------------------------------------------------------
 
     def add(self, E_B: float, n_B: int, g: np.ndarray) -> None:
