@@ -544,7 +544,7 @@ def prepare_run(cfg: dict, table) -> dict:
     try:
         net = build_net(cfg)
         optimizer = build_optimizer(cfg)
-        mlplab.Problem(net, X[tr][:1], y_all[tr][:1], cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"])
+        mlplab.Problem(net, X[tr[:1]], y_all[tr[:1]], cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"])
     except ValueError as exc:  # activation/loss/init combinations the engine rejects
         raise UserError(str(exc)) from None
     return dict(X=X, y_all=y_all, tr=tr, va=va, te=te, scaler=scaler, net=net, optimizer=optimizer)
