@@ -52,11 +52,11 @@ _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 # that MEASURES faster: it starts on the threads allowed when the policy was entered (the
 # environment's, or a ``threadpoolctl.threadpool_limits`` around the call; never more), and now
 # and then (after PROBE_MIN … PROBE_MAX seconds of that shape's products, the interval doubling
-# while the choice holds, or right after a product on several threads took 4× the usual) the other count — one
-# thread, or the allowed ones — computes the same product into a scratch array, which is thrown
-# away; the shape switches when two such probes in a row took at most SWITCH × the median of its
-# last products. The training's own products therefore always run on
-# the chosen count. Smaller products, and gemv/ger/dot below THREADED_MIN, run on one thread.
+# while the choice holds, or right after a product on several threads took 4× the usual) the
+# other count — one thread, or the allowed ones — computes the same product into a scratch array,
+# which is thrown away; the shape switches when two such probes in a row took at most SWITCH ×
+# the median of its last products. The training's own products therefore always run on the
+# chosen count. Smaller products, and gemv/ger/dot below THREADED_MIN, run on one thread.
 #
 # Reproducibility: OpenBLAS's results depend on its thread count in the last bits (it partitions
 # a product differently), so a run is bit-for-bit repeatable for a given thread count. On one

@@ -156,9 +156,10 @@ def _append(history, *, k, epoch, loss, time, exact, grad_norm=np.nan, step_size
 
 
 def _sklearn_init(sizes, hidden_activations, rng):
-    """scikit-learn's ``_init_coef`` for every layer, draw for draw from the RandomState ``rng``: W^ℓ and b^ℓ ~ U(−r, r), r = √(f / (N_{ℓ−1} + N_ℓ)),
-    f = 2 for the logistic (sigmoid) hidden activation, else 6 (Glorot's uniform bound; scikit-learn
-    uses the hidden activation's factor for the output layer too). A list of (W, b) for the MLP."""
+    """scikit-learn's ``_init_coef`` for every layer, draw for draw from the RandomState ``rng``:
+    W^ℓ and b^ℓ ~ U(−r, r), r = √(f / (N_{ℓ−1} + N_ℓ)), f = 2 for the logistic (sigmoid) hidden
+    activation, else 6 (Glorot's uniform bound; scikit-learn uses the hidden activation's factor for
+    the output layer too). A list of (W, b) for the MLP."""
     factor = 2.0 if all(a == "sigmoid" for a in hidden_activations) else 6.0
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -344,7 +345,6 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError("early_stopping leaves too few samples; give more data or a different "
                                  "validation_fraction")
 
-        n = X.shape[0]
         self.out_activation_ = _sklearn_activation(self.net_.activations[-1].name)
         loss = self._loss_name()
         f = self._data_factor(n_out)  # 1/(2k) for scikit-learn's ½-mean squared error, else 1

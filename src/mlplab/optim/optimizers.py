@@ -361,6 +361,11 @@ class Adam(_Composed):
         v += np.multiply(scratch, f(1 - self.b2), out=scratch)  # v^k = β₂ v + (1 − β₂) g²
         return m, v, scratch
 
+    def __getstate__(self):  # (pickles and copies leave the scratch array behind)
+        state = self.__dict__.copy()
+        state.pop("_buf", None)
+        return state
+
     def _scratch(self, like: np.ndarray) -> np.ndarray:
         buf = self.__dict__.get("_buf")
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:

@@ -32,8 +32,6 @@ are always exact (its step needs E and ∇E at every w^k anyway):
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 MODES = ("auto", "epoch", "full", "batch")
