@@ -10,41 +10,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from test_playground import Server
+from browser_helpers import CHROMIUM_ARGS, playwright_and_chromium, watch
+from test_playground import Server, server  # noqa: F401 - server: the module-scoped fixture, shared
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 T = 60_000  # ms: generous, the machine may be busy
-
-
-def chromium_path():
-    path = os.environ.get("MLPLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return path if path and Path(path).exists() else None
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server()
-    yield srv
-    srv.stop()
-    assert "Traceback" not in "".join(srv.stderr), "".join(srv.stderr)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
-    chromium = chromium_path()
-    if chromium is None:
-        pytest.skip("chromium is not installed: apt-get install -y chromium (or set MLPLAB_CHROMIUM)")
+    sync_api, chromium = playwright_and_chromium()
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield b
@@ -57,19 +37,7 @@ class Tab:
     def __init__(self, context, server):
         self.page = context.new_page()
         self.errors, self.external = [], []
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
-                     if m.type == "error" else None)
-        origin = server.url.rstrip("/")
-
-        def only_local(route):
-            if route.request.url.startswith(origin + "/"):
-                route.continue_()
-            else:
-                self.external.append(route.request.url)
-                route.abort()
-
-        self.page.route("**/*", only_local)
+        watch(self.page, server.url.rstrip("/") + "/", self.errors, self.external)
         self.page.goto(server.url, wait_until="load")
         self.wait("() => window.playground.frame && window.playground.frame.k === 0 "
                   "&& document.querySelector('#p-convergence .main-svg')")

@@ -7,10 +7,7 @@ screenshots go to ``$MLPLAB_ARTIFACTS`` when set (else pytest's tmp_path) for
 a person to look at.
 """
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +16,8 @@ pytest.importorskip("plotly", reason="plotly is not installed (pip install 'mlpl
 
 import mlplab  # noqa: E402
 from mlplab import compare, figures, report  # noqa: E402
+
+from browser_helpers import CHROMIUM_ARGS, artifacts_dir, playwright_and_chromium, watch  # noqa: E402
 
 TOY_FIGURES = ["surface_3d", "contour", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",
                "gradient_flow", "layer_bars", "layer_grad_norms", "layer_heatmap", "infimum", "decision_boundary"]
@@ -121,27 +120,9 @@ def test_history_table_is_thinned_evenly(toy, tmp_path):
 
 # --- in a real browser --------------------------------------------------------------------
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def chromium_path():
-    path = os.environ.get("MLPLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return path if path and Path(path).exists() else None
-
-
-def artifacts_dir(tmp_path) -> Path:
-    out = Path(os.environ.get("MLPLAB_ARTIFACTS") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 @pytest.mark.parametrize("which,expected", [("toy", TOY_FIGURES), ("deep", DEEP_FIGURES)])
 def test_report_in_a_headless_browser(which, expected, request, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
-    chromium = chromium_path()
-    if chromium is None:
-        pytest.skip("chromium is not installed: apt-get install -y chromium (or set MLPLAB_CHROMIUM)")
+    sync_api, chromium = playwright_and_chromium()
     comp = request.getfixturevalue(which)
     path = report.write_report(tmp_path / f"{which}.html", comp)
     out = artifacts_dir(tmp_path)
@@ -150,17 +131,7 @@ def test_report_in_a_headless_browser(which, expected, request, tmp_path):
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-
-            def only_local(route):  # the report must open offline: refuse (and note) any other request
-                if route.request.url.startswith("file:"):
-                    route.continue_()
-                else:
-                    external.append(route.request.url)
-                    route.abort()
-
-            page.route("**/*", only_local)
+            watch(page, "file:", errors, external)  # the report must open offline
             page.goto(path.resolve().as_uri(), wait_until="load")
             page.wait_for_function(
                 "() => { const d = [...document.querySelectorAll('div.plot')];"

@@ -23,7 +23,7 @@ pytest.importorskip("plotly", reason="plotly is not installed (pip install 'mlpl
 from mlplab import figures  # noqa: E402
 from mlplab.cli import main  # noqa: E402
 
-from test_report import CHROMIUM_ARGS, artifacts_dir, chromium_path  # noqa: E402
+from browser_helpers import CHROMIUM_ARGS, artifacts_dir, playwright_and_chromium, watch  # noqa: E402
 
 DEEP = ["train", "moons", "--hidden", "16,16,16,16,16,16,16,16", "--activation", "sigmoid", "--optimizer", "sgd",
         "--epochs", "20", "--quiet"]
@@ -143,27 +143,14 @@ EXPECTED_LINKS = {"compare-toy": {"plane", "plane3d", "conv", "grad", "step", "b
 
 @pytest.mark.parametrize("kind", list(EXPECTED_LINKS))
 def test_slider_moves_the_linked_panels_in_a_headless_browser(kind, pages, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
-    chromium = chromium_path()
-    if chromium is None:
-        pytest.skip("chromium is not installed: apt-get install -y chromium (or set MLPLAB_CHROMIUM)")
+    sync_api, chromium = playwright_and_chromium()
     out = artifacts_dir(tmp_path)
     errors, external = [], []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-
-            def only_local(route):
-                if route.request.url.startswith("file:"):
-                    route.continue_()
-                else:
-                    external.append(route.request.url)
-                    route.abort()
-
-            page.route("**/*", only_local)
+            watch(page, "file:", errors, external)
             page.goto(pages[kind].resolve().as_uri(), wait_until="load")
             page.wait_for_function(
                 "() => [...document.querySelectorAll('div.plot')].every(p => { const g = p.querySelector"
