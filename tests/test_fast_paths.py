@@ -243,6 +243,24 @@ def test_blas_rank_one_update_and_dot(dtype):
         assert abs(_blas.dot(u, v) - ref) <= (1e-3 if dtype == np.float32 else 1e-10) * max(1.0, abs(ref))
 
 
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blas_axpy_updates_in_place(dtype):
+    from mlplab import _blas
+
+    rng = np.random.default_rng(1)
+    y, x = rng.standard_normal(1001).astype(dtype), rng.standard_normal(1001).astype(dtype)
+    expected = y.astype(np.float64) - 0.3 * x.astype(np.float64)
+    address = y.ctypes.data
+    _blas.axpy(y, -0.3, x)
+    assert y.ctypes.data == address  # the same memory, updated
+    np.testing.assert_allclose(y, expected, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-6)
+    big = np.zeros(2001, dtype=dtype)
+    strided = big[::2]  # not contiguous: the result is written back
+    _blas.axpy(strided, 2.0, x)
+    np.testing.assert_array_equal(big[::2], 2 * x)
+    assert not big[1::2].any()
+
 def test_sigmoid_block_form_matches_expit_to_a_few_ulps():
     # blocks of ≥ 1024 entries use 1/(1 + exp(−z)) with NumPy's SIMD exp; one sample uses expit
     from scipy.special import expit

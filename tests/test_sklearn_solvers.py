@@ -181,6 +181,29 @@ def test_sgd_partial_fit_keeps_the_velocity_and_the_rate():
     np.testing.assert_allclose(est.coefs_[0], ref.coefs_[0], rtol=1e-10, atol=1e-13)
 
 
+
+def test_sgd_without_momentum_leaves_sklearns_velocity():
+    """momentum=0 steps w ← w − γ∇E_B without touching v; v = μv − γ∇E_B = −γ∇E_B of the epoch's last
+    block is written once at the end: the same velocity as scikit-learn's optimizer holds."""
+    X, y = _data("regression")
+    kw = dict(hidden_layer_sizes=(5,), solver="sgd", batch_size=30, shuffle=False, momentum=0.0,
+              learning_rate_init=0.05, random_state=0)
+    w0 = _quiet(sk.MLPRegressor(hidden_layer_sizes=(5,), max_iter=1, random_state=2), X, y)
+    ref = _start_from(sk.MLPRegressor(**kw), X, y, w0.coefs_, w0.intercepts_)
+    est = _start_from(MLPRegressor(**kw), X, y, w0.coefs_, w0.intercepts_)
+    del ref._optimizer
+    est._sgd_state = None
+    for _ in range(2):
+        ref.partial_fit(X, y)
+        est.partial_fit(X, y)
+    weights, biases = est.net_.unpack(est._sgd_state["v"])
+    ours = [W.T for W in weights] + list(biases)
+    assert len(ours) == len(ref._optimizer.velocities)
+    for a, b in zip(ours, ref._optimizer.velocities):
+        assert np.abs(b).max() > 0
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(est.coefs_[0], ref.coefs_[0], rtol=1e-10, atol=1e-13)
+
 # --- two data sets the project does not use: scores against scikit-learn's -----------------
 
 

@@ -294,3 +294,15 @@ def dot(x: np.ndarray, y: np.ndarray) -> float:
         return float(np.dot(x, y))
     _threads_for(x.size)
     return float(f(x, y))
+
+
+_AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
+
+
+def axpy(y: np.ndarray, alpha: float, x: np.ndarray) -> None:
+    """y ← y + α x in place (BLAS axpy): one pass over y, no temporary (NumPy's ``y += α * x``
+    writes α x first); y and x 1-D arrays of one float dtype."""
+    _threads_for(x.size)
+    res = _AXPY[y.dtype](x, y, a=alpha)
+    if res is not y:  # f2py had to copy (y not contiguous): write the result back
+        y[...] = res

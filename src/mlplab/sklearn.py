@@ -61,6 +61,7 @@ from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_class
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from mlplab import _blas
 from mlplab.activations import ACTIVATIONS
 from mlplab.losses import LOSSES
 from mlplab.network import MLP, issparse
@@ -465,25 +466,28 @@ class _BaseMLP(BaseEstimator):
 
         scikit-learn's ``_backprop``: the weighted mean of the per-sample losses (f = 1/(2k) turns the
         lecture's Σ_i (y_i − ŷ_i)² into scikit-learn's ½-mean over the k outputs) plus the penalty divided
-        by the block's weight sum (|B| without weights). Returns ``value_and_grad(w, idx, out)``.
+        by the block's weight sum (|B| without weights). Returns ``value_and_grad(w, idx, out, size)``:
+        (E_B, ∇E_B), or with ``scaled=False`` (E_B, G, s) where ∇E_B = s G (one pass less: the caller
+        folds s into its own update).
         """
         problem = Problem(self.net_, X, Y, loss, reduction="sum", sample_weight=sw)
         slices = [s.W for s in self.net_.slices]
         alpha = float(self.alpha)
 
-        scratch = np.empty_like(self.net_.params)  # for alpha W^ℓ / Σc, kept across calls
-
-        def value_and_grad(w, idx, out, size):
+        def value_and_grad(w, idx, out, size, scaled=True):
             E, g = problem.value_and_grad(w, idx, out=out)  # Σ_B c_s e^s and its gradient
             total = float(size) if sw is None else float(np.sum(sw if idx is None else sw[idx]))
             sq = 0.0
-            g *= g.dtype.type(f / total)
-            if alpha:
+            if alpha:  # ∇ = (f/Σc) (∇Σ c e + (alpha/f) W^ℓ)
                 for s in slices:
                     W = w[s]
-                    sq += float(np.dot(W, W))
-                    g[s] += np.multiply(W, g.dtype.type(alpha / total), out=scratch[s])  # ∇ (alpha/2)‖W‖² / Σc
-            return (f * E + 0.5 * alpha * sq) / total, g
+                    sq += _blas.dot(W, W)
+                    _blas.axpy(g[s], alpha / f, W)
+            E = (f * E + 0.5 * alpha * sq) / total
+            if not scaled:
+                return E, g, f / total
+            g *= g.dtype.type(f / total)
+            return E, g
 
         return value_and_grad
 
@@ -518,7 +522,6 @@ class _BaseMLP(BaseEstimator):
         mu = dt(self.momentum)
         g = np.empty_like(w)
         g_epoch = np.empty_like(w)
-        tmp, tmp2 = np.empty_like(w), np.empty_like(w)
         history = History()
         best = {"params": None}
         t0 = time.perf_counter()
@@ -535,22 +538,28 @@ class _BaseMLP(BaseEstimator):
             acc = 0.0
             g_epoch[...] = 0
             v = state["v"]
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"), _blas.thread_policy():
                 for i in range(0, n, b):
                     idx = order[i:i + b] if order is not None else slice(i, min(i + b, n))
                     m = min(i + b, n) - i
-                    E, g = value_and_grad(w, idx, g, m)
+                    E, g, scale = value_and_grad(w, idx, g, m, scaled=False)  # ∇E_B = scale g
                     acc += E * m
-                    g_epoch += np.multiply(g, dt(m / n), out=tmp)
-                    lr = dt(state["lr"] if schedule is None else schedule(state["k"]))
-                    lr_g = np.multiply(g, lr, out=tmp)  # (buffers kept across steps: no temporaries)
-                    v *= mu
-                    v -= lr_g  # v = μ v − γ g
-                    if self.nesterovs_momentum:
-                        w += np.subtract(np.multiply(v, mu, out=tmp2), lr_g, out=tmp2)  # μ v − γ g
+                    _blas.axpy(g_epoch, scale * m / n, g)
+                    lr = float(dt(state["lr"] if schedule is None else schedule(state["k"])))
+                    # in place by BLAS axpy: one pass per term, no temporaries
+                    if mu == 0:  # v = −γ ∇E_B, kept once at the end of the epoch
+                        _blas.axpy(w, -lr * scale, g)
                     else:
-                        w += v
+                        v *= mu
+                        _blas.axpy(v, -lr * scale, g)  # v = μ v − γ ∇E_B
+                        if self.nesterovs_momentum:  # w += μ v − γ ∇E_B
+                            _blas.axpy(w, float(mu), v)
+                            _blas.axpy(w, -lr * scale, g)
+                        else:
+                            _blas.axpy(w, 1.0, v)
                     state["k"] += 1
+                if mu == 0:  # the velocity of the epoch's last step, μ v − γ ∇E_B = −γ ∇E_B
+                    np.multiply(g, dt(-lr * scale), out=v)
             self.loss_ = acc / n
             self.t_ += n
             self.n_iter_ = getattr(self, "n_iter_", 0) + 1
