@@ -528,3 +528,28 @@ def test_tampered_cli_metadata_is_rejected(tmp_path, capsys, edit, match):
     model.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + n:])
     code, out, err = cli(capsys, "predict", model)
     assert code == 2 and match in err and "Traceback" not in err
+
+
+def test_only_runs_with_checkpoints_hash_the_training_data(tmp_path, capsys, monkeypatch):
+    """The fingerprint (a hash of every byte of the training split) is what checkpoints store and
+    --resume compares; a run without them does not spend a pass over the data on it."""
+    from mlplab.cli import checkpoints as C
+
+    real, calls = C.data_hash, []
+    monkeypatch.setattr(C, "data_hash", lambda X, y: calls.append(X.shape) or real(X, y))
+    assert cli(capsys, "train", "xor", "--hidden", "3", "--max-iter", "10", "--quiet")[0] == 0
+    assert calls == []
+    assert cli(capsys, "train", "xor", "--hidden", "3", "--max-iter", "10", "--checkpoint-every", "4",
+               "--out", tmp_path / "m.safetensors", "--quiet")[0] == 0
+    assert len(calls) == 1
+    assert cli(capsys, "train", "--resume", tmp_path / "m.checkpoints", "--quiet")[0] == 0
+    assert len(calls) == 2
+
+
+def test_importing_the_command_line_leaves_scipy_optimize_for_later():
+    """scipy.optimize takes about a second to import; only the exact line search's Brent refinement
+    (and the estimators' lbfgs) use it, so `mlplab train` does not pay for it at start-up."""
+    code = "import sys, mlplab, mlplab.cli; print('scipy.optimize' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", "")))
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr

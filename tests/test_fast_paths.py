@@ -196,6 +196,29 @@ def test_block_gradients_with_reused_buffers_match_fresh_problems(dtype):
         np.testing.assert_allclose(gl, g_ref, rtol=tol, atol=tol)
 
 
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("S", [12, 5000])  # one block; several CHUNK pieces
+def test_value_hands_out_the_outputs_of_its_forward_pass(dtype, S):
+    """value(w, outputs=ŷ): the same E, and ŷ = net.forward(X), from one pass (the CLI's metrics)."""
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(S, 5)), rng.integers(0, 3, size=S)
+    net = MLP([5, 4, 3], activation="tanh", output_activation="softmax", seed=1, dtype=dtype)
+    p = Problem(net, X, y, "cross_entropy", l2=0.1)
+    w = net.params
+    out = np.full((S, 3), np.nan, dtype=dtype)
+    E = p.value(w, outputs=out)
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    assert E == pytest.approx(p.value(w), rel=tol)
+    np.testing.assert_allclose(out, net.forward(X), rtol=tol, atol=tol)
+    idx = np.array([3, 0, 7])
+    block = np.empty((3, 3), dtype=dtype)
+    assert p.value(w, idx, outputs=block) == pytest.approx(p.value(w, idx), rel=tol)
+    np.testing.assert_allclose(block, net.forward(X[idx]), rtol=tol, atol=tol)
+    for bad in (np.empty((S, 2)), np.empty((S + 1, 3)), [[0.0] * 3] * S):
+        with pytest.raises(ValueError, match=r"outputs must be a writable array of shape"):
+            p.value(w, outputs=bad)
+
 # ---------------------------------------------------------------------------
 # _blas: every product through one BLAS, against float64 NumPy
 # ---------------------------------------------------------------------------

@@ -539,8 +539,10 @@ def _from_arrays(X, y, source: str) -> Table:
     if X.ndim != 2:
         raise DataError(f"{where}: X must be 2-D (samples, features), got shape {X.shape}")
     X = X.astype(np.float64)
-    bad = ~np.isfinite(X)
-    if bad.any():
+    with np.errstate(over="ignore", invalid="ignore"):
+        surely_finite = np.isfinite(X.sum())  # NaN/inf propagate: the (S, N_0) mask only when it says so
+    bad = None if surely_finite else ~np.isfinite(X)
+    if bad is not None and bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataError(f"{where}: column {j + 1}, row {i + 1} contains {X[i, j]}; remove or impute that value")
     if y is not None:

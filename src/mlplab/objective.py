@@ -117,18 +117,35 @@ class Problem:
     # --- the objective ---------------------------------------------------------
 
     @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
-    def value(self, w: np.ndarray, idx=None) -> float:
-        """E(w) over all samples, or over the block idx (forward pass only)."""
+    def value(self, w: np.ndarray, idx=None, *, outputs: np.ndarray | None = None) -> float:
+        """E(w) over all samples, or over the block idx (forward pass only).
+
+        ``outputs``: an (|B|, N_L) array (S rows for all samples) that receives the network's
+        outputs ŷ = a^L of the same pass (predictions and the loss from one forward pass).
+        """
         if idx is None and self.S > CHUNK:  # all samples, CHUNK rows at a time
+            self._check_outputs(outputs, self.S)
             total = 0.0
             for rows in self._chunks():
                 X, Y, c = self._rows(rows)
-                total += self._data_value(self.net.forward_cache(X, w, ws=self.net.workspace(X.shape[0])), Y, c,
-                                          self.S)
+                cache = self.net.forward_cache(X, w, ws=self.net.workspace(X.shape[0]))
+                if outputs is not None:
+                    outputs[rows] = cache[1][-1]
+                total += self._data_value(cache, Y, c, self.S)
             return total + self._l2_value(w, self.S)
         X, Y, c, n = self._block(idx)
+        self._check_outputs(outputs, n)
         # the net's Z/δ buffers for n rows (consumed here, never handed out)
-        return self._value_from(self.net.forward_cache(X, w, ws=self.net.workspace(n)), Y, c, n, w)
+        cache = self.net.forward_cache(X, w, ws=self.net.workspace(n))
+        if outputs is not None:
+            outputs[...] = cache[1][-1]
+        return self._value_from(cache, Y, c, n, w)
+
+    def _check_outputs(self, outputs, n: int) -> None:
+        if outputs is not None and not (isinstance(outputs, np.ndarray) and outputs.shape == (n, self.net.n_outputs)
+                                        and outputs.flags.writeable):
+            raise ValueError(f"outputs must be a writable array of shape ({n}, {self.net.n_outputs}), "
+                             f"got {getattr(outputs, 'shape', type(outputs).__name__)}")
 
     def _chunks(self, n: int | None = None, size: int | None = None):
         """Slices of at most ``size`` (default CHUNK) rows that cover n (default S) rows."""

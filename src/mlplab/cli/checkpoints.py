@@ -77,7 +77,7 @@ def data_hash(X: np.ndarray, y: np.ndarray) -> str:
     for a in (X, y):
         a = np.ascontiguousarray(a)
         h.update(str((a.shape, a.dtype.str)).encode())
-        h.update(a.tobytes())
+        h.update(a.tobytes() if a.dtype.hasobject else memoryview(a).cast("B"))  # (no copy of numbers)
     return h.hexdigest()
 
 

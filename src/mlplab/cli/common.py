@@ -318,9 +318,10 @@ def arch_str(net) -> str:
 
 def evaluate_metrics(net, X, y, cfg) -> dict:
     """E (as trained: sum or mean), mean e, and accuracy + confusion matrix, or MSE and R²."""
-    E = mlplab.Problem(net, X, y, cfg["loss"]).value(net.params)  # Σ_s e^s (forward pass only)
+    problem = mlplab.Problem(net, X, y, cfg["loss"])
+    out = np.empty((problem.S, net.n_outputs), dtype=net.dtype)
+    E = problem.value(net.params, outputs=out)  # Σ_s e^s and ŷ^s from one forward pass
     m = {"n": int(len(X)), "loss": finite(E), "mean_loss": finite(E / len(X))}
-    out = net.forward(X)
     if cfg["task"] == "classification":
         pred = predict_codes(out, cfg["loss"], net, 0.5)
         C = len(cfg["classes"])
@@ -550,10 +551,11 @@ def prepare_run(cfg: dict, table) -> dict:
     return dict(X=X, y_all=y_all, tr=tr, va=va, te=te, scaler=scaler, net=net, optimizer=optimizer)
 
 
-def split_metrics(net, X, y_all, tr, va, te, cfg: dict) -> dict:
+def split_metrics(net, X, y_all, tr, va, te, cfg: dict, train=None) -> dict:
     """The trained net's metrics on the train split, and on validation/test when they hold samples
-    (the splits of :func:`prepare_run`)."""
-    metrics = {"train": evaluate_metrics(net, X[tr], y_all[tr], cfg)}
+    (the splits of :func:`prepare_run`). ``train``: (X[tr], y_all[tr]) when the caller has them."""
+    Xtr, ytr = (X[tr], y_all[tr]) if train is None else train
+    metrics = {"train": evaluate_metrics(net, Xtr, ytr, cfg)}
     for name, idx in (("validation", va), ("test", te)):
         if len(idx):
             metrics[name] = evaluate_metrics(net, X[idx], y_all[idx], cfg)

@@ -93,7 +93,9 @@ def cmd_train(args) -> int:
     X, y_all, tr, va, te, scaler = (run[k] for k in ("X", "y_all", "tr", "va", "te", "scaler"))
     net, optimizer = run["net"], run["optimizer"]
     Xtr, ytr = X[tr], y_all[tr]
-    fingerprint = C.data_hash(Xtr, ytr)
+    # the training data's fingerprint (a hash of every byte): only checkpoints store it and --resume compares it
+    fingerprint = C.data_hash(Xtr, ytr) if resume is not None or args.checkpoint_every is not None else None
+    Xtr = Xtr.astype(net.dtype, copy=False)  # once, not again in each pass that checks X (same values)
     if resume is not None:
         stored = ck_meta["extra"]["cli"]
         if stored.get("data_hash") != fingerprint:
@@ -124,7 +126,7 @@ def cmd_train(args) -> int:
     code = None
     try:
         code = _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, scaler, X, y_all,
-                    tr, va, te, resume, ck_path if resume is not None else None, train_kw)
+                    tr, va, te, resume, ck_path if resume is not None else None, train_kw, (Xtr, ytr))
         return code
     finally:
         if lock is not None:
@@ -197,12 +199,13 @@ def _remove_if_empty(folder: Path) -> None:
 
 
 def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, scaler, X, y_all, tr, va, te,
-         resume, ck_path, train_kw) -> int:
-    """Train (the settings are checked and the outputs writable), save, write the report, print."""
+         resume, ck_path, train_kw, train_split) -> int:
+    """Train (the settings are checked and the outputs writable), save, write the report, print.
+    ``train_split``: (X[tr], y_all[tr])."""
     from mlplab.cli import Terminated
     from mlplab.cli import checkpoints as C
 
-    Xtr, ytr = X[tr], y_all[tr]
+    Xtr, ytr = train_split
 
     interactive = sys.stdout.isatty() and not args.json and not args.quiet
     mode = "off" if args.quiet or args.json else ("rich" if interactive else "plain")
@@ -274,7 +277,7 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
                         "or --standardize; no model was saved") from None
     progress.close(result.n_iter)
 
-    metrics = split_metrics(net, X, y_all, tr, va, te, cfg)
+    metrics = split_metrics(net, X, y_all, tr, va, te, cfg, train=train_split)
     training = training_summary(result, cfg)
     warning = _chance_warning(metrics["train"], y_all[tr], cfg)
     if warning:

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from mlplab._checks import check_int, check_real
 
@@ -347,6 +346,8 @@ class ExactLineSearch:
         if i == 0:  # no decrease was visible down to the rounding of φ(0)
             return None
         best_a, best_v = grid[i][0], grid[i][1]
+        from scipy.optimize import minimize_scalar  # (scipy.optimize takes ~1 s to import: only when used)
+
         res = minimize_scalar(f, bounds=(lo, hi), method="bounded",
                               options={"xatol": max(self.xtol, 1e-10) * hi, "maxiter": 60})
         if res.success and math.isfinite(res.fun) and res.fun < best_v and res.x > 0:
