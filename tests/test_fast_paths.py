@@ -684,10 +684,21 @@ def test_blas_tuner_moves_a_shape_to_the_thread_count_that_measures_faster(monke
             for _ in range(20):
                 _blas.matmul(A, B)
             assert shape.threads == 2 and runs[-1] == 2 and 1 in runs
-            cost[2] = 1.2  # no longer decisively faster (1.2 > SWITCH × 1): one thread holds
+            cost[2] = 1.2  # no longer decisively faster (1.2 > SWITCH_BACK × 1): one thread holds
             shape.threads, shape.recent, shape.favour = 1, [1.0], None
             runs.clear()
             for _ in range(40):
                 _blas.matmul(A, B)
             assert set(runs) == {1}
+            cost[2] = 0.85  # back to the allowed count at ≤ SWITCH_BACK (0.9) × the 1-thread time …
+            runs.clear()
+            for _ in range(40):
+                _blas.matmul(A, B)
+            assert shape.threads == 2 and runs[-1] == 2
+            cost[2], cost[1] = 1.0, 0.85  # … but away from it only at ≤ SWITCH (0.75) ×: 2 threads hold
+            shape.recent, shape.favour = [1.0], None
+            runs.clear()
+            for _ in range(40):
+                _blas.matmul(A, B)
+            assert set(runs) == {2}
         assert int(get()) == 2  # restored

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import threading
 import time
@@ -55,7 +56,12 @@ _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 # while the choice holds, or right after a product on several threads took 4× the usual) the
 # other count — one thread, or the allowed ones — computes the same product into a scratch array,
 # which is thrown away; the shape switches when two such probes in a row took at most SWITCH ×
-# the median of its last products. The training's own products therefore always run on the
+# the median of its last products to leave the allowed count for one thread, SWITCH_BACK × to
+# return (the first products on a pool that has been parked run slower than the pool's steady
+# speed: measured on 2 cores, after a busy spell the 2-thread probes took 0.65–0.85 × the
+# 1-thread median where steady 2-thread products take 0.65 ×, and a shape with the 0.75 rule
+# stayed on one thread for seconds after the load had gone; a probe on more threads is also
+# timed twice, the faster counting). The training's own products therefore always run on the
 # chosen count. Smaller products, and gemv/ger/dot below THREADED_MIN, run on one thread.
 #
 # Reproducibility: OpenBLAS's results depend on its thread count in the last bits (it partitions
@@ -67,7 +73,7 @@ _GER = {np.dtype(np.float32): blas.sger, np.dtype(np.float64): blas.dger}
 # last bits. Needs threadpoolctl (to find SciPy's OpenBLAS); without it nothing is changed.
 THREADED_MIN = 1 << 27
 TUNED_MIN = 1 << 20
-SWITCH = 0.75
+SWITCH, SWITCH_BACK = 0.75, 0.9
 PROBE_MIN, PROBE_MAX = 0.02, 0.25
 _policy = threading.local()
 _lib: dict = {}
@@ -162,8 +168,9 @@ class _Shape:
     def judge(self, other: int, seconds: float) -> None:
         """The probe's result: ``seconds`` for the same product on ``other`` threads. Two probes in a
         row must find the other count decisively faster before the shape switches (one lucky or
-        unlucky time slice does not make it flip back and forth)."""
-        if seconds <= SWITCH * self.typical():
+        unlucky time slice does not make it flip back and forth): to one thread at SWITCH × the usual
+        time, back to more at SWITCH_BACK ×."""
+        if seconds <= (SWITCH if other < self.threads else SWITCH_BACK) * self.typical():
             if self.favour == other:  # the second time in a row: switch
                 self.threads, self.recent, self.favour = other, [seconds], None
                 self.interval = max(PROBE_MIN, 0.5 * self.interval)
@@ -190,9 +197,15 @@ def _tuned_gemm(call, key, allowed: int, probe) -> None:
     if shape.record(_clock() - t):
         other = 1 if shape.threads > 1 else allowed
         _set_threads(other)
-        t = _clock()
-        probe()
-        shape.judge(other, _clock() - t)
+        # probing more threads after a stretch on one: their first product also wakes the parked
+        # pool (measured: it then never looked faster, and a shape stayed on one thread long after
+        # the load that put it there had gone); the faster of two products is the pool's speed
+        seconds = math.inf
+        for _ in range(2 if other > 1 else 1):
+            t = _clock()
+            probe()
+            seconds = min(seconds, _clock() - t)
+        shape.judge(other, seconds)
 
 
 def _fortran(M: np.ndarray) -> tuple[np.ndarray, int]:
