@@ -196,7 +196,6 @@ def test_block_gradients_with_reused_buffers_match_fresh_problems(dtype):
         np.testing.assert_allclose(gl, g_ref, rtol=tol, atol=tol)
 
 
-
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("S", [12, 5000])  # one block; several CHUNK pieces
 def test_value_hands_out_the_outputs_of_its_forward_pass(dtype, S):
@@ -218,6 +217,7 @@ def test_value_hands_out_the_outputs_of_its_forward_pass(dtype, S):
     for bad in (np.empty((S, 2)), np.empty((S + 1, 3)), [[0.0] * 3] * S):
         with pytest.raises(ValueError, match=r"outputs must be a writable array of shape"):
             p.value(w, outputs=bad)
+
 
 # ---------------------------------------------------------------------------
 # _blas: every product through one BLAS, against float64 NumPy
@@ -266,7 +266,6 @@ def test_blas_rank_one_update_and_dot(dtype):
         assert abs(_blas.dot(u, v) - ref) <= (1e-3 if dtype == np.float32 else 1e-10) * max(1.0, abs(ref))
 
 
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_blas_axpy_updates_in_place(dtype):
     from mlplab import _blas
@@ -283,6 +282,7 @@ def test_blas_axpy_updates_in_place(dtype):
     _blas.axpy(strided, 2.0, x)
     np.testing.assert_array_equal(big[::2], 2 * x)
     assert not big[1::2].any()
+
 
 def test_sigmoid_block_form_matches_expit_to_a_few_ulps():
     # blocks of ≥ 1024 entries use 1/(1 + exp(−z)) with NumPy's SIMD exp; one sample uses expit

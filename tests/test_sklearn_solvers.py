@@ -181,7 +181,6 @@ def test_sgd_partial_fit_keeps_the_velocity_and_the_rate():
     np.testing.assert_allclose(est.coefs_[0], ref.coefs_[0], rtol=1e-10, atol=1e-13)
 
 
-
 def test_sgd_without_momentum_leaves_sklearns_velocity():
     """momentum=0 steps w ← w − γ∇E_B without touching v; v = μv − γ∇E_B = −γ∇E_B of the epoch's last
     block is written once at the end: the same velocity as scikit-learn's optimizer holds."""
@@ -203,6 +202,7 @@ def test_sgd_without_momentum_leaves_sklearns_velocity():
         assert np.abs(b).max() > 0
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(est.coefs_[0], ref.coefs_[0], rtol=1e-10, atol=1e-13)
+
 
 # --- two data sets the project does not use: scores against scikit-learn's -----------------
 
