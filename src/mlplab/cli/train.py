@@ -279,7 +279,7 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
 
     metrics = split_metrics(net, X, y_all, tr, va, te, cfg, train=train_split)
     training = training_summary(result, cfg)
-    warning = _chance_warning(metrics["train"], y_all[tr], cfg)
+    warning = _chance_warning(metrics["train"], ytr, cfg)
     if warning:
         print(f"mlplab: warning: {warning}", file=sys.stderr, flush=True)
     if out:

@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from mlplab._compiled import MAX_PARAMS
 from mlplab.optim.optimizers import OptState, _Scheduled
 
 _CHUNK_SECONDS = 0.02  # one-sample compiled SGD runs about this long between checks of the clock …
@@ -50,9 +51,9 @@ def choose(run):
     return FusedStep(run)
 
 
-# networks with more parameters than this (the compiled kernel's limit, mlplab._compiled.MAX_PARAMS)
-# take their one-sample SGD steps with BLAS ger in place (OneSampleBLAS)
-ONE_SAMPLE_BLAS_MIN = 16384
+# networks with more parameters than the compiled kernel takes take their one-sample SGD steps
+# with BLAS ger in place (OneSampleBLAS)
+ONE_SAMPLE_BLAS_MIN = MAX_PARAMS
 
 
 class GeneralStep:
