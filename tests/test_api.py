@@ -333,3 +333,70 @@ def test_pickle_keeps_views_into_params():
     assert all(np.shares_memory(W, net.params) for W in net.weights)
     net.weights[0][0, 0] = 42.0
     assert net.params[0] == 42.0
+
+
+# --- the per-call checks of loss_and_grad's front door (cheap, and still complete) ------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_x_finiteness_check_finds_every_nan_and_inf_and_keeps_huge_finite_inputs(dtype):
+    """X is checked by one Σ x² (a BLAS dot): NaN and ±inf anywhere are refused with their place;
+    finite values whose squares overflow are not (the exact check decides then)."""
+    net = mlplab.MLP([3, 2, 1], dtype=dtype, seed=0)
+    for bad in (np.nan, np.inf, -np.inf):
+        for row, col in ((0, 0), (4, 2), (2, 1)):
+            X = np.ones((5, 3))
+            X[row, col] = bad
+            with pytest.raises(ValueError, match=rf"NaN or inf \(row {row}, column {col}\)"):
+                net.loss_and_grad(X, np.zeros(5))
+    huge = 0.5 * float(np.finfo(dtype).max)  # x² overflows to inf: still a finite input
+    X = np.array([[huge, -huge, 1.0], [0.0, 1.0, 2.0]])
+    checked, _ = net.check_X(X)
+    np.testing.assert_array_equal(checked, X.astype(dtype))
+    E, g = net.loss_and_grad(np.array([[0.5, -1.0, 2.0]]), [0.25])
+    assert np.isfinite(E) and np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("labels, bad", [
+    (np.array([0, 2, -1, 1]), "sample 2 has label -1"),
+    (np.array([0, 3, 1], dtype=np.int32), "sample 1 has label 3"),
+    (np.array([0, 1, 7], dtype=np.uint8), "sample 2 has label 7"),
+    (np.array([0.0, 1.5, 2.0]), "sample 1 has label 1.5"),
+    (np.array([0.0, 2.0, 3.0]), "sample 2 has label 3.0"),
+])
+def test_class_labels_out_of_range_name_the_sample(labels, bad):
+    net = mlplab.MLP([2, 3], activation="softmax", seed=0)
+    with pytest.raises(ValueError, match=bad):
+        net.loss_and_grad(np.zeros((len(labels), 2)), labels, loss="cross_entropy")
+
+
+@pytest.mark.parametrize("kind", [np.int8, np.int64, np.uint16, np.float32, np.float64, bool])
+def test_class_labels_of_every_dtype_equal_one_hot_rows(kind):
+    net = mlplab.MLP([2, 3, 2], activation="tanh", output_activation="softmax", seed=1)
+    X = np.array([[0.1, -0.3], [0.7, 0.2], [-0.5, 0.4]])
+    labels = np.array([1, 0, 1]).astype(kind)
+    E, g = net.loss_and_grad(X, labels, loss="cross_entropy")
+    E1, g1 = net.loss_and_grad(X, np.eye(2)[[1, 0, 1]], loss="cross_entropy")
+    assert E == E1
+    np.testing.assert_array_equal(g, g1)
+
+
+def test_a_problem_for_one_gradient_does_not_ask_for_the_scalar_kernel(monkeypatch):
+    """Whether the one-sample scalar kernel applies is decided when sgd_steps first asks."""
+    from mlplab import _scalar
+    from mlplab.objective import Problem
+
+    asked = []
+    real = _scalar.supports
+    monkeypatch.setattr(_scalar, "supports", lambda p: asked.append(p) or real(p))
+    net = mlplab.MLP([2, 2, 1], seed=0)
+    X, y = np.array([[0.1, 0.2], [0.3, -0.1]]), np.array([0.5, -0.5])
+    net.loss_and_grad(X, y)
+    p = Problem(net, X, y)
+    p.value_and_grad(net.params)
+    assert asked == []
+    w = net.params.copy()
+    assert p.sgd_steps(w, [0, 1], [0.1, 0.1]) == 2
+    assert len(asked) <= 1  # the compiled kernel, where Numba is installed, comes first
+    assert p._use_scalar is real(p) and p._use_scalar is real(p)
+    assert asked == [p]  # asked once, then kept

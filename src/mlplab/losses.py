@@ -121,7 +121,7 @@ class Loss:
             raise ValueError(f"targets Y must be 1-D or 2-D, got shape {arr.shape}")
         if arr.shape[0] == 0:
             raise ValueError("targets Y are empty; give at least one sample")
-        if not np.all(np.isfinite(arr)):
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):  # integers are always finite
             row = int(np.argwhere(~np.isfinite(arr))[0][0])
             raise ValueError(f"targets Y contain NaN or inf (first at sample {row}); remove or impute them")
         return np.ascontiguousarray(self.prepare(arr, n_out), dtype=dtype)
@@ -147,9 +147,13 @@ def _as_column_or_matrix(Y: np.ndarray, n_out: int, loss: str) -> np.ndarray:
 
 
 def _one_hot(labels: np.ndarray, n_classes: int, loss: str) -> np.ndarray:
-    as_int = labels.astype(np.int64)
-    bad = (as_int != labels) | (as_int < 0) | (as_int >= n_classes)
-    if np.any(bad):
+    as_int = labels.astype(np.int64, copy=False)
+    if labels.dtype.kind in "iu":  # integers: two reductions tell whether any label is out of range
+        ok = as_int.min() >= 0 and as_int.max() < n_classes
+    else:
+        ok = not np.any((as_int != labels) | (as_int < 0) | (as_int >= n_classes))
+    if not ok:
+        bad = (as_int != labels) | (as_int < 0) | (as_int >= n_classes)
         i = int(np.argmax(bad))
         raise ValueError(
             f"loss {loss!r}: 1-D targets for {n_classes} output units are read as class labels "

@@ -70,8 +70,15 @@ class Problem:
                 raise ValueError("sample_weight must be finite and >= 0")
             self.sample_weight = sw.astype(net.dtype)
         self.sparse = issparse(self.X)  # a CSR X: layer 1's products through scipy.sparse, never densified
-        # one-sample SGD steps in Python floats (tiny nets, dense X)
-        self._use_scalar = not self.sparse and _scalar.supports(self)
+
+    @property
+    def _use_scalar(self) -> bool:
+        """One-sample SGD steps in Python floats (tiny float64 nets, dense X)? Decided on first use:
+        only :meth:`sgd_steps` asks, so a Problem built for one gradient (``MLP.loss_and_grad``) skips it."""
+        use = self.__dict__.get("_use_scalar_cached")
+        if use is None:
+            use = self._use_scalar_cached = not self.sparse and _scalar.supports(self)
+        return use
 
     @property
     def d(self) -> int:

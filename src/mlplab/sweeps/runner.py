@@ -153,7 +153,7 @@ def run_task(task: dict) -> dict:
                        seconds=time.perf_counter() - start, error=" ".join(str(exc).split()),
                        history=h.to_dict(HISTORY_ROWS) if len(h) else None, metrics=None, accuracy=None, model=None)
             return out
-        metrics = split_metrics(net, p["X"], p["y_all"], tr, p["va"], p["te"], cfg)
+        metrics = split_metrics(net, p["X"], p["y_all"], tr, p["va"], p["te"], cfg, train=(Xtr, ytr))
     training = training_summary(result, cfg)
     history = result.history.to_dict(HISTORY_ROWS) if len(result.history) else None
     extra = _extra(cfg, table, p["scaler"], metrics, training, result.history)
