@@ -284,6 +284,31 @@ def test_blas_axpy_updates_in_place(dtype):
     assert not big[1::2].any()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_all_finite_finds_every_nan_and_inf_and_accepts_huge_finite_entries(dtype):
+    """The steps' and inputs' finiteness check (one BLAS dot, the entries where it is not finite)."""
+    from mlplab import _blas
+
+    rng = np.random.default_rng(3)
+    for size in (1, 7, 50_000):
+        x = rng.standard_normal(size).astype(dtype)
+        assert _blas.all_finite(x) is True
+        for bad in (np.nan, np.inf, -np.inf):
+            for where in {0, size // 2, size - 1}:
+                y = x.copy()
+                y[where] = bad
+                assert _blas.all_finite(y) is False
+                assert _blas.all_finite(y.reshape(1, -1)) is False
+                assert _blas.all_finite(y[::-1]) is False  # not contiguous: the entries decide
+        huge = x.copy()
+        huge[size // 2] = 0.9 * np.finfo(dtype).max  # its square overflows: still finite
+        huge[0] = -0.9 * np.finfo(dtype).max
+        assert _blas.all_finite(huge) is True and _blas.all_finite(huge[::-1]) is True
+    assert _blas.all_finite(np.zeros(0, dtype)) is True
+    assert _blas.all_finite(np.array([1, 2], dtype=np.int64)) is True
+    assert _blas.all_finite(np.array([1.0, np.nan], dtype=np.float16)) is False
+
+
 def test_sigmoid_block_form_matches_expit_to_a_few_ulps():
     # blocks of ≥ 1024 entries use 1/(1 + exp(−z)) with NumPy's SIMD exp; one sample uses expit
     from scipy.special import expit

@@ -309,6 +309,16 @@ def dot(x: np.ndarray, y: np.ndarray) -> float:
     return float(f(x, y))
 
 
+def all_finite(x: np.ndarray) -> bool:
+    """Are all entries of x finite? One BLAS dot Σ x_i² decides when it is finite (NaN and ±inf
+    propagate into it, squares never cancel), 3–4× faster than ``x.sum()`` and with no boolean
+    temporary; where it is not (a NaN or inf, or squares that overflow), the entries decide."""
+    flat = x.reshape(-1) if x.flags.c_contiguous else None
+    if flat is not None and flat.size and flat.dtype in _DOT and math.isfinite(dot(flat, flat)):
+        return True
+    return bool(np.isfinite(x).all())
+
+
 _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
 
 

@@ -14,7 +14,6 @@ b^2, …, each W row-major); ``net.weights`` / ``net.biases`` are views into it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -276,11 +275,7 @@ class MLP:
         if arr.shape[0] == 0:
             raise ValueError("X has no samples; give at least one row")
         arr = np.ascontiguousarray(arr, dtype=self.dtype)
-        flat = arr.reshape(-1)
-        # Σ x² by one BLAS dot: NaN and inf propagate (squares never cancel), no (S, N_0) mask in
-        # memory, and 3x faster than arr.sum(); an overflow to inf only sends it to the exact check
-        surely_finite = math.isfinite(_blas.dot(flat, flat))
-        if not surely_finite and not np.all(np.isfinite(arr)):  # exact check only if the sum says so
+        if not _blas.all_finite(arr):  # one BLAS dot, no (S, N_0) mask unless it finds something
             row, col = np.argwhere(~np.isfinite(arr))[0]
             raise ValueError(f"X contains NaN or inf (row {row}, column {col}); remove or impute it")
         return arr, one

@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from mlplab import _blas
 from mlplab._compiled import MAX_PARAMS
 from mlplab.optim.optimizers import OptState, _Scheduled
 
@@ -86,7 +87,7 @@ class GeneralStep:
             E_B *= n_B
         value_fn = _BlockValue(problem, idx, n_B if run.average else 1.0 / n_B if run.summed else 1)
         step, run.state, info = run.optimizer.update(g, run.state, w, loss=E_B, value_fn=value_fn)
-        if not np.isfinite(step).all():
+        if not _blas.all_finite(step):
             run.diverged("the step is not finite")
         run.fwd += info.forward_passes * n_B
         run.note_step(info.step_size, info.n_evals + info.n_slope_evals, info.capped, info.unbounded)
@@ -122,9 +123,7 @@ class FusedStep:
             g *= g.dtype.type(n_B)
         gamma = self.schedule(run.state.k)
         step = np.multiply(g, g.dtype.type(-gamma), out=self.step)  # −γ_k g^k
-        with np.errstate(over="ignore", invalid="ignore"):  # (a sum of huge entries may overflow:
-            total = float(step.sum())  # then the entries decide)
-        if not math.isfinite(total) and not np.isfinite(step).all():
+        if not _blas.all_finite(step):
             run.diverged("the step is not finite")
         w += step
         run.note_step(gamma, 0, False, False)

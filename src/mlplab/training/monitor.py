@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlplab import _blas
+
 MODES = ("auto", "epoch", "full", "batch")
 EXACT_SHARE = 0.10  # "auto": exact evaluations between the ends take at most this share of the steps' work
 EXACT_OVERHEAD = 2048  # an exact pass's fixed cost (NumPy calls), in sample gradients of the compiled kernel
@@ -71,7 +73,6 @@ class Monitor:
         self.estimates = not full and self.mode != "epoch"
         self.acc_E, self.acc_n = 0.0, 0
         self.acc_g = np.zeros(problem.d, dtype=problem.net.dtype) if self.estimates else None
-        self._scaled = None  # scratch for a block's weighted gradient (mean reduction)
         # the compiled one-sample kernel adds [E_j, ∇E_j] of its steps here, in float64, step by
         # step across its calls (so that the sums do not depend on how the steps were chunked)
         self.pending = np.zeros(problem.d + 1) if self.estimates else None
@@ -103,10 +104,8 @@ class Monitor:
         self.acc_E += E_B * weight
         if weight == 1:
             self.acc_g += g
-        else:  # |B| ∇E_B, in a buffer kept across steps (no allocation per step)
-            if self._scaled is None:
-                self._scaled = np.empty_like(self.acc_g)
-            self.acc_g += np.multiply(g, g.dtype.type(weight), out=self._scaled)
+        else:  # += |B| ∇E_B by BLAS axpy: one pass, no temporary
+            _blas.axpy(self.acc_g, float(weight), g)
         self.acc_n += n_B
 
     def has_blocks(self) -> bool:
