@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mlplab import _blas
+
 EXTENSIONS = (".csv", ".tsv", ".parquet", ".npz", ".npy")
 _SAMPLE_CHARS = 65536  # characters read for the delimiter sniffer
 _HEAD_ROWS = 201  # rows read for header detection (the header and 200 data rows)
@@ -539,11 +541,8 @@ def _from_arrays(X, y, source: str) -> Table:
     if X.ndim != 2:
         raise DataError(f"{where}: X must be 2-D (samples, features), got shape {X.shape}")
     X = X.astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        surely_finite = np.isfinite(X.sum())  # NaN/inf propagate: the (S, N_0) mask only when it says so
-    bad = None if surely_finite else ~np.isfinite(X)
-    if bad is not None and bad.any():
-        i, j = np.argwhere(bad)[0]
+    if not _blas.all_finite(X):  # one BLAS dot; the (S, N_0) mask only when it finds something
+        i, j = np.argwhere(~np.isfinite(X))[0]
         raise DataError(f"{where}: column {j + 1}, row {i + 1} contains {X[i, j]}; remove or impute that value")
     if y is not None:
         if y.ndim != 1:

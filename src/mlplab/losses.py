@@ -148,12 +148,10 @@ def _as_column_or_matrix(Y: np.ndarray, n_out: int, loss: str) -> np.ndarray:
 
 def _one_hot(labels: np.ndarray, n_classes: int, loss: str) -> np.ndarray:
     as_int = labels.astype(np.int64, copy=False)
-    if labels.dtype.kind in "iu":  # integers: two reductions tell whether any label is out of range
-        ok = as_int.min() >= 0 and as_int.max() < n_classes
-    else:
-        ok = not np.any((as_int != labels) | (as_int < 0) | (as_int >= n_classes))
-    if not ok:
-        bad = (as_int != labels) | (as_int < 0) | (as_int >= n_classes)
+    # integer labels in 0..K−1 (two reductions) need no per-label masks; anything else is checked entry-wise
+    in_range = labels.dtype.kind in "iu" and as_int.min() >= 0 and as_int.max() < n_classes
+    bad = None if in_range else (as_int != labels) | (as_int < 0) | (as_int >= n_classes)
+    if bad is not None and bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
             f"loss {loss!r}: 1-D targets for {n_classes} output units are read as class labels "

@@ -17,6 +17,7 @@ and a block equal to the whole data set gives exactly ∇E: ρ_B = |B|/S with
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -71,14 +72,11 @@ class Problem:
             self.sample_weight = sw.astype(net.dtype)
         self.sparse = issparse(self.X)  # a CSR X: layer 1's products through scipy.sparse, never densified
 
-    @property
+    @functools.cached_property
     def _use_scalar(self) -> bool:
         """One-sample SGD steps in Python floats (tiny float64 nets, dense X)? Decided on first use:
         only :meth:`sgd_steps` asks, so a Problem built for one gradient (``MLP.loss_and_grad``) skips it."""
-        use = self.__dict__.get("_use_scalar_cached")
-        if use is None:
-            use = self._use_scalar_cached = not self.sparse and _scalar.supports(self)
-        return use
+        return not self.sparse and _scalar.supports(self)
 
     @property
     def d(self) -> int:
