@@ -101,6 +101,12 @@ def test_npz_and_npy_pairs(tmp_path):
     np.savez(tmp_path / "nan.npz", X=np.where(X == 5, np.nan, X), y=y)
     with pytest.raises(D.DataError, match="column 2, row 3 contains nan"):
         D.load_file(str(tmp_path / "nan.npz"))
+    np.savez(tmp_path / "inf.npz", X=np.where(X == 10, -np.inf, X), y=y)
+    with pytest.raises(D.DataError, match="column 1, row 6 contains -inf"):
+        D.load_file(str(tmp_path / "inf.npz"))
+    huge = np.where(X == 5, 1e300, X)  # finite, though its square overflows: kept
+    np.savez(tmp_path / "huge.npz", X=huge, y=y)
+    np.testing.assert_array_equal(D.load_file(str(tmp_path / "huge.npz")).X, huge)
     np.savez(tmp_path / "noy.npz", X=X)
     with pytest.raises(D.DataError, match="no array 'y'"):
         D.load_file(str(tmp_path / "noy.npz"))
