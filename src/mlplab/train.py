@@ -303,8 +303,9 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             :func:`mlplab.training.monitor.default_eval_every`; never fewer than 100
             records in a step budget).
         callback: called as ``callback(record)`` with a dict of the recorded
-            values (k, epoch, loss, grad_norm, layer_grad_norms, cost, time)
-            at every record, plus ``last_step_size``, the α/γ of the step that
+            values (k, epoch, loss, grad_norm, layer_grad_norms, cost, time, and
+            exact: whether loss and grad_norm are E, ∇E on all samples or the
+            block estimate) at every record, plus ``last_step_size``, the α/γ of the step that
             produced w^k (NaN at the start); returning a true value stops
             training. The final record is passed too (its return value is then ignored).
         seed: seed of the sampling RNG (j_k, B_k), or a ``np.random.Generator``

@@ -161,7 +161,8 @@ def cmd_inspect(args) -> int:
             rows.append(("optimizer", str(c.get("optimizer"))))
         t = cli.get("training") or {}
         if t.get("interrupted"):
-            rows.append(("training", f"interrupted; best iteration {t.get('best_k')}, E = {t.get('best_loss')}"))
+            at = "the weights at the interrupt" if t.get("best_k") is None else f"iteration {t.get('best_k')}"
+            rows.append(("training", f"interrupted; saved {at}, E = {t.get('best_loss')}"))
         elif t:
             rows.append(("training", f"{t['stop_reason']} after {t['n_iter']} steps, E = {fmt(t['loss'])}, "
                                      f"||grad E|| = {fmt(t['grad_norm'])}"))

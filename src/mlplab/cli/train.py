@@ -135,6 +135,48 @@ def cmd_train(args) -> int:
                 _remove_if_empty(ck_dir)
 
 
+def _save_interrupted(net, start, best, cfg, Xtr, ytr, out, ck_dir, how_code, extra_for) -> int:
+    """After Ctrl-C/SIGTERM: save the better of the best exact record after w^0 and the weights at the
+    interrupt, each with E(w) evaluated on all training samples, and say which with its true E.
+
+    Nothing is saved (an existing ``--out`` stays as it is) while the weights are still this run's w^0:
+    the interrupt came before any step. Returns the exit code (130 or 143)."""
+    from mlplab.cli import checkpoints as C
+
+    how, code = how_code
+    again = ""
+    if ck_dir is not None and any(ck_dir.glob(C.PATTERN)):
+        again = f"; continue the run with `mlplab train --resume {ck_dir}`"
+    current = net.params.copy()
+    if np.array_equal(current, start):  # (NaN never equals: a blown-up w is not "untouched")
+        kept = f" ({out} is unchanged)" if out is not None and Path(out).exists() else ""
+        print(f"mlplab: {how} before the first training step; nothing was saved{kept}{again}", file=sys.stderr)
+        return code
+    try:  # the weights at the interrupt, measured as the records are (E on all training samples)
+        E_now = mlplab.Problem(net, Xtr, ytr, loss=cfg["loss"], l2=cfg["l2"], reduction=cfg["reduction"]).value(current)
+    except (KeyboardInterrupt, ValueError, FloatingPointError):  # a second Ctrl-C, or weights that overflow
+        E_now = math.nan
+    if best["params"] is not None and not E_now < best["loss"]:
+        net.params[...] = best["params"]
+        which, E, k = f"iteration {best['k']}", best["loss"], best["k"]
+    elif math.isfinite(E_now):
+        which, E, k = "the weights at the interrupt", E_now, None
+    else:
+        print(f"mlplab: {how}; the weights had no finite E(w) and no exact record after w^0 was finite; "
+              f"nothing was saved{again}", file=sys.stderr)
+        return code
+    path = _interrupt_path(out and str(out))
+    extra = extra_for({"interrupted": True, "best_k": k, "best_loss": finite(E)})
+    try:
+        saved, note = save_with_fallback(net, path, extra)
+    except UserError as err:
+        print(f"mlplab: {how}; {err}{again}", file=sys.stderr)
+        return code
+    print(f"mlplab: {how}; the best model so far ({which}, E = {E:.6g} on all {len(Xtr)} training samples) "
+          f"was saved to {saved}{note}{again}", file=sys.stderr)
+    return code
+
+
 class _WeightBound(Exception):
     """Raised from the training callback when some |w_i| exceeds --max-weight."""
 
@@ -213,7 +255,8 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
 
     total = _steps_total(cfg, optimizer, len(Xtr))
     progress = Progress(total, mode)
-    best = {"loss": math.inf, "params": net.params.copy(), "k": 0}
+    start = net.params.copy()  # w^0 of this run: an interrupt before any step never saves (nor overwrites) it
+    best = {"loss": math.inf, "params": None, "k": None}  # the lowest exact E at a record after w^0
     trajectory = None
     if report_path is not None or plots_dir is not None:
         from mlplab.analysis import TrajectoryRecorder
@@ -221,6 +264,7 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
         trajectory = TrajectoryRecorder(net)  # every recorded w^k, for the paths on the loss surface
 
     bound = cfg["max_weight"]
+    k_start = 0 if resume is None else resume.k
 
     def callback(rec):
         w = net.params
@@ -229,7 +273,7 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
         big = float(np.max(np.abs(w))) if w.size else 0.0
         if not big <= bound:  # also NaN
             raise _WeightBound(rec["k"], big, bound)
-        if math.isfinite(rec["loss"]) and rec["loss"] < best["loss"]:
+        if rec["exact"] and math.isfinite(rec["loss"]) and rec["loss"] < best["loss"] and rec["k"] > k_start:
             best.update(loss=rec["loss"], params=w.copy(), k=rec["k"])
         progress.update(rec, rec["last_step_size"])
         return False
@@ -247,22 +291,9 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (mlplab.cli.Terminated)
         progress.close()
         terminated = isinstance(exc, Terminated)
-        how, code = ("terminated (SIGTERM)", 143) if terminated else ("interrupted", 130)
-        net.params[...] = best["params"]
-        path = _interrupt_path(out and str(out))
-        extra = _extra(cfg, table, scaler, metrics={}, training={"interrupted": True, "best_k": best["k"],
-                                                                    "best_loss": finite(best["loss"])})
-        again = ""
-        if ck_dir is not None and any(ck_dir.glob(C.PATTERN)):
-            again = f"; continue the run with `mlplab train --resume {ck_dir}`"
-        try:
-            saved, note = save_with_fallback(net, path, extra)
-        except UserError as err:
-            print(f"mlplab: {how}; {err}{again}", file=sys.stderr)
-            return code
-        print(f"mlplab: {how}; the best model so far (iteration {best['k']}, E = {best['loss']:.6g}) was "
-              f"saved to {saved}{note}{again}", file=sys.stderr)
-        return code
+        return _save_interrupted(net, start, best, cfg, Xtr, ytr, out, ck_dir,
+                                 ("terminated (SIGTERM)", 143) if terminated else ("interrupted", 130),
+                                 lambda training: _extra(cfg, table, scaler, metrics={}, training=training))
     except (mlplab.DivergenceError, _WeightBound) as exc:
         progress.close()
         hint = ("a smaller --lr or a decaying --schedule (inverse, power)" if cfg["optimizer"] != "gd"

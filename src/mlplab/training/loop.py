@@ -197,7 +197,7 @@ class Run:
     def last_record(self) -> dict:
         h = self.history
         record = {name: getattr(h, name)[-1] for name in
-                  ("k", "epoch", "loss", "grad_norm", "layer_grad_norms", "cost", "time")}
+                  ("k", "epoch", "loss", "grad_norm", "layer_grad_norms", "cost", "time", "exact")}
         record["last_step_size"] = self.last_step
         return record
 
