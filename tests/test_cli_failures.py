@@ -144,6 +144,79 @@ def test_parquet_columns_by_name(iris_files, tmp_path, capsys):
     assert got["accuracy"] == ref["accuracy"]
 
 
+@pytest.fixture(scope="module")
+def x_named(tmp_path_factory):
+    """A model trained on a file whose header names its features x1, x2 (the label depends on x1 only)."""
+    d = tmp_path_factory.mktemp("xnamed")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] > 0).astype(int)
+    rows = "\n".join(f"{float(a)!r},{float(b)!r},{c}" for (a, b), c in zip(X, y))
+    (d / "train.csv").write_text("x1,x2,label\n" + rows + "\n")
+    (d / "swapped.csv").write_text("x2,x1,label\n" + "\n".join(f"{float(b)!r},{float(a)!r},{c}" for (a, b), c in zip(X, y)) + "\n")
+    (d / "other.csv").write_text("height,weight,label\n" + rows + "\n")
+    (d / "noheader.csv").write_text(rows + "\n")
+    model = d / "m.safetensors"
+    assert main(["train", str(d / "train.csv"), "--target", "label", "--hidden", "6", "--optimizer", "gd",
+                 "--max-iter", "80", "--out", str(model), "-q"]) == 0
+    return d, model
+
+
+def test_features_named_x1_x2_are_names(x_named, capsys):
+    """A header x1,x2 is a header like any other: columns in another order are matched by name."""
+    d, model = x_named
+    ref = json.loads(ok(capsys, "evaluate", model, d / "train.csv", "--json")[0])
+    assert ref["accuracy"] > 0.95
+    out, err = ok(capsys, "evaluate", model, d / "swapped.csv", "--json")
+    got = json.loads(out)
+    assert got["accuracy"] == ref["accuracy"] and got["loss"] == pytest.approx(ref["loss"], rel=1e-12) and err == ""
+    assert ok(capsys, "predict", model, d / "swapped.csv")[0] == ok(capsys, "predict", model, d / "train.csv")[0]
+    for command in (["evaluate"], ["predict"], ["report", "--out", d / "r.html"]):
+        err = user_error(capsys, command[0], model, d / "other.csv", *command[1:],
+                         match="do not match the model's features")
+        assert "unknown column(s) 'height', 'weight'" in err and "'x1', 'x2'" in err
+    _, meta = mlplab.io.load_network(model)
+    assert meta["extra"]["cli"]["feature_names_given"] is True
+
+
+def test_a_model_trained_without_a_header_takes_columns_by_position_and_says_so(x_named, tmp_path, capsys):
+    d, _ = x_named
+    model = tmp_path / "pos.safetensors"
+    assert main(["train", str(d / "noheader.csv"), "--hidden", "6", "--optimizer", "gd", "--max-iter", "80",
+                 "--out", str(model), "-q"]) == 0
+    capsys.readouterr()
+    _, meta = mlplab.io.load_network(model)
+    assert meta["extra"]["cli"]["feature_names_given"] is False
+    ref = json.loads(ok(capsys, "evaluate", model, d / "noheader.csv", "--json")[0])
+    out, err = ok(capsys, "evaluate", model, d / "other.csv", "--json")
+    assert json.loads(out)["accuracy"] == ref["accuracy"]
+    assert "note: " in err and "taken by position" in err and err.count("\n") == 1
+
+
+def test_a_model_file_without_the_names_flag_keeps_the_old_reading(x_named, tmp_path, capsys):
+    """Models written before the flag: x1..xN there meant "no header", so such a file is read by position."""
+    d, model = x_named
+    net, meta = mlplab.io.load_network(model)
+    cli_meta = dict(meta["extra"]["cli"])
+    del cli_meta["feature_names_given"]
+    old = tmp_path / "old.safetensors"
+    mlplab.save(net, old, extra={"cli": cli_meta})
+    out, _ = ok(capsys, "evaluate", old, d / "other.csv", "--json")
+    assert json.loads(out)["accuracy"] > 0.95
+
+
+@pytest.mark.parametrize("header", ["x1,label,label", "label,x1,label", "a,a,label"])
+def test_duplicate_column_names_are_refused_when_training(tmp_path, capsys, header):
+    path = tmp_path / "dup.csv"
+    path.write_text(header + "\n" + "".join(f"{i % 3},{i % 2},{(i // 2) % 2}\n" for i in range(12)))
+    dup = "'label'" if header.count("label") == 2 else "'a'"
+    for extra in (["--target", "label"], []):
+        err = user_error(capsys, "train", path, *extra, "--max-iter", "5", "--out", tmp_path / "m.safetensors",
+                         match="appear more than once in the header")
+        assert dup in err and "give each column its own name" in err
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 # --- 3. outputs, memory, crafted files, configs ------------------------------------------------------
 
 

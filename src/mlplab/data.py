@@ -56,6 +56,8 @@ class Table:
         feature_names: N_0 names (from the header, else ``x1..xN``).
         target_name: the target column's name (or None).
         source: where it came from, for messages.
+        named: the names were given (a header, a Parquet schema, a built-in set's documentation),
+            not made up as ``x1..xN``: only given names are matched by name later.
     """
 
     X: np.ndarray
@@ -63,6 +65,7 @@ class Table:
     feature_names: list[str] = field(default_factory=list)
     target_name: str | None = None
     source: str = ""
+    named: bool = False
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -291,11 +294,13 @@ def _fast_csv(path: Path, delimiter, sample, head, target, require_target, n_fea
             else:
                 if not np.isfinite(y).all():
                     raise _Irregular
-    return _table(X, y, names, feat_cols, t, path)
+    return _table(X, y, names, feat_cols, t, path, named=header)
 
 
 def _target_column(where, width, names, header, target, require_target, n_features) -> int | None:
     """Index of the target column (None: a prediction file of features only)."""
+    if header:
+        check_unique_names(names, where)
     if n_features is not None and width == n_features and target is None:
         if require_target:
             raise DataError(f"{where} has {width} columns, the model's {n_features} features, but no target "
@@ -365,7 +370,7 @@ def _table_from_rows(path: Path, rows, delimiter, target, require_target: bool, 
             y = _finite_target(where, t, names, np.array([float(c) for c in col]), col)
         else:
             y = np.array(col, dtype=object)
-    return _table(X, y, names, feat_cols, t, path)
+    return _table(X, y, names, feat_cols, t, path, named=header)
 
 
 def _finite_target(where, t, names, y, shown):
@@ -378,9 +383,22 @@ def _finite_target(where, t, names, y, shown):
     return y
 
 
-def _table(X, y, names, feat_cols, t, path) -> Table:
+def _table(X, y, names, feat_cols, t, path, named: bool) -> Table:
     return Table(X=X, y=y, feature_names=[names[j] for j in feat_cols],
-                 target_name=None if t is None else names[t], source=str(path))
+                 target_name=None if t is None else names[t], source=str(path), named=named)
+
+
+def check_unique_names(names, where: str) -> None:
+    """A header names each column once: a repeated name would make --target and the match by name
+    ambiguous (which 'label'?)."""
+    seen, dup = set(), []
+    for n in names:
+        if n in seen and n not in dup:
+            dup.append(n)
+        seen.add(n)
+    if dup:
+        raise DataError(f"{where}: column name(s) {', '.join(map(repr, dup))} appear more than once in the "
+                        "header; give each column its own name")
 
 
 def _read_parquet(read, where: str):
@@ -436,7 +454,7 @@ def _load_parquet(path: Path, target, require_target: bool, n_features: int | No
             y = _finite_target(where, t, names, y, y)
         else:
             y = np.array([str(c) for c in col], dtype=object)
-    return _table(X, y, names, feat_cols, t, path)
+    return _table(X, y, names, feat_cols, t, path, named=True)
 
 
 def _has_header(rows) -> bool:

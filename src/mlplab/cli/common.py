@@ -256,7 +256,8 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
         features, classes = mlplab.datasets.column_names(spec)
         if classes is not None:  # class names instead of codes, as the bundled set documents them
             y = np.array(classes, dtype=object)[y.astype(int)]
-        return D.Table(X=X, y=y, feature_names=features or [f"x{j + 1}" for j in range(X.shape[1])], source=spec)
+        return D.Table(X=X, y=y, feature_names=features or [f"x{j + 1}" for j in range(X.shape[1])], source=spec,
+                       named=bool(features))
     if synth:
         raise UserError("--n-samples/--noise apply to the synthetic built-in sets only, not to files")
     if Path(spec).is_dir():
@@ -377,7 +378,8 @@ def info_from_python_model(path: str, net, meta) -> dict:
             raise UserError(f"{path!r} predicts {net.n_outputs} outputs; the command line handles one target "
                             "column — use the model from Python (mlplab.load)")
         return {"task": "regression", "loss": "squared", "classes": None, "n_features": net.n_inputs,
-                "target": None, "scaler": None, "feature_names": est.get("feature_names_in")}
+                "target": None, "scaler": None, "feature_names": est.get("feature_names_in"),
+            "feature_names_given": est.get("feature_names_in") is not None}
     if target_type == "multilabel-indicator" or (out_act == "sigmoid" and net.n_outputs > 1):
         raise UserError(f"{path!r} is a multilabel model ({net.n_outputs} sigmoid outputs); the command line "
                         "handles one label per sample — use the model from Python (mlplab.load)")
@@ -386,7 +388,8 @@ def info_from_python_model(path: str, net, meta) -> dict:
         classes = [0, 1] if net.n_outputs == 1 else list(range(net.n_outputs))
     loss = "cross_entropy" if out_act == "softmax" else "binary_cross_entropy"
     return {"task": "classification", "loss": loss, "classes": classes, "n_features": net.n_inputs,
-            "target": None, "scaler": None, "feature_names": est.get("feature_names_in")}
+            "target": None, "scaler": None, "feature_names": est.get("feature_names_in"),
+            "feature_names_given": est.get("feature_names_in") is not None}
 
 
 def load_model(path: str):
@@ -422,9 +425,14 @@ def load_model(path: str):
     return net, meta, info, scaler
 
 
-def _generic_names(names) -> bool:
-    """x1..xN: the names given to the columns of a file without a header (nothing to match by)."""
-    return list(names) == [f"x{j + 1}" for j in range(len(names))]
+def names_given(info: dict, feats: list[str]) -> bool:
+    """Whether the model's feature names were given (a header, a DataFrame's columns) and so are matched
+    by name, ``x1, x2`` included. Models of mlplab < 0.4 do not say: there ``x1..xN`` meant a file
+    without a header."""
+    given = info.get("feature_names_given")
+    if given is not None:
+        return bool(given)
+    return list(feats) != [f"x{j + 1}" for j in range(len(feats))]
 
 
 def _match_columns(args, spec: str, feats: list[str], info, require_target: bool):
@@ -442,10 +450,7 @@ def _match_columns(args, spec: str, feats: list[str], info, require_target: bool
         print(f"mlplab: note: {spec!r} has no header row; its columns are taken by position as the model's "
               f"features ({shown}) — {fix}", file=sys.stderr)
         return False, None
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})
-        raise D.DataError(f"{spec!r}: column name(s) {', '.join(map(repr, dup))} appear more than once in the "
-                          "header; give each column its own name")
+    D.check_unique_names(header, repr(spec))
     target = args.target
     if isinstance(target, str) and target.lstrip("-").isdigit():
         try:
@@ -493,9 +498,11 @@ def model_inputs(args, net, info, scaler, require_target):
     feats = [str(f) for f in (info.get("feature_names") or [])]
     spec = getattr(args, "data", None) or "lecture"
     by_name = False
-    if (len(feats) == net.n_inputs and not _generic_names(feats) and not is_builtin(spec)
+    if (len(feats) == net.n_inputs and names_given(info, feats) and not is_builtin(spec)
             and Path(spec).is_file()):
         by_name, target = _match_columns(args, spec, feats, info, require_target)
+    positional_header = (not by_name and not is_builtin(spec) and Path(spec).is_file()
+                         and D.file_header(spec) is not None)
     if by_name:
         table = D.load_file(spec, target, require_target=target is not None)
         order = [table.feature_names.index(f) for f in feats]
@@ -513,6 +520,9 @@ def model_inputs(args, net, info, scaler, require_target):
         raise D.DataError(f"{table.source!r} has {cols} columns but the model expects {net.n_inputs} features "
                           f"(or {net.n_inputs + 1} columns with the target last, or --target); give the columns "
                           "the model was trained on")
+    if positional_header:  # (after the checks: an error comes alone)
+        print(f"mlplab: note: the model was trained on columns without names; the columns of {spec!r} are "
+              "taken by position, not by their header", file=sys.stderr)
     X = scaler.transform(table.X) if scaler else table.X
     return table, X
 

@@ -356,6 +356,7 @@ def _extra(cfg, table, scaler, metrics, training, history=None) -> dict:
     return {"cli": {
         "format": CLI_FORMAT, "task": cfg["task"], "loss": cfg["loss"], "l2": cfg["l2"],
         "reduction": cfg["reduction"], "classes": cfg["classes"], "feature_names": table.feature_names,
+        "feature_names_given": table.named,
         "target": table.target_name, "n_features": int(table.X.shape[1]),
         "scaler": None if scaler is None else scaler.to_dict(), "data": table.source,
         "config": {k: v for k, v in cfg.items() if k not in ("classes",)},
