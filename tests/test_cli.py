@@ -331,6 +331,7 @@ def test_corrupt_and_tampered_model_files(tmp_path, capsys):
     # NaN weights saved by hand (as an older mlplab, without a checksum, could) are refused at load
     net, meta = mlplab.io.load_network(model)
     meta.pop("tensors_sha256")
+    meta["mlplab_version"] = "0.2.0"
     net.params[0] = np.nan
     from mlplab.io import atomic_write
     from safetensors.numpy import save as st_save

@@ -592,3 +592,39 @@ def test_estimator_models_match_columns_by_name_too(iris_files, tmp_path, capsys
     got = json.loads(ok(capsys, "evaluate", path, d / "swapped.csv", "--json")[0])
     assert got["accuracy"] == pytest.approx(est.score(df[feats], df["species"]))
     user_error(capsys, "evaluate", path, d / "renamed.csv", match="unknown column(s) 'a', 'b', 'c', 'd'")
+
+
+def test_a_symlink_given_as_out_is_written_through(tmp_path, capsys):
+    real = tmp_path / "models" / "real.safetensors"
+    real.parent.mkdir()
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(real)
+    assert cli(capsys, "train", "xor", "--hidden", "2", "--max-iter", "3", "--out", link)[0] == 0
+    assert link.is_symlink() and real.is_file() and not real.is_symlink()
+    assert mlplab.io.load_network(link)[0].n_params == mlplab.io.load_network(real)[0].n_params
+    before = real.read_bytes()
+    assert cli(capsys, "train", "xor", "--hidden", "2", "--max-iter", "5", "--out", link)[0] == 0
+    assert link.is_symlink() and real.read_bytes() != before  # the target replaced, the link kept
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_given_as_out_is_refused_and_kept(tmp_path, capsys):
+    import stat
+
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    user_error(capsys, "train", "xor", "--max-iter", "3", "--out", fifo, match="not a regular file")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    net = mlplab.MLP([2, 2, 1], seed=0)
+    with pytest.raises(ValueError, match="not a regular file"):
+        mlplab.save(net, fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_file_named_like_a_built_in_set_gets_a_note(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "iris").write_text("a,b,label\n1,2,0\n3,4,1\n")
+    code, out, err = cli(capsys, "train", "iris", "--max-iter", "2", "--quiet")
+    assert code == 0 and "note: 'iris' is the built-in data set" in err and "./iris" in err
+    err = user_error(capsys, "train", "./iris", "--max-iter", "2", "--quiet", match="unknown file extension")
+    assert "note:" not in err  # the file itself was read (and has no data extension)

@@ -141,7 +141,7 @@ def test_nan_weights_and_missing_files_are_rejected(tmp_path):
     save_file({"layers.1.weight": np.full((3, 2), np.nan), "layers.1.bias": np.zeros(3),
                "layers.2.weight": np.zeros((1, 3)), "layers.2.bias": np.zeros(1)},
               str(tmp_path / "nan.safetensors"),
-              metadata={"mlplab": json.dumps({"format_version": 1, "kind": "MLP", "architecture": {
+              metadata={"mlplab": json.dumps({"format_version": 1, "mlplab_version": "0.2.0", "kind": "MLP", "architecture": {
                   "layer_sizes": [2, 3, 1], "activations": ["sigmoid", "sigmoid"], "bias": True,
                   "dtype": "float64"}})})
     with pytest.raises(ModelFileError, match="NaN"):

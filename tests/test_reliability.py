@@ -93,18 +93,35 @@ def test_a_flipped_byte_in_the_tensor_data_fails_the_checksum(tmp_path, capsys):
     user_error(capsys, "inspect", bad, match="checksum")
 
 
-def test_files_without_a_checksum_still_load(tmp_path):
+def _without_checksum(tmp_path, version):
+    """A model file whose metadata lack tensors_sha256 and say ``mlplab_version = version``."""
     from safetensors.numpy import save as st_save
 
     net = mlplab.MLP([3, 4, 2], activation="tanh", seed=0)
     path = mlplab.save(net, tmp_path / "m.safetensors")
     _, meta = mlplab.io.load_network(path)
     assert len(meta.pop("tensors_sha256")) == 64
+    meta["mlplab_version"] = version
     tensors = {f"layers.{i + 1}.weight": np.ascontiguousarray(W) for i, W in enumerate(net.weights)}
     tensors.update({f"layers.{i + 1}.bias": np.ascontiguousarray(b) for i, b in enumerate(net.biases)})
-    old = tmp_path / "old.safetensors"
+    old = tmp_path / f"v{version}.safetensors"
     old.write_bytes(st_save(tensors, metadata={"mlplab": json.dumps(meta)}))
+    return old, net
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "0.2.0", "0.2.7.dev1"])
+def test_files_of_versions_before_checksums_still_load(tmp_path, version):
+    old, net = _without_checksum(tmp_path, version)
     assert np.array_equal(mlplab.load(old).params, net.params)
+
+
+@pytest.mark.parametrize("version", ["0.3.0", "0.4.1", "1.0", "", "unknown"])
+def test_a_missing_checksum_is_tampering_in_files_that_always_have_one(tmp_path, capsys, version):
+    """mlplab >= 0.3 always writes tensors_sha256: deleting it (to load modified weights) is refused."""
+    bad, _ = _without_checksum(tmp_path, version)
+    with pytest.raises(mlplab.ModelFileError, match=r"no SHA-256 checksum.*was modified"):
+        mlplab.load(bad)
+    user_error(capsys, "inspect", bad, match="no SHA-256 checksum")
 
 
 def test_save_refuses_non_finite_weights_naming_the_layer(tmp_path):

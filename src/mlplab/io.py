@@ -10,8 +10,8 @@ Layout of a file written by :func:`save`:
   estimators, ``estimator`` (its parameters, classes, fitted scalars and
   loss curve); callers may add their own JSON-able ``extra`` (training
   configuration, metrics, scalers), and ``tensors_sha256``: the SHA-256 of
-  the tensors (see :func:`tensors_sha256`), checked on load (files of mlplab
-  versions that did not write it load without the check).
+  the tensors (see :func:`tensors_sha256`), checked on load; a file without it
+  loads only when its ``mlplab_version`` is older than 0.3 (which did not write it).
 
 Writes are atomic: the file is written to a temporary file in the same folder,
 flushed and fsynced, then moved over the target with ``os.replace``, so an
@@ -56,10 +56,24 @@ def tensors_sha256(tensors: dict) -> str:
     return h.hexdigest()
 
 
+CHECKSUM_SINCE = (0, 3)  # every file written by mlplab 0.3 or later has tensors_sha256
+
+
+def _written_before_checksums(meta: dict) -> bool:
+    """The file says it is from an mlplab that did not store checksums (before 0.3)."""
+    match = re.match(r"(\d+)\.(\d+)", str(meta.get("mlplab_version", "")))
+    return match is not None and (int(match[1]), int(match[2])) < CHECKSUM_SINCE
+
+
 def _check_checksum(meta: dict, tensors: dict, where: str) -> None:
     expected = meta.get("tensors_sha256")
-    if expected is None:  # written before mlplab stored checksums
-        return
+    if expected is None:
+        if _written_before_checksums(meta):
+            return
+        raise ModelFileError(f"{where}: the file has no SHA-256 checksum of its tensors, which every file of "
+                             f"mlplab {CHECKSUM_SINCE[0]}.{CHECKSUM_SINCE[1]} or later has (it says mlplab "
+                             f"{meta.get('mlplab_version')!r}); it was modified — restore it from a copy or "
+                             "re-train the model")
     if not isinstance(expected, str) or tensors_sha256(tensors) != expected:
         raise ModelFileError(f"{where}: the tensor data do not match the file's SHA-256 checksum; the file is "
                              "corrupt or was modified — restore it from a copy or re-train the model")
@@ -200,9 +214,16 @@ def atomic_write(path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync, ``os.replace``.
 
     The new file gets the usual permissions (0o666 minus the umask); an
-    interruption at any point leaves the previous file, if any, untouched.
+    interruption at any point leaves the previous file, if any, untouched. A symbolic link is
+    written through (its target is replaced, the link stays); a path that exists but is not a
+    regular file (a FIFO, a device) is refused.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        raise ValueError(f"cannot save to {str(path)!r}: it exists and is not a regular file (a FIFO, a device "
+                         "or a socket); give the path of a file")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ValueError(f"cannot save to {str(path)!r}: folder {str(folder)!r} does not exist")

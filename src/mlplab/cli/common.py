@@ -246,6 +246,9 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
     # the synthetic sets are always drawn with their own fixed seed: --seed is the run's (w^0, sampling, splits)
     synth = {k: v for k, v in (("n_samples", args.n_samples), ("noise", args.noise)) if v is not None}
     if is_builtin(spec):
+        if Path(spec).exists():
+            print(f"mlplab: note: {spec!r} is the built-in data set; the file {spec!r} in the current folder is not "
+                  f"read — give ./{spec} to use it", file=sys.stderr)
         if args.target is not None:
             raise UserError(f"--target applies to files; the built-in set {spec!r} has its target already")
         try:
@@ -280,7 +283,11 @@ def check_out_path(path: str, suffix: str, what: str) -> Path:
     if p.suffix.lower() != suffix:
         raise UserError(f"{what} {path!r} must end in {suffix}; e.g. {what} "
                         f"{'run' if suffix == '.html' else 'model'}{suffix}")
-    folder = p.parent if str(p.parent) else Path(".")
+    target = Path(os.path.realpath(p)) if p.is_symlink() else p  # a link is written through to its target
+    if target.exists() and not target.is_dir() and not target.is_file():
+        raise UserError(f"cannot write {path!r}: it is not a regular file (a FIFO, a device or a socket); "
+                        "give the path of a file")
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"cannot write {path!r}: folder {str(folder)!r} does not exist; create it first")
     if p.is_dir():
