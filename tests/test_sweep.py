@@ -439,3 +439,117 @@ def test_a_spec_is_read_in_the_encodings_a_train_config_is(tmp_path):
     bad.write_bytes(b"data = \xff\xfe\xfa\n")
     with pytest.raises(S.SpecError, match="sweep spec"):
         S.load(str(bad))
+
+
+# --- damaged or unexpected results folders: one line, exit 2, nothing created ---------------------
+
+TINY = 'data = "moons"\nn_samples = 30\nepochs = 1\nhidden = [2]\n[grid]\nseed = [0, 1]\n'
+
+
+def _damage(out: Path, how: str, good: Path) -> None:
+    out.mkdir()
+    db = out / "results.sqlite"
+    if how == "corrupt":
+        blob = bytearray(good.read_bytes())
+        blob[100:4096] = os.urandom(3996)  # the header's end and the schema page
+        db.write_bytes(bytes(blob))
+    elif how == "truncated":
+        db.write_bytes(good.read_bytes()[:1000])
+    elif how == "foreign":
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE users (name TEXT)")
+        con.commit()
+        con.close()
+    elif how == "text":
+        db.write_text("not a database\n" * 50)
+    elif how == "db-folder":
+        db.mkdir()
+    elif how == "models-file":
+        (out / "models").write_text("x")
+    elif how == "lock-folder":
+        (out / ".lock").mkdir()
+
+
+@pytest.fixture(scope="module")
+def good_store(tmp_path_factory):
+    d = tmp_path_factory.mktemp("good")
+    (d / "s.toml").write_text(TINY)
+    assert main(["sweep", str(d / "s.toml"), "--out", str(d / "out"), "--quiet"]) == 0
+    return d / "out" / "results.sqlite"
+
+
+@pytest.mark.parametrize("how, words", [
+    ("corrupt", "results.sqlite"), ("truncated", "results.sqlite"), ("foreign", "not an mlplab sweep's results"),
+    ("text", "not a readable SQLite database"), ("db-folder", "'results.sqlite' is a folder"),
+    ("models-file", "'models' is not a folder"), ("lock-folder", "'.lock' is a folder"),
+])
+def test_a_damaged_results_folder_is_one_line_and_left_as_it_was(tmp_path, capsys, good_store, how, words):
+    spec = tmp_path / "s.toml"
+    spec.write_text(TINY)
+    out = tmp_path / "out"
+    _damage(out, how, good_store)
+    before = sorted(p.name for p in out.iterdir())
+    for argv in (["sweep", str(spec), "--out", str(out)], ["sweep", str(out), "--show"]):
+        if argv[-1] == "--show" and how in ("models-file", "lock-folder"):
+            continue  # --show reads results.sqlite only
+        assert main(argv) == 2, (argv, how)
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("mlplab: error: ") and "Traceback" not in err, err
+        assert words in err, err
+    assert sorted(p.name for p in out.iterdir()) == before  # no .lock, no models/ created
+
+
+def test_a_read_only_results_folder_is_refused_before_anything_is_written(tmp_path, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    spec = tmp_path / "s.toml"
+    spec.write_text(TINY)
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        assert main(["sweep", str(spec), "--out", str(out)]) == 2
+        assert "cannot write the sweep's results" in capsys.readouterr().err
+    finally:
+        out.chmod(0o700)
+
+
+def test_a_folder_of_another_sweep_is_not_mixed_into(tmp_path, capsys, good_store):
+    import shutil
+
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(good_store, out / "results.sqlite")
+    other = tmp_path / "other.toml"
+    other.write_text(TINY.replace("seed = [0, 1]", "lr = [0.5, 0.25]"))
+    assert main(["sweep", str(other), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the results of another sweep (2 runs" in err and "give another --out" in err
+    assert len(db_rows(out)) == 2
+    same = tmp_path / "same.toml"  # the same sweep, extended: resumes into the folder
+    same.write_text(TINY.replace("seed = [0, 1]", "seed = [0, 1, 2]"))
+    assert main(["sweep", str(same), "--out", str(out), "--quiet"]) == 0
+    assert len(db_rows(out)) == 3
+
+
+@pytest.mark.parametrize("line, words", [
+    ("lr = [0.1, nan]", "[grid] lr = [0.1, nan] holds a non-finite number"),
+    ("lr = [inf]", "[grid] lr = [inf] holds a non-finite number"),
+])
+def test_non_finite_grid_values_are_one_line(tmp_path, capsys, line, words):
+    spec = tmp_path / "s.toml"
+    spec.write_text(TINY.replace("seed = [0, 1]", line))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_shared_non_finite_value_and_a_dash_underscore_twin_are_one_line(tmp_path, capsys):
+    for text, words in (('data = "moons"\nl2 = nan\n[grid]\nseed = [0]\n', "l2 = nan holds a non-finite number"),
+                        ('data = "moons"\n[grid]\nmax_iter = [1]\nmax-iter = [2]\n', "name the same option")):
+        spec = tmp_path / "s.toml"
+        spec.write_text(text)
+        assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err, err

@@ -90,6 +90,14 @@ def run(spec, out, *, backend: str = "local", workers: int | None = None, addres
 
     runs, swept, where, source = expand(spec, where)
     out = check_out(out)
+    try:
+        store.check_folder(out)
+    except store.StoreError as exc:
+        raise SpecError(str(exc)) from None
+    foreign = store.other_sweep(out, runs)
+    if foreign:
+        raise SpecError(f"{str(out)!r} holds the results of another sweep ({foreign} runs, none of them a run of "
+                        f"{where}); give another --out, or remove that folder first")
     be = make_backend(backend, workers, address)
     owned = be is not backend
     t0 = time.perf_counter()
@@ -180,11 +188,17 @@ def load_runs(out, ids=None):
     from mlplab.sweeps import results, store
 
     out = Path(out)
-    try:
-        con = store.connect(out, create=False)
-    except FileNotFoundError:
+    if (out / store.FILE).exists() and not (out / store.FILE).is_file():
+        raise SpecError(f"{str(out)!r}: {store.FILE!r} is a folder or not a regular file; it holds no sweep's "
+                        "results — remove or rename it")
+    if not (out / store.FILE).is_file():
         raise SpecError(f"{str(out)!r} holds no sweep results ({store.FILE}); run `mlplab sweep SPEC.toml --out "
-                        f"{out}` first") from None
+                        f"{out}` first")
+    try:
+        store.check_store(out)
+    except store.StoreError as exc:
+        raise SpecError(str(exc)) from None
+    con = store.connect(out, create=False)
     try:
         rows = store.rows(con, ids)
         swept = store.get_meta(con).get("swept")

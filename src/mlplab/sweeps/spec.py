@@ -154,8 +154,12 @@ def combinations(spec: dict, where: str = "the spec") -> tuple[dict, list[dict],
     for key in [*shared, *grid, *rand, *(k for t in shared.values() if isinstance(t, dict) for k in t)]:
         if _flag(key) in NOT_IN_SPEC:
             raise SpecError(f"{where}: {key!r} cannot be set in a sweep spec; {NOT_IN_SPEC[_flag(key)]}")
-    swept = []
+    _check_finite(where, shared, grid)
+    swept, flags = [], {}
     for key, values in grid.items():
+        if _flag(key) in flags:
+            raise SpecError(f"{where}: [grid] {flags[_flag(key)]!r} and {key!r} name the same option; keep one of them")
+        flags[_flag(key)] = key
         if not isinstance(values, list) or not values:
             raise SpecError(f"{where}: [grid] {key} must be a non-empty list of values, e.g. {key} = [..., ...]; "
                             f"got {values!r}")
@@ -185,6 +189,21 @@ def combinations(spec: dict, where: str = "the spec") -> tuple[dict, list[dict],
     points = [dict(zip(draws, vals)) for vals in zip(*draws.values())] if draws else [{}]
     combos = [{**p, **dict(zip(grid, vals))} for p in points for vals in itertools.product(*grid.values())]
     return shared, combos, swept
+
+
+def _check_finite(where: str, shared: dict, grid: dict) -> None:
+    """NaN and ±inf (TOML's nan, inf) are no option's value: one line naming the key."""
+    def bad(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return True
+        return isinstance(v, list) and any(bad(x) for x in v)
+
+    tables = [("", shared), *((f"[{k}] ", t) for k, t in shared.items() if isinstance(t, dict)), ("[grid] ", grid)]
+    for prefix, table in tables:
+        for key, value in table.items():
+            if not isinstance(value, dict) and bad(value):
+                raise SpecError(f"{where}: {prefix}{key} = {value!r} holds a non-finite number (nan or inf); give "
+                                "finite values")
 
 
 def describe(combo: dict) -> str:

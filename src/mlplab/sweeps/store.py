@@ -53,6 +53,96 @@ RESULT_COLUMNS = ("status", "final_loss", "grad_norm", "accuracy", "accuracy_spl
                   "cost", "forward_evals", "seconds", "error", "history", "metrics", "model")
 
 
+class StoreError(Exception):
+    """The results folder cannot hold this sweep's results as it is; the message says why and what to do."""
+
+
+def check_folder(folder: Path) -> None:
+    """Before anything is written: every part of a results folder that exists is what it should be,
+    ``results.sqlite`` an intact store of mlplab's, and the folder writable.
+
+    Raises:
+        StoreError: one line naming the part and the fix.
+    """
+    import os
+    import tempfile
+
+    folder = Path(folder)
+    where = str(folder)
+    for name, want_dir in ((FILE, False), ("models", True), (".lock", False)):
+        p = folder / name
+        if p.exists() or p.is_symlink():
+            if want_dir and not p.is_dir():
+                raise StoreError(f"{where!r}: {name!r} is not a folder (it holds the sweep's models); remove or "
+                                 "rename it, or give another --out")
+            if not want_dir and not p.is_file():
+                raise StoreError(f"{where!r}: {name!r} is a folder or not a regular file; remove or rename it, "
+                                 "or give another --out")
+    probe = folder if folder.is_dir() else (folder.parent if str(folder.parent) else Path("."))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".mlplab-probe.", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise StoreError(f"cannot write the sweep's results into {where!r} ({exc.strerror or exc}); give a "
+                         "writable --out") from None
+    if (folder / FILE).is_file():
+        check_store(folder)
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection that creates nothing next to the file: no -wal/-shm where none exist
+    (immutable: then nothing is in a WAL), the ordinary read-only mode where the WAL is there."""
+    wal = Path(f"{path}-wal")
+    mode = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    return sqlite3.connect(f"file:{path}?{mode}", uri=True, timeout=30)
+
+
+def check_store(folder: Path) -> None:
+    """``results.sqlite`` is an intact SQLite file with mlplab's ``runs`` table (read-only look)."""
+    path = Path(folder) / FILE
+    where = f"{str(path)!r}"
+    fix = "move it away (or give another --out) and run the sweep again"
+    try:
+        con = _read_only(path)
+        try:
+            ok = con.execute("PRAGMA quick_check").fetchone()
+            columns = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{where} is not a readable SQLite database ({exc}); it is damaged or not a sweep's "
+                         f"results — {fix}") from None
+    if not ok or ok[0] != "ok":
+        raise StoreError(f"{where} is damaged (SQLite's check: {ok[0] if ok else 'no answer'}); {fix}")
+    missing = {"id", "params", "combo", "status", *RESULT_COLUMNS} - columns
+    if missing:
+        raise StoreError(f"{where} is not an mlplab sweep's results (no runs table with {', '.join(sorted(missing))}); "
+                         f"{fix}")
+
+
+def other_sweep(folder: Path, runs) -> int:
+    """How many runs the folder's store holds when none of them is one of ``runs`` (another spec's
+    results: adding these would mix two sweeps), else 0. Reads only."""
+    path = Path(folder) / FILE
+    if not path.is_file():
+        return 0
+    params = [r.params for r in runs]
+    con = _read_only(path)
+    try:
+        n = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        if n == 0:
+            return 0
+        for i in range(0, len(params), 500):
+            chunk = params[i:i + 500]
+            hit = con.execute(f"SELECT 1 FROM runs WHERE params IN ({','.join('?' * len(chunk))}) LIMIT 1", chunk)
+            if hit.fetchone() is not None:
+                return 0
+        return n
+    finally:
+        con.close()
+
+
 def connect(folder: Path, create: bool = True) -> sqlite3.Connection:
     path = Path(folder) / FILE
     if not create and not path.is_file():
