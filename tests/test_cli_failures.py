@@ -628,3 +628,49 @@ def test_a_file_named_like_a_built_in_set_gets_a_note(tmp_path, capsys, monkeypa
     assert code == 0 and "note: 'iris' is the built-in data set" in err and "./iris" in err
     err = user_error(capsys, "train", "./iris", "--max-iter", "2", "--quiet", match="unknown file extension")
     assert "note:" not in err  # the file itself was read (and has no data extension)
+
+
+# --- limits: data sizes, sweep sizes, memory --------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", ["10000000000000", "1000000000"])
+def test_too_many_synthetic_samples_is_one_line_before_drawing(capsys, monkeypatch, n):
+    import mlplab._memory as M
+
+    monkeypatch.setattr(M, "available_bytes", lambda: 8 * 1024 ** 3)  # the same answer on any machine
+    err = user_error(capsys, "train", "moons", "--n-samples", n, match="samples of 'moons'")
+    assert "of memory but only 8.0 GiB is available" in err and "smaller --n-samples" in err
+
+
+def test_an_address_space_limit_counts_as_memory(monkeypatch):
+    import resource
+
+    import mlplab._memory as M
+
+    monkeypatch.setattr(resource, "getrlimit", lambda what: (2 * 1024 ** 3, resource.RLIM_INFINITY))
+    free = M.available_bytes()
+    assert free is not None and free <= 2 * 1024 ** 3
+
+
+def test_a_memory_error_past_the_checks_is_one_line_exit_2(capsys, monkeypatch):
+    def boom(*args, **kwargs):
+        raise MemoryError("Unable to allocate 36.4 TiB for an array")
+
+    monkeypatch.setattr(mlplab.datasets, "load", boom)
+    err = user_error(capsys, "train", "iris", match="out of memory (Unable to allocate 36.4 TiB")
+    assert "internal error" not in err
+
+
+@pytest.mark.parametrize("table", ["[random]\nn = 100000000\nlr = { loguniform = [0.001, 1] }\n",
+                                   "[grid]\nlr = [%s]\nseed = [%s]\n" % (
+                                       ",".join(str(1 + i) for i in range(1000)),
+                                       ",".join(str(i) for i in range(1000)))])
+def test_a_sweep_of_more_runs_than_the_limit_is_refused_at_once(tmp_path, capsys, table):
+    import time
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('data = "moons"\n' + table)
+    t0 = time.process_time()
+    err = user_error(capsys, "sweep", spec, "--out", tmp_path / "out", match="runs; a sweep holds at most 100,000")
+    assert ("100,000,000 runs" in err or "1,000,000 runs" in err) and time.process_time() - t0 < 30
+    assert not (tmp_path / "out").exists()

@@ -2,7 +2,7 @@
 
 No psutil: ``MemAvailable`` from ``/proc/meminfo`` (Linux), else the free
 physical pages from ``os.sysconf``; a cgroup (v2 or v1) memory limit lowers it
-(containers, batch schedulers). When nothing can be read the check is skipped.
+(containers, batch schedulers), and so does an address-space limit (``ulimit -v``). When nothing can be read the check is skipped.
 """
 
 from __future__ import annotations
@@ -56,14 +56,31 @@ def _cgroup_headroom() -> int | None:
     return None
 
 
+def _address_space_headroom() -> int | None:
+    """RLIMIT_AS (``ulimit -v``) minus this process's virtual size, when there is such a limit."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmSize:"):
+                    return max(soft - int(line.split()[1]) * 1024, 0)
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def available_bytes() -> int | None:
     """Bytes this process can still allocate without swapping, or None when it cannot be told."""
     free = _meminfo_available()
     if free is None:
         free = _sysconf_available()
-    cg = _cgroup_headroom()
-    if cg is not None:
-        free = cg if free is None else min(free, cg)
+    for limit in (_cgroup_headroom(), _address_space_headroom()):
+        if limit is not None:
+            free = limit if free is None else min(free, limit)
     return free
 
 

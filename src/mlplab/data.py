@@ -167,7 +167,7 @@ def _raw_rows(path: Path, delimiter: str, nrows: int | None = None) -> list[list
         raise DataError(f"{where} cannot be read as CSV ({_one_line(exc)}); check its quoting and delimiter") from None
     extra = iter(long_rows)
     rows = []
-    for r in df.itertuples(index=False, name=None):
+    for r in df.to_numpy(dtype=object).tolist():  # (itertuples builds a Series per column: slow on wide files)
         cells = next(extra) if r and r[0] == _LONG_ROW else [c for c in r if c is not None]
         cells = [str(c).strip() for c in cells]
         if any(cells):
@@ -186,7 +186,9 @@ def csv_header(spec: str) -> list[str] | None:
         sample = _read_sample(path)
         if not sample.strip():
             return None
-        rows = _raw_rows(path, _delimiter(path, sample), nrows=_HEAD_ROWS)
+        delimiter = _delimiter(path, sample)
+        _check_width(path, delimiter)
+        rows = _raw_rows(path, delimiter, nrows=_HEAD_ROWS)
     except DataError:
         return None
     return rows[0] if rows and _has_header(rows) else None
@@ -225,12 +227,34 @@ class _Irregular(Exception):
     """The fast pandas read met something the exact reader must judge (and word the message for)."""
 
 
+MAX_COLUMNS = 100_000  # columns of a CSV/TSV row; more is refused before the file is parsed
+
+
+def _check_width(path: Path, delimiter: str) -> None:
+    """The first row has at most MAX_COLUMNS columns: counted in 1 MiB pieces, stopping at its end or past
+    the limit (parsing a row of millions of cells takes minutes and gigabytes before any other check)."""
+    count = 0
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        while count <= MAX_COLUMNS:
+            piece = f.read(1 << 20)
+            if not piece:
+                return
+            end = piece.find("\n")
+            count += piece.count(delimiter, 0, len(piece) if end < 0 else end)
+            if end >= 0:
+                break
+    if count >= MAX_COLUMNS:
+        raise DataError(f"{str(path)!r}: its first row has more than {MAX_COLUMNS:,} columns; mlplab reads at most "
+                        f"{MAX_COLUMNS:,} — check the delimiter and the line endings, or reduce the features first")
+
+
 def _load_csv(path: Path, target, require_target: bool, n_features: int | None) -> Table:
     where = repr(str(path))
     sample = _read_sample(path)
     if not sample.strip():
         raise DataError(f"{where} is empty; give a CSV file with one sample per row")
     delimiter = _delimiter(path, sample)
+    _check_width(path, delimiter)
     head = _raw_rows(path, delimiter, nrows=_HEAD_ROWS)
     if not head:
         raise DataError(f"{where} is empty; give a CSV file with one sample per row")

@@ -556,6 +556,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
+    except MemoryError as exc:  # past the checks made before the large allocations (a limit they cannot see)
+        what = _one_line(exc) or "an allocation failed"
+        print(f"mlplab: error: out of memory ({what}); use less data (--n-samples, a smaller file) or a smaller "
+              "network (--hidden, --dtype float32), or raise the memory limit (ulimit -v, the container's)",
+              file=sys.stderr)
+        return 2
     except BrokenPipeError:  # e.g. `mlplab predict ... | head`
         try:
             sys.stdout = None

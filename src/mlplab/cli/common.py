@@ -240,6 +240,23 @@ def is_builtin(spec: str) -> bool:
     return spec in mlplab.datasets.DATASETS
 
 
+DATA_COPIES = 8  # a drawn set is held about this many times at once: drawing, shuffling, splits, casts, targets
+
+
+def _check_data_memory(spec: str, synth: dict) -> None:
+    """--n-samples S of a synthetic set: its S × (N_0 + 1) numbers, DATA_COPIES times, must fit in memory."""
+    from mlplab._memory import check_memory, gib
+
+    n = int(synth["n_samples"])
+    width = mlplab.datasets.load(spec, **{**synth, "n_samples": 8})[0].shape[1] + 1
+    need = float(n) * width * 8 * DATA_COPIES
+    try:
+        check_memory(need, f"{n:,} samples of {spec!r} ({gib(float(n) * width * 8)} as float64, held about "
+                     f"{DATA_COPIES} times while drawing, splitting and training)", "use a smaller --n-samples")
+    except MemoryError as exc:
+        raise UserError(str(exc)) from None
+
+
 def load_data(args, *, require_target=True, n_features=None, target_hint=None) -> D.Table:
     """The data argument: a built-in name, a file, or (None) the lecture's toy set."""
     spec = getattr(args, "data", None) or "lecture"
@@ -252,6 +269,8 @@ def load_data(args, *, require_target=True, n_features=None, target_hint=None) -
         if args.target is not None:
             raise UserError(f"--target applies to files; the built-in set {spec!r} has its target already")
         try:
+            if "n_samples" in synth:
+                _check_data_memory(spec, synth)
             X, y = mlplab.datasets.load(spec, **synth)
         except ValueError as exc:
             raise UserError(f"{exc}; --n-samples/--noise apply to moons, circles, spirals, blobs, "

@@ -166,6 +166,8 @@ def combinations(spec: dict, where: str = "the spec") -> tuple[dict, list[dict],
         if len({canonical(v) for v in values}) != len(values):
             raise SpecError(f"{where}: [grid] {key} lists a value twice ({values!r}); list each value once")
         swept.append(key)
+    if not rand:
+        _check_size(where, 1, grid)
     for key in shared:
         if _flag(key) in {_flag(k) for k in [*grid, *rand]}:
             raise SpecError(f"{where}: {key!r} is both a shared option and a swept key; keep one of them")
@@ -180,6 +182,7 @@ def combinations(spec: dict, where: str = "the spec") -> tuple[dict, list[dict],
         keys = [k for k in rand if k not in ("n", "sampler_seed")]
         if not keys:
             raise SpecError(f"{where}: [random] has n but no distribution; add e.g. lr = {{ loguniform = [1e-3, 1] }}")
+        _check_size(where, n, grid)
         rng = np.random.default_rng(seed)
         for key in keys:
             if _flag(key) in {_flag(k) for k in grid}:
@@ -189,6 +192,19 @@ def combinations(spec: dict, where: str = "the spec") -> tuple[dict, list[dict],
     points = [dict(zip(draws, vals)) for vals in zip(*draws.values())] if draws else [{}]
     combos = [{**p, **dict(zip(grid, vals))} for p in points for vals in itertools.product(*grid.values())]
     return shared, combos, swept
+
+
+MAX_RUNS = 100_000  # runs in one sweep: each is resolved and stored before the first starts
+
+
+def _check_size(where: str, n_draws: int, grid: dict) -> None:
+    """The number of runs (draws × the grid's product), counted before anything is expanded."""
+    total = n_draws
+    for values in grid.values():
+        total *= len(values)
+    if total > MAX_RUNS:
+        raise SpecError(f"{where} asks for {total:,} runs; a sweep holds at most {MAX_RUNS:,} — split it into "
+                        "several specs (each with its own --out), or sample it with [random] n = ...")
 
 
 def _check_finite(where: str, shared: dict, grid: dict) -> None:
