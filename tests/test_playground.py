@@ -3,7 +3,8 @@
 WebSocket protocol on a real socket.
 
 Browser checks (Playwright + Debian's chromium) and the 20-session load test are in
-test_playground_browser.py; both start the server with :class:`Server` below.
+test_playground_browser.py, the guards (Host, Origin, token, stopping work, message bounds) in
+test_playground_security.py; all start the server with :class:`Server` below.
 """
 
 from __future__ import annotations
@@ -39,13 +40,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Server:
-    """``mlplab playground --no-browser --port 0`` in a subprocess; ``url`` once it listens."""
+    """``mlplab playground --no-browser --port 0`` in a subprocess (``entry``: the command before
+    ``playground``, ``python -m mlplab.cli`` by default); ``url`` once it listens."""
 
-    def __init__(self, *extra: str, timeout: float = 120.0):
+    def __init__(self, *extra: str, timeout: float = 120.0, entry: list[str] | None = None):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen([sys.executable, "-m", "mlplab.cli", "playground", "--no-browser", "--port", "0",
-                                      *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        entry = entry or [sys.executable, "-m", "mlplab.cli"]
+        self.proc = subprocess.Popen([*entry, "playground", "--no-browser", "--port", "0", *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.stderr: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
         line, deadline = "", time.monotonic() + timeout
@@ -467,7 +470,8 @@ def test_cli_opens_the_browser_unless_told_not_to(monkeypatch, capsys):
     out = capsys.readouterr()
     assert "http://127.0.0.1:" in out.out and out.err == ""
     assert main(["playground", "--port", "0", "--no-browser", "--host", "0.0.0.0"]) == 0
-    assert "no authentication" in capsys.readouterr().err
+    err = capsys.readouterr()
+    assert "token" in err.err and "?token=" in err.out  # beyond loopback: the URL carries the token
 
 
 # --- the server on a real socket --------------------------------------------------------------------------
@@ -586,8 +590,8 @@ def test_a_closed_tab_ends_its_session_and_its_training():
     from mlplab.playground.server import create_app
 
     app = create_app()
-    with TestClient(app) as http:
-        with http.websocket_connect("/ws") as ws:
+    with TestClient(app, base_url="http://127.0.0.1") as http:
+        with http.websocket_connect("ws://127.0.0.1/ws") as ws:
             assert ws.receive_json()["type"] == "hello"
             assert ws.receive_json()["type"] == "frame"
             ws.send_json({"type": "config", "seq": 1, "form": {"optimizer": "sgd"}})
@@ -636,7 +640,8 @@ def test_an_engine_error_is_reported_to_its_tab_and_the_session_goes_on(monkeypa
 
     monkeypatch.setattr(pgsession.Session, "step", flaky)
     app = create_app()
-    with TestClient(app) as http, http.websocket_connect("/ws") as ws:
+    with TestClient(app, base_url="http://127.0.0.1") as http, \
+            http.websocket_connect("ws://127.0.0.1/ws") as ws:
         assert ws.receive_json()["type"] == "hello"
         assert ws.receive_json()["type"] == "frame"
         ws.send_json({"type": "step", "n": 1})

@@ -256,6 +256,61 @@ def test_download_is_a_loadable_model_of_the_current_network(server, context, tm
     tab.clean()
 
 
+# --- guards --------------------------------------------------------------------------------------------
+
+
+def test_a_page_of_another_origin_gets_no_socket_and_the_users_tab_still_works(server, context):
+    """A page served from another port of this machine tries to open sessions: every socket is refused."""
+    evil = context.new_page()
+    evil.route("http://127.0.0.1:1/**", lambda route: route.fulfill(
+        body="<!doctype html><title>elsewhere</title>", content_type="text/html"))
+    evil.goto("http://127.0.0.1:1/page.html")
+    outcomes = evil.evaluate("""url => Promise.all([...Array(5)].map(() => new Promise(done => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => done("open");
+        ws.onclose = () => done("closed");
+    })))""", server.ws_url)
+    assert outcomes == ["closed"] * 5
+    evil.close()
+    tab = Tab(context, server)
+    tab.click_and_wait_k("step", 1)
+    tab.clean()
+
+
+def test_the_page_passes_its_token_to_its_script_socket_and_downloads(browser, tmp_path):
+    """A playground that requires a token (as beyond loopback) works from its printed URL, and only from it."""
+    import sys
+
+    import mlplab
+
+    code = ("import sys; from mlplab.playground import server; s = server.bind('127.0.0.1', 0); "
+            "p = s.getsockname()[1]; server.serve(s, token='T0k-en_x', "
+            "ready=lambda: print(f'http://127.0.0.1:{p}/?token=T0k-en_x', flush=True))")
+    srv = Server(entry=[sys.executable, "-c", code])
+    ctx = browser.new_context(accept_downloads=True)
+    try:
+        refused = ctx.new_page()
+        assert refused.goto(srv.url).status == 403  # without the token: refused
+        refused.close()
+        page = ctx.new_page()
+        errors, external = [], []
+        watch(page, srv.url, errors, external)
+        page.goto(srv.url + "?token=T0k-en_x", wait_until="load")
+        page.wait_for_function("() => window.playground.frame && window.playground.frame.k === 0", timeout=T)
+        page.click("[data-testid=step]")
+        page.wait_for_function("() => document.querySelector('[data-testid=iteration]').textContent === '1'",
+                               timeout=T)
+        with page.expect_download(timeout=T) as info:
+            page.click("[data-testid=download-model]")
+        info.value.save_as(tmp_path / "m.safetensors")
+        assert mlplab.load(tmp_path / "m.safetensors").layer_sizes == (2, 1)
+        assert errors == [] and external == []
+    finally:
+        ctx.close()
+        srv.stop()
+    assert "Traceback" not in "".join(srv.stderr), "".join(srv.stderr)
+
+
 # --- load ----------------------------------------------------------------------------------------------
 
 

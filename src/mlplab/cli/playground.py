@@ -13,7 +13,8 @@ def add_parser(sub, parents) -> None:
                     "the default browser. Needs: pip install \"mlplab[playground]\".")
     p.add_argument("--port", type=_port, default=8643, help="TCP port (default 8643; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1, this machine only; the page has no authentication)")
+                   help="address to listen on (default 127.0.0.1, this machine only); beyond loopback the printed "
+                        "URL carries a token that every request must present")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser; only print the URL")
 
 
@@ -38,6 +39,7 @@ def cmd_playground(args) -> int:
         raise UserError(f"the playground needs {', '.join(absent)}, which is not installed: "
                         "pip install \"mlplab[playground]\"")
     from mlplab.playground import server
+    from mlplab.playground.guard import is_loopback
 
     try:
         sock = server.bind(args.host, args.port)
@@ -51,10 +53,18 @@ def cmd_playground(args) -> int:
     shown = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):
         shown = "127.0.0.1"
-    url = f"http://{shown}:{port}/"
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"mlplab: warning: listening on {args.host}: anyone who can reach this address can use the "
-              "playground — it has no authentication", file=sys.stderr)
+    hosts = [args.host]
+    token = None
+    if not is_loopback(host):  # reachable from elsewhere: only with the URL's token (as Jupyter does)
+        import secrets
+        import socket
+
+        token = secrets.token_urlsafe(24)
+        if host in ("0.0.0.0", "::"):  # every interface: its addresses are allowed per connection, its name here
+            hosts.append(socket.gethostname())
+        print(f"mlplab: warning: listening on {args.host}: anyone who can reach this address and has the "
+              "URL's token can use the playground; share the URL only with whom you trust", file=sys.stderr)
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
     def ready():
         print(f"mlplab playground: {url}  (Ctrl-C stops it)", flush=True)
@@ -66,5 +76,5 @@ def cmd_playground(args) -> int:
             except Exception:  # no browser: the URL is printed
                 pass
 
-    server.serve(sock, ready=ready)
+    server.serve(sock, ready=ready, hosts=hosts, token=token)
     return 0

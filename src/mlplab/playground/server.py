@@ -11,10 +11,17 @@ Routes:
 * ``GET /download/model/{sid}`` and ``GET /download/history/{sid}`` — the
   session's network as an ``mlplab.save`` file and its history as CSV.
 
+Every request passes :mod:`mlplab.playground.guard` first (Host and Origin
+allow-lists, the URL token when listening beyond loopback, bounded messages).
+
 The engine runs in worker threads (``asyncio.to_thread``), a session at a time
 under its lock, so the event loop keeps serving every tab while one trains.
-Running sends at most :data:`FRAME_RATE` frames a second and, between frames,
-takes as many iterations as the speed asks for within :data:`BATCH_SECONDS`.
+Work runs in slices of at most :data:`SLICE_SECONDS` (a step request) or
+:data:`BATCH_SECONDS` (running) of engine time, as a task beside the tab's
+message loop: between slices the tab's cancel flag is checked, so pause, reset,
+a new configuration, a closed tab and Ctrl-C take effect after the current
+slice, and slicing changes no result (iterations and history are those of one
+``step(n)``). Running sends at most :data:`FRAME_RATE` frames a second.
 A closed tab ends its session and its training; any error from a message is
 reported to that tab and never stops the server.
 """
@@ -25,7 +32,9 @@ import asyncio
 import json
 import logging
 import math
+import re
 import secrets
+import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -36,17 +45,21 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mlplab.playground.config import Config, FormError, parse, parse_csv
+from mlplab.playground.guard import Guard, GuardMiddleware, MessageError, load_message
 from mlplab.playground.session import Session
 
 log = logging.getLogger("mlplab.playground")
 
 FRAME_RATE = 8.0  # frames per second while running, at most
 BATCH_SECONDS = 0.1  # engine time between two frames, at most
+SLICE_SECONDS = 0.05  # engine time of one slice of a step request, at most (plus one iteration)
+SHUTDOWN_SECONDS = 1  # how long Ctrl-C waits for open sockets to close before cancelling them
 SURFACE_EVERY = 1.0  # seconds between loss-surface recomputations while running
 ACK_WAIT = 1.0  # seconds a run waits for the page to draw a frame before sending the next anyway
 SPEEDS = (1, 2, 5, 10, 30, 100, 300, 1000, 3000, 10000)  # iterations per second the page offers
 MAX_SESSIONS = 64  # tabs served at once; each holds at most ~10 MB (thinned history, w snapshots, data)
-MAX_MESSAGE = 3_000_000
+MAX_MESSAGE = 3_000_000  # characters of one message; larger ones get a one-line answer
+MAX_FRAME = 2 * MAX_MESSAGE  # bytes of one WebSocket message; larger ones close the socket (1009)
 
 def _closed_errors() -> tuple:
     """What sending to or reading from a socket the tab has closed may raise (all ASGI servers' forms)."""
@@ -118,7 +131,9 @@ class Client:
     def __init__(self, ws: WebSocket, sid: str):
         self.ws, self.sid = ws, sid
         self.session = Session()
-        self.running: asyncio.Task | None = None
+        self.running: asyncio.Task | None = None  # the run loop
+        self.work: asyncio.Task | None = None  # a step request in progress
+        self.cancel = threading.Event()  # set: the engine work of this tab stops after its current slice
         self.speed = 30.0
         self.view_k: int | None = None
         self.send_lock = asyncio.Lock()
@@ -130,7 +145,7 @@ class Client:
         self.last_sent = 0.0
         self.frame_task: asyncio.Task | None = None
         self.closed = False
-        self.want_frame = self.want_surface = self.surface_stale = False
+        self.want_frame = self.want_surface = self.want_quick = self.surface_stale = False
 
     async def send(self, obj) -> None:
         await self.send_text(_json(_finite(obj)))
@@ -155,21 +170,63 @@ class Client:
         self.last_sent = time.monotonic()
         await self.send_text(text)
 
-    def request_frame(self, surface: bool = False) -> None:
+    def busy(self) -> bool:
+        """Whether engine work (a run or a step request) is in progress."""
+        return any(t is not None and not t.done() for t in (self.running, self.work))
+
+    async def engine(self, cancel: threading.Event, n: int, budget_s: float) -> int:
+        """One slice: up to n iterations within budget_s seconds in a worker thread; 0 once cancelled."""
+        return await asyncio.to_thread(_slice, self.session, cancel, n, budget_s)
+
+    def start(self, work) -> asyncio.Task:
+        """Stop what runs, then run ``work(cancel)`` as a task with a fresh cancel flag."""
+        self.stop()
+        self.cancel = threading.Event()
+        return asyncio.create_task(work(self.cancel))
+
+    async def step_work(self, n: int, cancel: threading.Event) -> None:
+        """n iterations in slices (the same iterations and history as one ``step(n)``), then a frame."""
+        try:
+            left = n
+            while left > 0 and not cancel.is_set():
+                taken = await self.engine(cancel, left, SLICE_SECONDS)
+                if not taken:  # training stopped (divergence), or cancelled
+                    break
+                left -= taken
+            self.request_frame()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the engine failed: tell the tab, keep the session
+            if _gone(self.ws, exc):
+                return
+            log.exception("step failed")
+            try:
+                await self.send({"type": "notice", "level": "error", "text": f"{type(exc).__name__}: {exc}"})
+            except Exception:
+                pass
+
+    def request_frame(self, surface: bool = False, quick: bool = False) -> None:
         """Send a frame soon; requests made while one is being built are merged (the latest state wins).
         The loss surface (the costly panel) is recomputed when asked, or at most every SURFACE_EVERY
-        seconds, and once more SURFACE_EVERY seconds after a frame that reused an old one."""
+        seconds, and once more SURFACE_EVERY seconds after a frame that reused an old one; ``quick``
+        frames (the answer to a pause) reuse it unless asked."""
         self.want_frame = True
         self.want_surface = self.want_surface or surface
+        self.want_quick = self.want_quick or quick
         if self.frame_task is None or self.frame_task.done():
             self.frame_task = asyncio.create_task(self._frames())
 
     async def _frames(self) -> None:
         try:
             while self.want_frame:
+                work = self.work
+                if work is not None and not work.done():  # a step request draws once it is done (or stopped)
+                    await asyncio.wait([work])
+                    continue
                 self.want_frame = False
-                surface = self.want_surface or time.monotonic() - self.last_surface >= SURFACE_EVERY
-                self.want_surface = False
+                surface = self.want_surface or (
+                    not self.want_quick and time.monotonic() - self.last_surface >= SURFACE_EVERY)
+                self.want_surface = self.want_quick = False
                 await self.frame(surface=surface)
                 if not surface:
                     asyncio.get_running_loop().call_later(SURFACE_EVERY, self._refresh_surface)
@@ -183,7 +240,7 @@ class Client:
                 pass
 
     def _refresh_surface(self) -> None:
-        if self.surface_stale and (self.running is None or self.running.done()) and not self.closed:
+        if self.surface_stale and not self.busy() and not self.closed:
             self.request_frame(surface=True)
 
     def page_ready(self) -> bool:
@@ -197,11 +254,14 @@ class Client:
             self.frame_task.cancel()
 
     def stop(self) -> None:
-        if self.running is not None and not self.running.done():
-            self.running.cancel()
-        self.running = None
+        """Stop the run or step request: its task now, its worker thread after the current slice."""
+        self.cancel.set()
+        for task in (self.running, self.work):
+            if task is not None and not task.done():
+                task.cancel()
+        self.running = self.work = None
 
-    async def run_loop(self) -> None:
+    async def run_loop(self, cancel: threading.Event) -> None:
         """Iterate at ``speed`` iterations a second, a frame every 1/FRAME_RATE s at most, until paused."""
         period = 1.0 / FRAME_RATE
         owed = 0.0
@@ -213,7 +273,7 @@ class Client:
                 last = now
                 n = int(owed)
                 if n:
-                    taken = await asyncio.to_thread(self.session.step, n, BATCH_SECONDS)
+                    taken = await self.engine(cancel, n, BATCH_SECONDS)
                     owed -= n if taken == n else owed  # behind: drop the debt instead of catching up
                 stopped = self.session.stopped
                 surface = stopped or time.monotonic() - self.last_surface >= SURFACE_EVERY
@@ -237,8 +297,16 @@ class Client:
                 pass
 
 
+def _slice(session: Session, cancel: threading.Event, n: int, budget_s: float) -> int:
+    return 0 if cancel.is_set() else session.step(n, budget_s)
+
+
 async def index(request):
-    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    token = request.app.state.guard.token
+    if token is not None:  # the page's script and style are fetched with the token of its URL
+        html = re.sub(r'((?:src|href)="/static/[^"?]+)"', lambda m: f'{m.group(1)}?token={token}"', html)
+    return HTMLResponse(html, headers={"Referrer-Policy": "no-referrer"})
 
 
 async def static(request):
@@ -283,9 +351,17 @@ async def websocket(ws: WebSocket):
         await client.send({"type": "hello", "sid": sid, "speeds": list(SPEEDS)})
         await client.frame()
         while True:
-            text = await ws.receive_text()
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect" or client.closed:  # closed: the server stops
+                break
+            text = message.get("text")
+            if text is None:  # a binary message: JSON in UTF-8 is taken too
+                text = (message.get("bytes") or b"").decode("utf-8", "replace")
             try:
                 await handle(client, text)
+            except MessageError as exc:
+                log.warning("refused a message of session %s: %s", sid, exc)
+                await client.send({"type": "errors", "errors": {exc.field: str(exc)}})
             except FormError as exc:
                 await client.send({"type": "errors", "errors": exc.errors})
             except Exception as exc:  # a bug or an engine error: report to this tab, keep the session
@@ -302,13 +378,9 @@ async def websocket(ws: WebSocket):
 
 
 async def handle(client: Client, text: str) -> None:
-    """Act on one message of the page."""
-    if len(text) > MAX_MESSAGE:
-        raise FormError({"upload": f"the message is larger than {MAX_MESSAGE // 1_000_000} MB"})
-    try:
-        msg = json.loads(text)
-    except ValueError:
-        raise FormError({"form": "the page sent something that is not JSON; reload it"}) from None
+    """Act on one message of the page. Engine work (step, run) runs as a task beside the message
+    loop, so the next message (pause, reset, …) is read while it runs."""
+    msg = load_message(text, MAX_MESSAGE)
     if not isinstance(msg, dict):
         raise FormError({"form": "expected a JSON object"})
     kind = msg.get("type")
@@ -338,10 +410,8 @@ async def handle(client: Client, text: str) -> None:
         n = msg.get("n", 1)
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10000:
             raise FormError({"step": "step takes 1..10000 iterations"})
-        client.stop()
         client.view_k = None
-        await asyncio.to_thread(s.step, n)
-        client.request_frame()
+        client.work = client.start(lambda cancel: client.step_work(n, cancel))
     elif kind == "run":
         speed = msg.get("speed", client.speed)
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 < speed <= max(SPEEDS):
@@ -352,7 +422,7 @@ async def handle(client: Client, text: str) -> None:
             if s.stopped:
                 await client.send({"type": "notice", "level": "warn", "text": s.stopped + " — reset to go on"})
                 return
-            client.running = asyncio.create_task(client.run_loop())
+            client.running = client.start(client.run_loop)
     elif kind == "speed":
         speed = msg.get("speed")
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 < speed <= max(SPEEDS):
@@ -362,7 +432,7 @@ async def handle(client: Client, text: str) -> None:
         client.acked.set()
     elif kind == "pause":
         client.stop()
-        client.request_frame()
+        client.request_frame(quick=True)  # answered at once; the loss surface follows SURFACE_EVERY later
     elif kind == "reset":
         client.stop()
         client.view_k = None
@@ -380,7 +450,7 @@ async def handle(client: Client, text: str) -> None:
         if x not in ("iteration", "cost") or not isinstance(logy, bool):
             raise FormError({"view": "x must be 'iteration' or 'cost', log true or false"})
         s.view = {"x": x, "log": logy}
-        if client.running is None or client.running.done():
+        if not client.busy():
             client.request_frame()
     else:
         raise FormError({"form": f"unknown message type {kind!r}"})
@@ -410,15 +480,20 @@ def _fit_upload(cfg: Config, data) -> Config:
     return cfg
 
 
-def create_app() -> Starlette:
-    """The playground's ASGI app."""
+def create_app(*, port: int | None = None, hosts=(), token: str | None = None) -> Starlette:
+    """The playground's ASGI app, served on ``port`` (None: any port, for in-process tests) under
+    the loopback names and ``hosts``; with a ``token``, every request must carry ``?token=``."""
+    from starlette.middleware import Middleware
+
+    guard = Guard(port, hosts, token)
     app = Starlette(routes=[
         Route("/", index),
         Route("/static/{name}", static),
         Route("/download/{what}/{sid}", download),
         WebSocketRoute("/ws", websocket),
-    ])
+    ], middleware=[Middleware(GuardMiddleware, guard=guard)])
     app.state.clients = {}
+    app.state.guard = guard
     return app
 
 
@@ -440,15 +515,26 @@ def bind(host: str, port: int):
     return sock
 
 
-def serve(sock, *, ready=None, log_level: str = "warning") -> None:
-    """Serve the app with uvicorn on the bound socket until interrupted; ``ready()`` once it serves."""
+def serve(sock, *, ready=None, log_level: str = "warning", hosts=(), token: str | None = None) -> None:
+    """Serve the app with uvicorn on the bound socket until interrupted; ``ready()`` once it serves.
+    ``hosts`` and ``token``: see :func:`create_app`. Ctrl-C stops every session's work, closes the
+    sockets and ends within about :data:`SHUTDOWN_SECONDS` plus one slice."""
     import uvicorn
     from threadpoolctl import threadpool_limits
 
     # many sessions train in parallel worker threads: BLAS threads on top of them only fight for the cores
     threadpool_limits(1)
-    config = uvicorn.Config(create_app(), log_level=log_level, ws_max_size=MAX_MESSAGE + 1024, lifespan="off")
-    server = uvicorn.Server(config)
+    app = create_app(port=sock.getsockname()[1], hosts=hosts, token=token)
+    config = uvicorn.Config(app, log_level=log_level, ws_max_size=MAX_FRAME, lifespan="off",
+                            timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None):
+            for client in list(app.state.clients.values()):  # their worker threads end after this slice
+                client.close()
+            await super().shutdown(sockets=sockets)
+
+    server = Server(config)
     if ready is not None:
         original = server.startup
 

@@ -23,6 +23,10 @@ const OPT_PRESETS = {  // step-size defaults per optimizer
   "adam": {schedule: "constant", c: "0.01", reduction: "mean"},
 };
 
+// the token of the page's URL (a playground listening beyond this machine requires it on every request)
+const TOKEN = new URLSearchParams(location.search).get("token");
+const AUTH = TOKEN ? `?token=${encodeURIComponent(TOKEN)}` : "";
+
 const state = {syncNext: true, seq: 0, ws: null, sid: null, frame: null, running: false, pending: null, drawing: false, snapshots: [0]};
 window.playground = state;  // for tests and the curious: state.frame is the last frame drawn
 
@@ -131,7 +135,7 @@ function send(msg) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws`);
+  const ws = new WebSocket(`${proto}://${location.host}/ws${AUTH}`);
   state.ws = ws;
   ws.onopen = () => { $("#conn").textContent = "connected"; $("#conn").className = "conn ok"; };
   ws.onclose = () => {
@@ -143,8 +147,8 @@ function connect() {
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type === "hello") {
       state.sid = msg.sid;
-      $("#dl-model").href = `/download/model/${msg.sid}`;
-      $("#dl-history").href = `/download/history/${msg.sid}`;
+      $("#dl-model").href = `/download/model/${msg.sid}${AUTH}`;
+      $("#dl-history").href = `/download/history/${msg.sid}${AUTH}`;
       const sp = $("#speed");
       sp.innerHTML = "";
       for (const s of msg.speeds) { const o = document.createElement("option"); o.value = o.textContent = s; sp.appendChild(o); }
