@@ -674,3 +674,12 @@ def test_a_sweep_of_more_runs_than_the_limit_is_refused_at_once(tmp_path, capsys
     err = user_error(capsys, "sweep", spec, "--out", tmp_path / "out", match="runs; a sweep holds at most 100,000")
     assert ("100,000,000 runs" in err or "1,000,000 runs" in err) and time.process_time() - t0 < 30
     assert not (tmp_path / "out").exists()
+
+
+def test_a_column_count_mismatch_says_which_columns_are_features(tmp_path, capsys):
+    model = tmp_path / "m.safetensors"
+    assert cli(capsys, "train", "moons", "--max-iter", "2", "--out", model, "-q")[0] == 0
+    two = tmp_path / "two.csv"
+    two.write_text("a,label\n1,0\n2,1\n")
+    user_error(capsys, "evaluate", model, two, "--target", "label",
+               match="has 2 columns (1 feature and the target 'label') but the model expects 2 features")

@@ -542,8 +542,11 @@ def model_inputs(args, net, info, scaler, require_target):
         if is_builtin(table.source):
             raise D.DataError(f"{table.source!r} has {table.X.shape[1]} features but the model expects "
                               f"{net.n_inputs}; use the data set (or columns) the model was trained on")
-        cols = table.X.shape[1] + (table.y is not None)
-        raise D.DataError(f"{table.source!r} has {cols} columns but the model expects {net.n_inputs} features "
+        n_x = table.X.shape[1]
+        cols = n_x + (table.y is not None)
+        target = repr(table.target_name) if table.target_name else "column"
+        split = f" ({n_x} feature{'s' * (n_x != 1)} and the target {target})" if table.y is not None else ""
+        raise D.DataError(f"{table.source!r} has {cols} columns{split} but the model expects {net.n_inputs} features "
                           f"(or {net.n_inputs + 1} columns with the target last, or --target); give the columns "
                           "the model was trained on")
     if positional_header:  # (after the checks: an error comes alone)
