@@ -244,7 +244,7 @@ BAD = [
     (["train", "xor", "--out", "{t}/nodir/m.safetensors"], "does not exist; create it first"),
     ([], "no command given"),
     (["fit"], "invalid choice: 'fit'"),
-    (["predict", "{t}/model.safetensors", "{t}/three.csv"], "has 4 columns (3 features and the target 'y') but the model expects 2 features"),
+    (["predict", "{t}/model.safetensors", "{t}/three.csv"], "has 4 columns but the model expects 2 features"),
     (["predict", "{t}/model.safetensors", "iris"], "'iris' has 4 features but the model expects 2"),
     (["predict", "{t}/model.safetensors", "xor", "--proba", "--threshold", "2"], "--threshold: expected"),
     (["evaluate", "{t}/model.safetensors", "{t}/text.csv"], "not a number"),
