@@ -274,7 +274,7 @@ def test_estimator_rtol_grad():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 4))
     y = X @ np.ones(4) + 0.1 * rng.standard_normal(300)
-    est = MLPRegressor((), activation="identity", solver="gd", max_iter=500, tol_grad=0, rtol_grad=1e-9,
+    est = MLPRegressor(hidden_layer_sizes=(), activation="identity", solver="gd", max_iter=500, tol_grad=0, rtol_grad=1e-9,
                        alpha=0.0).fit(X, y)
     h = est.history_
     assert h.grad_norm[-1] <= 1e-9 * h.grad_norm[0] < h.grad_norm[-2]

@@ -412,9 +412,10 @@ def _estimator_state(est) -> dict:
         "n_iter": int(est.n_iter_),
         "t": int(est.t_),
         "loss": float(est.loss_),
-        "loss_curve": [float(v) for v in est.loss_curve_],
-        "best_loss": None if est.best_loss_ is None else float(est.best_loss_),
-        "validation_scores": None if est.validation_scores_ is None else [float(v) for v in est.validation_scores_],
+        "loss_curve": [float(v) for v in est.loss_curve_] if hasattr(est, "loss_curve_") else None,
+        "best_loss": None if getattr(est, "best_loss_", None) is None else float(est.best_loss_),
+        "validation_scores": (None if getattr(est, "validation_scores_", None) is None
+                              else [float(v) for v in est.validation_scores_]),
     }
     return state
 
