@@ -104,12 +104,15 @@ def test_12_run_grid_on_the_local_pool(grid12):
         params = json.loads(r["params"])
         assert r["params"] == json.dumps(params, sort_keys=True, separators=(",", ":"))  # canonical
         assert params["epochs"] == 3 and params["layer_sizes"] == [2, 8, 1] and params["data"] == "moons"
-        h = json.loads(r["history"])
-        assert h["k"][0] == 0 and h["k"][-1] == r["n_iter"] and math.isclose(h["loss"][-1], r["final_loss"])
+        assert r["history"] is None  # a finished run's history is in its model file, not stored twice
         assert r["stop_reason"] == "epochs" and r["attempts"] == 1 and r["error"] is None
         net, meta = load_network(out / r["model"])  # the model saved is the one the row describes
+        h = meta["extra"]["cli"]["history"]
+        assert h["k"][0] == 0 and h["k"][-1] == r["n_iter"] and math.isclose(h["loss"][-1], r["final_loss"])
+        assert meta["extra"]["cli"]["training"]["elapsed_s"] is None  # no timing: byte-equal on every backend
         assert meta["extra"]["cli"]["training"]["loss"] == r["final_loss"] and list(net.layer_sizes) == [2, 8, 1]
         assert meta["extra"]["cli"]["config"]["seed"] == params["seed"]
+        assert r["accuracy"] == meta["extra"]["cli"]["metrics"]["train"]["accuracy"] and r["accuracy_split"] == "train"
     assert sorted(p.name for p in (out / "models").iterdir()) == [f"run-{i:04d}.safetensors" for i in range(1, 13)]
 
 
@@ -179,10 +182,13 @@ def test_report_is_one_offline_file_with_bands_and_verdicts(grid12, tmp_path):
     rm = html.split('class="t rm"')[1].split("</table>")[0]
     cells = [row.split("<td>")[1:] for row in rm.split("<tr>")[2:]]
     verdict = {c[0].split("<")[0]: c[4].split("<")[0] for c in cells}
-    # sgd/minibatch default to gamma_k = c/(k+1) (Robbins–Monro); adam's constant schedule is not
-    assert verdict == {"optimizer=sgd lr=0.1": "yes", "optimizer=sgd lr=0.01": "yes",
-                       "optimizer=minibatch lr=0.1": "yes", "optimizer=minibatch lr=0.01": "yes",
-                       "optimizer=adam lr=0.1": "no", "optimizer=adam lr=0.01": "no"}
+    # one row per method and schedule form (the constants aside): sgd/minibatch default to gamma_k = c/(k+1)
+    # (Robbins–Monro); adam's constant schedule is not, and fails by a noise floor (Σγ_k² = ∞), not by stalling
+    assert sorted(verdict.values()) == ["no", "yes", "yes"] and all("first of 2" in k for k in verdict)
+    assert all(v == "no" for k, v in verdict.items() if k.startswith("adam"))
+    adam = next(c for c in cells if c[0].startswith("adam"))
+    assert "noise floor" in adam[5] and "stalls" not in adam[5]
+    assert 'data-name="parallel"' in html and "sortable" in html
 
 
 def test_band_median_and_range_over_seeds():
@@ -381,17 +387,10 @@ def test_ray_local_gives_the_local_pools_results_bit_for_bit(grid12, tmp_path):
         ref = local[r["params"]]
         assert (r["final_loss"], r["grad_norm"], r["cost"], r["n_iter"]) == (ref["final_loss"], ref["grad_norm"],
                                                                               ref["cost"], ref["n_iter"])
-        h, h_ref = dict(r["history"]), json.loads(ref["history"])
-        h.pop("time"), h_ref.pop("time")  # wall-clock seconds differ, of course
-        if MONITOR in ("full", "epoch"):  # every record exact: the whole history is the same
-            assert h == h_ref
-        else:  # monitor="auto": which records between the first and the last are exact depends on time, by design
-            both = ([i for i, (a, b) in enumerate(zip(h["exact"], h_ref["exact"])) if a == b] if "exact" in h
-                    else [0, len(h["k"]) - 1])
-            assert h["k"] == h_ref["k"] and {0, len(h["k"]) - 1} <= set(both)
-            for col in ("loss", "grad_norm", "cost", "epoch", "layer_grad_norms"):
-                assert [h[col][i] for i in both] == [h_ref[col][i] for i in both], col
-        assert np.array_equal(mlplab.load(tmp_path / "ray" / r["model"]).params, mlplab.load(out / ref["model"]).params)
+        h, h_ref = dict(r["history"]), load_network(out / ref["model"])[1]["extra"]["cli"]["history"]
+        assert "time" not in h and h == h_ref  # the whole history, exact records included (counted, not timed)
+        # the model files are byte for byte the same: no timings in them, the data sent with the task
+        assert (tmp_path / "ray" / r["model"]).read_bytes() == (out / ref["model"]).read_bytes()
 
 
 def test_one_driver_per_results_folder(tmp_path, capsys):

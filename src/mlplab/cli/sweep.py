@@ -1,7 +1,8 @@
 """``mlplab sweep``: many ``mlplab train`` runs from one spec (:mod:`mlplab.sweeps`).
 
     mlplab sweep SPEC.toml --out DIR [--backend local|ray] [--workers N] [--address ADDR] [--report sweep.html]
-    mlplab sweep DIR --show [--report sweep.html]
+    mlplab sweep DIR --show [--report sweep.html] [--metric NAME] [--top N]
+    mlplab sweep DIR --best best.toml [--metric NAME]     # then: mlplab train --config best.toml
 
 Exit codes as everywhere: 0 (every run done or diverged), 2 (a user error, before
 any run starts: one line naming the problem and the fix), 130 (Ctrl-C; 143 for
@@ -23,10 +24,14 @@ EPILOG = """spec: a `mlplab train --config` file plus a [grid] table, e.g.
   lr = [0.1, 0.01]
   seed = [0, 1]
 optional [random]: n = 8, sampler_seed = 0, key = { loguniform = [lo, hi] } (also uniform, randint, choice)
+optional [search]: metric = "validation_loss", sampler = "tpe" (Optuna's TPE draws [random]'s n points),
+  early_stop = { budget = "epochs", min = 1, eta = 3 } (asynchronous successive halving)
+relative data paths are read from the spec's folder; on Ray the data travel with the tasks
 
 examples:
   mlplab sweep examples/sweep.toml --out sweep-out --workers 2
   mlplab sweep sweep-out --show --report sweep.html
+  mlplab sweep sweep-out --best best.toml && mlplab train --config best.toml --out best.safetensors
   mlplab sweep examples/sweep.toml --out sweep-out --backend ray --address auto"""
 
 
@@ -50,6 +55,16 @@ def add_parser(sub) -> None:
     p.add_argument("--report", metavar="SWEEP.html",
                    help="write one self-contained HTML report (Plotly): convergence bands, final E against each "
                         "swept value, Robbins–Monro verdict of each schedule")
+    p.add_argument("--metric", metavar="NAME",
+                   help="rank the configurations by NAME: auto (default: validation mean loss, else test, else "
+                        "training E), E, grad_norm, train_loss, validation_loss, test_loss, train_accuracy, "
+                        "validation_accuracy, test_accuracy, accuracy, cost, seconds")
+    p.add_argument("--top", type=POSITIVE_INT, metavar="N",
+                   help="print the N best configurations (default: all up to 50, else the 20 best) and draw the "
+                        "N best in the report's convergence figures (default 10)")
+    p.add_argument("--best", metavar="BEST.toml",
+                   help="with DIR: write the best configuration's best run as a `mlplab train --config` file "
+                        "(rerunning it reproduces the run's row)")
     p.add_argument("--json", action="store_true", help="print one machine-readable JSON object")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
@@ -82,10 +97,11 @@ class _Display:
         from mlplab.sweeps import describe
 
         self.done += 1
+        self.total = max(self.total, self.done)  # successive halving and TPE add runs as they go
         self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
         if self.mode == "rich" and self.bar is not None:
             stats = "  ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
-            self.bar.update(self.task, completed=self.done, stats=stats)
+            self.bar.update(self.task, completed=self.done, total=self.total, stats=stats)
         elif self.mode == "plain":
             what = (f"E={row['final_loss']:.4e}  ||grad E||={row['grad_norm']:.3e}  {row['seconds']:.2f} s"
                     if row["status"] == "done" and row["final_loss"] is not None else (row["error"] or ""))
@@ -112,6 +128,7 @@ def _summary_json(out, runs, summary, outcome=None, report=None) -> dict:
 
     counts = runs["status"].value_counts().to_dict()
     obj = {"out": str(out), "results": str(out / "results.sqlite"), "swept": runs.attrs.get("swept", []),
+           "metric": summary.attrs.get("metric"),
            "runs": {"total": int(len(runs)), **{k: int(v) for k, v in counts.items()}},
            "configurations": [{k: clean(v) for k, v in row.items()} for row in summary.to_dict("records")],
            "report": None if report is None else str(report)}
@@ -120,12 +137,47 @@ def _summary_json(out, runs, summary, outcome=None, report=None) -> dict:
     return obj
 
 
+def _cmd_best(args) -> int:
+    """``mlplab sweep DIR --best BEST.toml``: the best run's settings as a train config file."""
+    from pathlib import Path
+
+    from mlplab.cli import UserError
+    import mlplab.sweeps as S
+
+    for flag, v in (("--out", args.out), ("--backend", args.backend), ("--workers", args.workers),
+                    ("--address", args.address), ("--report", args.report)):
+        if v is not None:
+            raise UserError(f"{flag} does not apply to --best, which reads the results in {args.spec!r}; drop it")
+    out = Path(args.spec)
+    if not out.is_dir():
+        raise UserError(f"--best needs the results folder of a sweep (the --out DIR it was run with), got "
+                        f"{args.spec!r}")
+    best = Path(args.best)
+    if best.is_dir() or not (best.parent if str(best.parent) else Path(".")).is_dir():
+        raise UserError(f"--best {args.best!r}: give a file path in an existing folder")
+    try:
+        options, row = S.best(out, args.metric, config=best)
+    except S.SpecError as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        from mlplab.cli.common import emit_json
+
+        emit_json({"config": str(best), "run": int(row["id"]), "options": options,
+                   "final_loss": row["final_loss"], "status": row["status"]})
+    elif not args.quiet:
+        print(f"best run: {int(row['id'])} (E = {row['final_loss']:.6g}); its settings are in {best}; rerun it with: "
+              f"mlplab train --config {best} --out best.safetensors")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from pathlib import Path
 
     from mlplab.cli import UserError
 
     report = None
+    if args.best is not None:
+        return _cmd_best(args)
     if args.report:
         from mlplab.cli.reports import check_outputs
 
@@ -147,7 +199,7 @@ def cmd_sweep(args) -> int:
             if not out.is_dir():
                 raise UserError(f"--show needs the results folder of a sweep (the --out DIR it was run with), got "
                                 f"{args.spec!r}")
-            runs = S.load_runs(out)
+            runs = S.load_runs(out, history=False)
         else:
             if args.out is None:
                 raise UserError("mlplab sweep needs --out DIR, the folder for results.sqlite and the models "
@@ -166,23 +218,35 @@ def cmd_sweep(args) -> int:
             finally:
                 display.close()
             out = outcome.out
-            runs = S.load_runs(out, outcome.ids)
+            runs = S.load_runs(out, outcome.ids, history=False)
+        summary = S.summarize(runs, args.metric)
+    except S.ClusterLost as exc:  # one line, exit 2 now: Ray's exit hook would retry the dead head for seconds
+        import os
+
+        display.close()
+        sys.stdout.flush()
+        print(f"mlplab: error: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
     except S.SpecError as exc:
         raise UserError(str(exc)) from None
-    summary = results.summarize(runs)
     if report is not None:
         from mlplab.sweeps.report import write_report
 
         try:
-            write_report(report, runs)
+            write_report(report, runs, out=out, metric=args.metric, top=args.top or 10)
         except OSError as exc:
             raise UserError(f"cannot write {str(report)!r}: {exc.strerror or exc}") from None
     if args.json:
         _emit_json(_summary_json(out, runs, summary, outcome, report))
     else:
         if len(summary):
-            results.print_table(summary, rich=interactive,
-                                title=f"sweep results: {out}")
+            top = args.top or (len(summary) if len(summary) <= 50 else 20)
+            shown = results.ranked(summary).head(top) if top < len(summary) else summary
+            shown.attrs.update(summary.attrs)
+            results.print_table(shown, rich=interactive, title=f"sweep results: {out}")
+            if top < len(summary):
+                print(f"({top} best of {len(summary)} configurations, ranked by {summary.attrs.get('metric')}; "
+                      f"all of them: --json or --top {len(summary)})")
         else:
             print(f"{out}: no runs stored")
         if report is not None and not args.quiet:

@@ -114,6 +114,20 @@ def _test_hooks(task: dict) -> None:
         time.sleep(float(delay))
 
 
+def divergence_message(exc, cfg: dict) -> str:
+    """The stored reason of a diverged run: what happened, and the fix that applies to its method."""
+    text = " ".join(str(exc).split()).split(". The last good weights")[0]
+    opt = cfg.get("optimizer")
+    if opt == "gd" and cfg.get("line_search") == "none":
+        fix = "a smaller constant step --lr, or a line search (--line-search armijo)"
+    elif opt == "gd":
+        fix = "standardized inputs (--standardize) or an --l2 penalty; the line search chose the steps"
+    else:
+        fix = ("a smaller --lr" + (", or a decaying --schedule (inverse)" if cfg.get("schedule") == "constant"
+                                   else ""))
+    return f"{text}; try {fix}"
+
+
 def run_task(task: dict) -> dict:
     """Run one sweep run; returns its results (status done or diverged) as a JSON-able dict.
 
@@ -136,7 +150,9 @@ def run_task(task: dict) -> dict:
     cfg = task["cfg"]
     _warm_up(cfg)
     start = time.perf_counter()
-    table = _resolver.table(_resolver.args(task["options"], task["where"]))
+    table = task.get("table")  # Ray: the data came with the task (the object store); no shared folder needed
+    if table is None:
+        table = _resolver.table(_resolver.args(task["options"], task["where"]))
     p = prepare(cfg, table)
     net, tr = p["net"], p["tr"]
     Xtr, ytr = p["X"][tr], p["y_all"][tr]
@@ -150,13 +166,15 @@ def run_task(task: dict) -> dict:
             out.update(status="diverged", stop_reason="diverged", n_iter=int(exc.k),
                        final_loss=None, grad_norm=None, cost=int(h.cost[-1]) if len(h) else 0,
                        forward_evals=int(h.forward_evals[-1]) if len(h.forward_evals) else 0,
-                       seconds=time.perf_counter() - start, error=" ".join(str(exc).split()),
+                       seconds=time.perf_counter() - start, error=divergence_message(exc, cfg),
                        history=h.to_dict(HISTORY_ROWS) if len(h) else None, metrics=None, accuracy=None, model=None)
             return out
         metrics = split_metrics(net, p["X"], p["y_all"], tr, p["va"], p["te"], cfg, train=(Xtr, ytr))
     training = training_summary(result, cfg)
-    history = result.history.to_dict(HISTORY_ROWS) if len(result.history) else None
+    training["elapsed_s"] = None  # the model file depends on the run's settings alone: byte-equal on every backend
     extra = _extra(cfg, table, p["scaler"], metrics, training, result.history)
+    if extra["cli"]["history"] is not None:  # wall-clock seconds per record: read back as NaN, like older files
+        extra["cli"]["history"].pop("time", None)
     if task.get("return_model"):  # a Ray node may not share the driver's disk: the bytes go back with the result
         import tempfile
         from pathlib import Path
@@ -170,6 +188,6 @@ def run_task(task: dict) -> dict:
     out.update(status="done", stop_reason=result.stop_reason, n_iter=int(result.n_iter),
                final_loss=finite(result.loss), grad_norm=finite(result.grad_norm), cost=int(result.cost),
                forward_evals=int(result.forward_evals), seconds=float(result.elapsed), error=None,
-               history=history, metrics=metrics, accuracy=metrics[split].get("accuracy"), accuracy_split=split,
-               model=task.get("model"))
+               history=None,  # the history is in the model file, not stored twice
+               metrics=metrics, accuracy=metrics[split].get("accuracy"), accuracy_split=split, model=task.get("model"))
     return out

@@ -16,7 +16,8 @@ n_iter          steps taken
 cost            sample-gradient evaluations; ``forward_evals``: line-search forward passes
 seconds         training time in the worker
 error           why a run failed or diverged
-history         the run's history (JSON columns k, epoch, loss, grad_norm, cost, …; ≤ 1000 rows)
+history         a diverged run's history (JSON columns k, epoch, loss, grad_norm, cost, …; ≤ 1000 rows);
+                a finished run's history is in its model file (not stored twice)
 metrics         train/validation/test metrics (JSON)
 model           the model file, relative to DIR
 ==============  ==================================================================
@@ -170,7 +171,8 @@ def add_runs(con: sqlite3.Connection, runs) -> dict[str, int]:
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    ids = dict(con.execute("SELECT params, id FROM runs"))
+    ids = dict(con.execute("SELECT params, id FROM runs WHERE params IN (SELECT value FROM json_each(?))",
+                           (json.dumps([r.params for r in runs]),)))
     return {r.params: ids[r.params] for r in runs}
 
 
@@ -202,12 +204,38 @@ def set_meta(con, **items) -> None:
                     [(k, json.dumps(v)) for k, v in items.items()])
 
 
+def cached_runs(folder: Path, key: str):
+    """[(combo, params), ...] of the expansion stored under fingerprint ``key`` (in the spec's order), or None."""
+    path = Path(folder) / FILE
+    if not path.is_file():
+        return None
+    con = _read_only(path)
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'expansion'").fetchone()
+        if row is None:
+            return None
+        meta = json.loads(row[0])
+        if meta.get("key") != key:
+            return None
+        ids = meta["ids"]
+        got = {i: (json.loads(c), p) for i, c, p in con.execute(
+            "SELECT id, combo, params FROM runs WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    if len(got) != len(ids):
+        return None
+    return [got[i] for i in ids]
+
+
 def get_meta(con) -> dict:
-    return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+    return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta WHERE key != 'expansion'")}
 
 
 def status_of(con, ids) -> dict[int, str]:
-    rows = con.execute(f"SELECT id, status FROM runs WHERE id IN ({','.join('?' * len(ids))})", list(ids))
+    rows = con.execute("SELECT id, status FROM runs WHERE id IN (SELECT value FROM json_each(?))",
+                       (json.dumps([int(i) for i in ids]),))
     return dict(rows.fetchall())
 
 
@@ -216,8 +244,12 @@ def mark_running(con, rid: int, attempt: int, worker: str) -> None:
                 (attempt, worker, time.time(), rid))
 
 
-def mark_pending(con, rids) -> None:
-    con.executemany("UPDATE runs SET status = 'pending' WHERE id = ? AND status = 'running'", [(r,) for r in rids])
+def mark_pending(con, rids, unspent: bool = False) -> None:
+    """Runs in flight back to pending; ``unspent``: their last start does not count (the cluster was lost,
+    not their worker), so a rerun spends no retry on them."""
+    dec = ", attempts = MAX(attempts - 1, 0)" if unspent else ""
+    con.executemany(f"UPDATE runs SET status = 'pending'{dec} WHERE id = ? AND status = 'running'",
+                    [(r,) for r in rids])
 
 
 def record(con, rid: int, result: dict) -> None:
@@ -233,17 +265,75 @@ def fail(con, rid: int, error: str) -> None:
     con.execute("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?", (error, time.time(), rid))
 
 
-def rows(con, ids=None) -> list[dict]:
-    """Every run (or those with the given ids) as dicts, JSON columns decoded, by id."""
+def rows(con, ids=None, history: bool = True, params: bool = True) -> list[dict]:
+    """Every run (or those with the given ids) as dicts, JSON columns decoded, by id.
+
+    ``history=False`` leaves the history out (None) and ``params=False`` keeps params as its JSON
+    text: what a table of 10,000 runs needs, read in a fraction of the time."""
+    cols = "*" if history else ", ".join(c for c in COLUMNS if c != "history")
     if ids is None:
-        cur = con.execute("SELECT * FROM runs ORDER BY id")
+        cur = con.execute(f"SELECT {cols} FROM runs ORDER BY id")
     else:
         ids = [int(i) for i in ids]
-        cur = con.execute(f"SELECT * FROM runs WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id", ids)
+        cur = con.execute(f"SELECT {cols} FROM runs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                          (json.dumps(ids),))
+    decode = [c for c in ("params", "combo", "history", "metrics") if (history or c != "history")
+              and (params or c != "params")]
+    loads = json.loads
     out = []
     for row in cur:
         d = dict(row)
-        for c in ("params", "combo", "history", "metrics"):
-            d[c] = None if d[c] is None else json.loads(d[c])
+        for c in decode:
+            v = d[c]
+            d[c] = None if v is None else loads(v)
+        d.setdefault("history", None)
         out.append(d)
+    return out
+
+
+COLUMNS = ("id", "params", "combo", "status", "attempts", "final_loss", "grad_norm", "accuracy", "accuracy_split",
+           "stop_reason", "n_iter", "cost", "forward_evals", "seconds", "error", "history", "metrics", "model", "worker",
+           "created_at", "started_at", "finished_at")
+
+
+def conflicts(folder: Path, runs) -> tuple[int, dict, list[str]]:
+    """Stored runs with the swept values of one of ``runs`` but other settings (a shared option changed
+    between two sweeps into one folder: mixing them would give two runs one label). Returns (how many,
+    the first such combo, the settings that differ); (0, {}, []) when none. Reads only."""
+    path = Path(folder) / FILE
+    if not path.is_file():
+        return 0, {}, []
+    mine = {json.dumps(r.combo, sort_keys=True): r.params for r in runs}
+    con = _read_only(path)
+    try:
+        stored = con.execute("SELECT combo, params FROM runs").fetchall()
+    finally:
+        con.close()
+    n, first, keys = 0, {}, []
+    for combo, params in stored:
+        c = json.loads(combo)
+        want = mine.get(json.dumps(c, sort_keys=True))
+        if want is not None and want != params:
+            n += 1
+            if not first:
+                a, b = json.loads(params), json.loads(want)
+                first = c
+                keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    return n, first, keys
+
+
+def histories(con, folder: Path, ids) -> dict[int, dict]:
+    """{id: history} of the given runs: from the database (diverged runs) or the run's model file."""
+    out = {}
+    for r in rows(con, ids):
+        h = r.get("history")
+        if h is None and r.get("model"):
+            try:
+                from mlplab.io import load_network
+
+                _, meta = load_network(Path(folder) / r["model"])
+                h = ((meta.get("extra") or {}).get("cli") or {}).get("history")
+            except Exception:  # noqa: BLE001 - a missing or damaged model file: no curve for that run
+                h = None
+        out[r["id"]] = h
     return out
