@@ -134,6 +134,36 @@ class Comparison:
             })
         return rows
 
+    def plot(self, x: str = "cost", backend: str | None = None):
+        """E − E* of every run against ``x`` ("cost": sample-gradient equivalents, or "k").
+
+        Returns a Plotly figure (the report's), or a matplotlib one where Plotly is not
+        installed (``backend="matplotlib"`` asks for it).
+        """
+        if x not in ("cost", "k"):
+            raise ValueError(f"x must be 'cost' or 'k', got {x!r}")
+        from mlplab.train import _plot_backend
+
+        if _plot_backend(backend) == "plotly":
+            from mlplab import report
+
+            return report.convergence(self, x)
+        from mlplab import plots
+
+        return plots.convergence(self, x)
+
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        rows = [[r["method"], _html.num(r["E(w)"]), _html.num(r["||grad E||"]), _html.num(r["steps"]),
+                 _html.num(r["cost"], 6), r["stopped"], r["fitted rate"], r["where it stopped"]] for r in self.table()]
+        head = ["method", "E(w)", "‖∇E‖", "steps", "cost", "stopped", "fitted rate", "where it stopped"]
+        spark = _html.sparkline(
+            [(r.name, r.history.grad_equivalents, np.asarray(r.history.loss, dtype=float) - self.E_ref)
+             for r in self.runs], label="E − E*:", xlabel="cost", width=300, height=90)
+        note = f"<div style='font-size:11px;color:#555'>{_html.esc(self.E_ref_note)}</div>"
+        return _html.side_by_side(_html.table(rows, head, title=self.title) + note, spark)
+
 
 # the cost axis of every figure, with its rule (see mlplab.train: FORWARD_PER_GRADIENT)
 COST_LABEL = "cost: sample-gradient equivalents (gradients + line-search forward passes / 3)"

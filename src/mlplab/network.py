@@ -538,6 +538,21 @@ class LayerTrace:
     grad_W: np.ndarray  # ∇_{W^ℓ} e = Diag(φ′(z^ℓ)) δ^ℓ (a^{ℓ−1})ᵀ
     grad_b: np.ndarray | None  # ∇_{b^ℓ} e = Diag(φ′(z^ℓ)) δ^ℓ
 
+    def _html_row(self) -> list[str]:
+        from mlplab import _html
+
+        return [str(self.layer)] + [_html.array(v) if v is not None else "–" for v in
+                                    (self.z, self.a, self.dphi, self.delta, self.V, self.grad_W, self.grad_b)]
+
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        return _html.table([self._html_row()], _TRACE_HEAD, title=f"layer {self.layer}")
+
+
+_TRACE_HEAD = ["ℓ", "z^ℓ", "a^ℓ = φ(z^ℓ)", "φ′(z^ℓ)", "δ^ℓ = ∂e/∂a^ℓ", "V^ℓ = (W^ℓ)ᵀ Diag(φ′)",
+               "∇_{W^ℓ} e", "∇_{b^ℓ} e"]
+
 
 @dataclass
 class Trace:
@@ -581,6 +596,14 @@ class Trace:
             if lt.grad_b is not None:
                 lines.append(f"  ∇_b^{ell} e = {fmt(lt.grad_b)}")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        top = _html.pairs([("x = a^0", _html.array(self.x)), ("y", _html.array(self.y)),
+                           ("ŷ = a^L", _html.array(self.yhat)), (f"e = {self.loss}(y, ŷ)", f"{self.e:.10g}")],
+                          title="Trace: one sample, forward and backward")
+        return top + _html.table([lt._html_row() for lt in self.layers], _TRACE_HEAD)
 
 
 def _check_layer_sizes(layer_sizes) -> tuple[int, ...]:

@@ -193,6 +193,57 @@ class History:
             raise ValueError(f"history column is not numeric ({exc})") from None
         return h
 
+    # --- in Jupyter --------------------------------------------------------------------------
+
+    def to_pandas(self):
+        """One row per record: every column, ``grad_equivalents``, and ‖∇_{W^ℓ}E‖ as ``grad_norm_W1`` … ``grad_norm_WL``.
+
+        Returns:
+            pandas.DataFrame of ``len(self)`` rows.
+        """
+        import pandas as pd
+
+        n = len(self)
+        data = {}
+        for name in self.__dataclass_fields__:
+            if name == "layer_grad_norms":
+                continue
+            col = getattr(self, name)
+            data[name] = list(col) if len(col) == n else [self._OPTIONAL_COLUMNS.get(name, math.nan)] * n
+        data["grad_equivalents"] = self.grad_equivalents
+        norms = np.asarray(self.layer_grad_norms, dtype=float).reshape(n, -1) if n else np.empty((0, 0))
+        for ell in range(norms.shape[1]):
+            data[f"grad_norm_W{ell + 1}"] = norms[:, ell]
+        return pd.DataFrame(data)
+
+    def plot(self, x: str = "k", backend: str | None = None):
+        """E(w^k), ‖∇E(w^k)‖ (log scale) and the step sizes against ``x``: "k", "epoch" or "cost".
+
+        Returns a Plotly figure, or a matplotlib one where Plotly is not installed
+        (``backend="matplotlib"`` asks for it).
+        """
+        return _plot_histories([("", self)], x, backend)
+
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        n = len(self)
+        if not n:
+            return "<b>History</b>: no records"
+        idx = list(range(n)) if n <= 6 else [0, 1, 2, n - 3, n - 2, n - 1]
+        rows = []
+        for j, i in enumerate(idx):
+            if n > 6 and j == 3:
+                rows.append(["…"] * 7)
+            rows.append([_html.num(self.k[i]), _html.num(self.epoch[i]), _html.num(self.loss[i], 6),
+                         _html.num(self.grad_norm[i]), _html.num(self.step_size[i]),
+                         _html.num(self.grad_equivalents[i]),
+                         "exact" if (i >= len(self.exact) or self.exact[i]) else "estimate"])
+        head = ["k", "epoch", "E(w^k)", "‖∇E‖", "step", "cost", "E, ∇E"]
+        spark = _html.sparkline([("E", self.k, self.loss), ("‖∇E‖", self.k, self.grad_norm)],
+                                label="E, ‖∇E‖:")
+        return _html.side_by_side(_html.table(rows, head, title=f"History: {n} records"), spark)
+
 
 @dataclass
 class TrainResult:
@@ -241,6 +292,23 @@ class TrainResult:
         """cost + forward_evals / 3 (see the module docstring)."""
         return self.cost + self.forward_evals / FORWARD_PER_GRADIENT
 
+    def plot(self, x: str = "k", backend: str | None = None):
+        """The run's history drawn: see :meth:`History.plot`."""
+        return _plot_histories([(_optimizer_name(self.optimizer), self.history)], x, backend)
+
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        items = [("stopped", f"{self.stop_reason} after {self.n_iter:,} steps ({self.epochs:.4g} epochs)"),
+                 ("optimizer", _optimizer_name(self.optimizer)),
+                 ("E(w)", _html.num(self.loss, 6)), ("‖∇E(w)‖", _html.num(self.grad_norm)),
+                 ("stop rule", _stop_rule(self.tol, self.rtol, self.grad_norm0)),
+                 ("cost", f"{self.cost:,} sample gradients + {self.forward_evals:,} line-search forward passes"),
+                 ("time", f"{self.elapsed:.3g} s")]
+        h = self.history
+        spark = _html.sparkline([("E", h.k, h.loss), ("‖∇E‖", h.k, h.grad_norm)], label="E, ‖∇E‖:")
+        return _html.side_by_side(_html.pairs(items, title="TrainResult"), spark)
+
 
 @dataclass
 class Checkpoint:
@@ -274,7 +342,8 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
           seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None,
           opt_state: OptState | None = None, monitor: str = "auto",
           checkpoint_every: int | None = None, on_checkpoint=None,
-          resume: Checkpoint | None = None, diverge_factor: float | None = 1e6) -> TrainResult:
+          resume: Checkpoint | None = None, diverge_factor: float | None = 1e6,
+          progress: bool = False) -> TrainResult:
     """Minimise E(w) = Σ_s e(y^s, MLP(x^s; w)) (+ regulariser) over w, in place.
 
     Args:
@@ -342,6 +411,9 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             divergence), w^0 the first iterate of the run (of the original run
             after ``resume``). Default 1e6; None disables the test (inf/NaN
             still raise).
+        progress: show a progress bar with E, ‖∇E‖ and the step size at every record —
+            tqdm's (``tqdm.auto``: a widget in Jupyter, text in a terminal) when tqdm is
+            installed, else Rich's. Off by default; when off, nothing is added to the loop.
 
     Returns:
         :class:`TrainResult`.
@@ -400,14 +472,67 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
         sampler.pos = resume.sampler_pos
         sampler.order = None if resume.sampler_order is None else np.array(resume.sampler_order)
     monitor = Monitor(monitor, problem, full=sampler.b is None, state=monitor_state)
+    bar = None
+    if progress:  # the bar is fed by the callback, at records only: no per-step work
+        bar = _ProgressBar(budget.max_steps, callback)
+        callback = bar
     run = Run(problem, optimizer, sampler, rng, budget, monitor, state=state, history=history,
               eval_every=eval_every, tol=tol, rtol=rtol, callback=callback, checkpoint_every=checkpoint_every,
               on_checkpoint=on_checkpoint, diverge_factor=diverge_factor, counters=counters)
-    run.loop()
+    if bar is None:
+        run.loop()
+    else:
+        try:
+            run.loop()
+        finally:
+            bar.close(run.k)
     return TrainResult(params=w.copy(), stop_reason=run.stop_reason, n_iter=run.k, epochs=run.seen / problem.S,
                        loss=float(run.E_k), grad_norm=run.gnorm_k, cost=run.cost, history=history,
                        elapsed=time.perf_counter() - run.t0, optimizer=optimizer, opt_state=run.state,
                        tol=tol, rtol=rtol, grad_norm0=run.gnorm0, forward_evals=run.fwd)
+
+
+class _ProgressBar:
+    """``train(progress=True)``: a callback drawing a bar (tqdm.auto, else Rich), then calling the user's."""
+
+    def __init__(self, total: int | None, callback=None):
+        self.callback, self.total, self.k = callback, total, 0
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            self.kind = "tqdm"
+            self.bar = tqdm(total=total, desc="training", unit="step", dynamic_ncols=True)
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.kind = "rich"
+            self.bar = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[stats]}"), TimeElapsedColumn())
+            self.task = self.bar.add_task("train", total=total, stats="")
+            self.bar.start()
+
+    def __call__(self, rec: dict):
+        k = int(rec["k"])
+        step = rec.get("last_step_size", math.nan)
+        stats = f"E={rec['loss']:.4e} ‖∇E‖={rec['grad_norm']:.3e}" + (f" step={step:.3g}" if math.isfinite(step) else "")
+        if self.kind == "tqdm":
+            self.bar.update(k - self.k)
+            self.bar.set_postfix_str(stats, refresh=False)
+        else:
+            self.bar.update(self.task, completed=k, stats=stats)
+        self.k = k
+        return self.callback(rec) if self.callback is not None else None
+
+    def close(self, k: int) -> None:
+        if self.kind == "tqdm":
+            if self.total is not None and k > self.k:
+                self.bar.update(k - self.k)
+            self.bar.close()
+        else:
+            self.bar.update(self.task, completed=k)
+            self.bar.stop()
 
 
 def _check_opt_state(state, fresh: OptState) -> OptState:
@@ -454,3 +579,83 @@ class _BlockValue:
 
         scaled.value_and_slope = scaled_both
         return scaled
+
+
+# --- drawing (lazy: the engine imports no plotting library) -------------------------------------
+
+
+def _optimizer_name(opt) -> str:
+    name = getattr(opt, "describe", None)
+    if callable(name):
+        try:
+            return str(name())
+        except Exception:  # noqa: BLE001 - a label only
+            pass
+    import re
+
+    # the line search's settings make the label long: its name says enough here
+    return re.sub(r"(\w*LineSearch|Armijo)\([^()]*\)", r"\1", repr(opt))
+
+
+def _stop_rule(tol, rtol, g0) -> str:
+    rules = []
+    if tol:
+        rules.append(f"‖∇E‖ ≤ {tol:g}")
+    if rtol:
+        rules.append(f"‖∇E‖ ≤ {rtol:g}·‖∇E(w^0)‖ = {rtol * g0:.3g}")
+    return " or ".join(rules) or "budgets only"
+
+
+_X_AXES = {"k": ("k", "iteration k"), "epoch": ("epoch", "epoch"),
+           "cost": ("grad_equivalents", "cost (sample-gradient equivalents)")}
+
+
+def _plot_backend(backend):
+    if backend not in (None, "plotly", "matplotlib"):
+        raise ValueError(f"backend must be 'plotly', 'matplotlib' or None, got {backend!r}")
+    if backend is None:
+        try:
+            import plotly  # noqa: F401
+            return "plotly"
+        except ImportError:
+            return "matplotlib"
+    return backend
+
+
+def _plot_histories(named, x: str, backend):
+    """E, ‖∇E‖ and the step sizes of (name, History) pairs against k, epoch or cost: one figure, three panels."""
+    if x not in _X_AXES:
+        raise ValueError(f"x must be one of {sorted(_X_AXES)}, got {x!r}")
+    attr, xlabel = _X_AXES[x]
+    panels = (("loss", "E(w^k)", True), ("grad_norm", "‖∇E(w^k)‖", True), ("step_size", "step size α_k / γ_k", True))
+    colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+    backend = _plot_backend(backend)
+    if backend == "plotly":
+        from plotly.subplots import make_subplots
+
+        fig = make_subplots(rows=1, cols=3, subplot_titles=[p[1] for p in panels])
+        for i, (name, h) in enumerate(named):
+            xs = np.asarray(h.grad_equivalents if attr == "grad_equivalents" else getattr(h, attr), dtype=float)
+            for j, (col, title, _) in enumerate(panels):
+                fig.add_scatter(x=xs, y=np.asarray(getattr(h, col), dtype=float), mode="lines",
+                                name=name or title, legendgroup=str(i), showlegend=j == 0 and bool(name),
+                                line={"color": colors[i % len(colors)]}, row=1, col=j + 1)
+        for j in range(3):
+            fig.update_yaxes(type="log", exponentformat="power", row=1, col=j + 1)
+            fig.update_xaxes(title_text=xlabel, row=1, col=j + 1)
+        fig.update_layout(height=330, margin={"l": 50, "r": 20, "t": 40, "b": 50}, template="plotly_white")
+        return fig
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.3), layout="constrained")
+    for i, (name, h) in enumerate(named):
+        xs = np.asarray(h.grad_equivalents if attr == "grad_equivalents" else getattr(h, attr), dtype=float)
+        for ax, (col, title, _) in zip(axes, panels):
+            ax.plot(xs, np.asarray(getattr(h, col), dtype=float), color=colors[i % len(colors)], label=name or None)
+    for ax, (_, title, _) in zip(axes, panels):
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+    if any(name for name, _ in named):
+        axes[0].legend(fontsize=8)
+    return fig
