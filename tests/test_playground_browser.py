@@ -139,7 +139,7 @@ def test_gd_exact_five_steps_on_the_toy_set_with_the_line_search_picture(server,
 
 def test_run_pause_sgd_on_moons_then_scrub_back_and_reset(server, context):
     tab = Tab(context, server)
-    tab.configure(dataset="moons", optimizer="sgd")
+    tab.configure(dataset="moons", optimizer="sgd", schedule="inverse")  # the lecture's γ_k = c/(k+1)
     E0 = tab.loss()
     tab.page.select_option("[data-testid=speed]", "100")
     tab.page.click("[data-testid=run]")
@@ -191,7 +191,8 @@ def test_methods_side_by_side(server, context):
         tab.click_and_wait_k("step", k)
     names = tab.page.evaluate("() => document.getElementById('p-convergence').data.map(t => t.name)")
     assert names[0].startswith("E — GD") and any(n.startswith("E — SGD") for n in names)
-    assert "SGD: E =" in tab.page.text_content("#compare-readout")
+    readout = tab.page.text_content("#compare-readout")
+    assert "SGD (one sample per step), γ_k = " in readout and ": E =" in readout  # with its step sizes
     assert tab.frame()["compare"][0]["k"] == 2
     tab.clean()
 

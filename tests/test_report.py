@@ -72,10 +72,11 @@ def test_plotly_figures_have_the_expected_traces(toy):
     bars = figs["layer_bars"]
     assert linked(bars) == [("bars", toy.flow_run)]
     db = figs["decision_boundary"]
-    assert [t.type for t in db.data] == ["heatmap", "contour", "contour", "scatter", "scatter"]
+    assert [t.type for t in db.data] == ["heatmap", "contour", "scatter", "scatter"]
     assert db.data[1].contours.start == db.data[1].contours.end == 0.5  # the ŷ = 0.5 line
-    assert linked(db) == [("decision", int(np.argmin([r.result.loss for r in toy.runs])))]
-    assert sum(len(t.x) for t in db.data[3:]) == 4 and db.data[3].marker.color != db.data[4].marker.color
+    best = int(np.argmin([r.result.loss for r in toy.runs]))
+    assert linked(db) == [("decision", best), ("decision", best)]  # background and line move with the slider
+    assert sum(len(t.x) for t in db.data[2:]) == 4 and db.data[2].marker.color != db.data[3].marker.color
     assert "training accuracy" in db.layout.title.text and db.layout.yaxis.scaleanchor == "x"
 
 

@@ -30,7 +30,8 @@ from mlplab.compare import COST_LABEL, Comparison
 
 __all__ = ["COST_LABEL", "thin_indices", "snapshot_indices", "SurfaceView", "PathData", "comparison_surface",
            "infimum_curve", "decision_view", "decision_data", "hidden_maps", "flow_lines", "figure_plan",
-           "pretty", "run_color", "run_dash", "run_marker", "longest_run", "step_symbol", "CAPTIONS", "log_levels"]
+           "pretty", "run_color", "run_dash", "run_marker", "longest_run", "step_symbol", "CAPTIONS", "log_levels",
+           "gap_split", "reference_margin", "unit_range", "unit_ranges"]
 
 # --- styles --------------------------------------------------------------------------------------
 
@@ -463,6 +464,45 @@ def hidden_maps(comp: Comparison, run_index: int, n: int = 41, max_units: int = 
 
 HIDDEN_MAP_COLUMNS = 8
 
+# the activations' own ranges: every map of such a unit is painted on this one fixed scale
+BOUNDED_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+NONNEGATIVE = frozenset({"relu", "softplus", "exp"})
+# blue (low) … white (the middle of the range) … red (high), the same for Plotly and matplotlib ("RdBu_r")
+UNIT_COLORSCALE = [[0.0, "#2166ac"], [0.25, "#67a9cf"], [0.5, "#f7f7f7"], [0.75, "#ef8a62"], [1.0, "#b2182b"]]
+
+
+def unit_range(activation: str, arrays) -> tuple[float, float]:
+    """The one colour range every hidden-unit map of ``activation`` is painted on.
+
+    The activation's own range where it is bounded (sigmoid [0, 1], tanh [−1, 1]), so a unit stuck
+    at +1 and one stuck at −1 get the two ends of the scale and 0.92 is read as nearly +1; otherwise
+    the range of all maps of that activation together: from 0 for non-negative activations (ReLU,
+    softplus), symmetric about 0 for the others — never one range per map."""
+    if activation in BOUNDED_RANGES:
+        return BOUNDED_RANGES[activation]
+    vals = [np.asarray(a, dtype=float) for a in arrays]
+    finite = np.concatenate([v[np.isfinite(v)].ravel() for v in vals]) if vals else np.zeros(0)
+    top = float(np.max(np.abs(finite))) if finite.size else 1.0
+    top = top if top > 0 else 1.0
+    return (0.0, top) if activation in NONNEGATIVE else (-top, top)
+
+
+# non-negative activations (ReLU, softplus): 0 is white, the largest value red
+UNIT_COLORSCALE_POSITIVE = [[0.0, "#f7f7f7"], [0.5, "#ef8a62"], [1.0, "#b2182b"]]
+
+
+def unit_colorscale(lo: float, hi: float):
+    """The colour scale of a unit range: blue … white … red, or white … red for a range from 0."""
+    return UNIT_COLORSCALE_POSITIVE if lo == 0.0 else UNIT_COLORSCALE
+
+
+def unit_ranges(activations, maps) -> dict[str, tuple[float, float]]:
+    """{activation: (lo, hi)} for maps given as (ℓ, i, A) with ``activations[ℓ − 1]`` the layer's φ."""
+    names = {}
+    for ell, _, A in maps:
+        names.setdefault(activations[ell - 1], []).append(A)
+    return {name: unit_range(name, arrs) for name, arrs in names.items()}
+
 
 def hidden_map_grid(comp: Comparison, decision: DecisionData | None):
     """:func:`hidden_maps` of the run the decision boundary shows, laid out for a figure:
@@ -475,6 +515,36 @@ def hidden_map_grid(comp: Comparison, decision: DecisionData | None):
     xs, ys, maps = hm
     cols = min(HIDDEN_MAP_COLUMNS, len(maps))
     return xs, ys, maps, math.ceil(len(maps) / cols), cols
+
+
+# --- E − E* where E* is the runs' own best E --------------------------------------------------------
+
+SET_BY_REFERENCE = 10.0  # E − E* below this many Δ = E_best − E* is set by the choice of E*, not by the run
+
+
+def reference_margin(comp: Comparison) -> float | None:
+    """Δ = E_best − E* when E* was taken from the runs themselves (E_best − Δ, :mod:`mlplab.compare`),
+    else None (E* given or a known infimum: every E − E* is a true gap)."""
+    if not str(comp.E_ref_note).startswith("E* = E_best"):
+        return None
+    best = [float(np.nanmin(np.asarray(r.history.loss, dtype=float))) for r in comp.runs if len(r.history)]
+    best = [b for b in best if math.isfinite(b)]
+    if not best:
+        return None
+    delta = min(best) - comp.E_ref
+    return delta if delta > 0 else None
+
+
+def gap_split(comp: Comparison, err) -> tuple[np.ndarray, np.ndarray]:
+    """(measured, set_by_reference): E − E* split into the records where it measures the run's
+    progress and those within :data:`SET_BY_REFERENCE`·Δ of E* taken from the runs' own best E,
+    where the curve would plunge only because E* sits just below the run's own end (NaN elsewhere)."""
+    err = np.asarray(err, dtype=float)
+    delta = reference_margin(comp)
+    if delta is None:
+        return err, np.full_like(err, np.nan)
+    low = err < SET_BY_REFERENCE * delta
+    return np.where(low, np.nan, err), np.where(low, err, np.nan)
 
 
 # --- gradient flow against depth ----------------------------------------------------------------
@@ -521,11 +591,26 @@ class FlowLines:
         for ell, s in zip(self.layers, self.saturation):
             txt = f"layer {ell}: {s:.0f} %"
             if ell == L:
-                txt = f"output layer {ell}: {s:.0f} %" + (
-                    " (harmless: with this loss δ at the output does not pass through φ′)"
-                    if self.output_harmless and s > 0 else "")
+                txt = f"output layer {ell}: {s:.0f} %"
+                if s > 0:
+                    txt += (" (harmless: with this loss and output the gradient at the output is ŷ − y, "
+                            "φ′ cancels)" if self.output_harmless else
+                            " (not harmless: with this loss and output ∂e/∂z^L = Diag(φ′(z^L)) δ^L, so a "
+                            "saturated output passes almost no gradient back even where ŷ is wrong)")
             parts.append(txt)
         return "saturated units (φ′ < 1 % of its max): " + ", ".join(parts)
+
+
+# (loss, output activation) pairs whose ∂e/∂z^L = ŷ − y: the output's φ′ cancels (canonical links). The
+# lecture's sigmoid + squared error is not one of them: there ∂e/∂z^L = 2(ŷ − y) σ′(z^L) (mlplab.losses).
+CANONICAL_PAIRS = frozenset({("binary_cross_entropy", "sigmoid"), ("cross_entropy", "softmax"), ("poisson", "exp"),
+                             ("squared", "identity")})
+
+
+def output_saturation_harmless(loss: str, output_activation: str) -> bool:
+    """Whether a saturated output unit leaves the gradient alone: only for the canonical pairs, where
+    ∂e/∂z^L = ŷ − y does not pass through φ′ (not for sigmoid + squared error)."""
+    return (loss, output_activation) in CANONICAL_PAIRS
 
 
 def flow_lines(comp: Comparison) -> FlowLines | None:
@@ -543,7 +628,7 @@ def flow_lines(comp: Comparison) -> FlowLines | None:
     quarter = None
     if L > 1 and all(a == "sigmoid" for a in acts[:-1]):
         quarter = med["delta_norm"][-1] * 0.25 ** (L - ell)
-    harmless = acts[-1] in getattr(comp.problem.loss, "logit_forms", ())
+    harmless = output_saturation_harmless(comp.problem.loss.name, acts[-1])
     d = flow.diagnosis
     return FlowLines(comp.runs[comp.flow_run], d.point, ell, med["delta_norm"], med["grad_norm"], med["bound"], med["dphi_norm"],
                      med["a_prev_norm"], quarter, [100 * f.saturated for f in fl], harmless, d.message, d.kind,
@@ -563,8 +648,10 @@ CAPTIONS = {
     "convergence_cost": "E − E* on log axes (left, 1 + cost so the start shows) and semi-log (right); the slider "
                         "moves the cursors.",
     "budget": " The dashed vertical line is the budget every run is held to.",
-    "convergence_k": "E − E* over the iterations; wide faint lines are fitted rates (only on ≥ 5 points); a straight "
-                     "line is linear convergence on the right, a power law on the left.",
+    "convergence_k": "E − E* over the iterations; wide faint lines are fitted rates (only on ≥ 5 points and only "
+                     "where a law fits); a straight line is linear convergence on the right, a power law on the "
+                     "left. Where E* is the runs' own best E, the last records within 10 Δ of E* are drawn "
+                     "faint: there the gap is set by E*, not by the run.",
     "grad_norm": "‖∇E(wᵏ)‖ on all samples at each record; it need not fall monotonically for SGD.",
     "step_sizes": "The step taken from wᵏ: αᵏ found by the line search, γₖ from the schedule; identical schedules "
                   "overlap — told apart by dash and marker.",
@@ -578,7 +665,8 @@ CAPTIONS = {
     "decision_boundary": "Background ŷ(x) (blue 0 … red 1), the black line ŷ = 0.5, data coloured by class; the "
                          "slider shows the boundary at that iterate.",
     "hidden_units": "What each hidden unit aˡᵢ computes over the input plane at the final w (as TensorFlow "
-                    "Playground shows it).",
+                    "Playground shows it); every map of one activation on that activation's one fixed scale "
+                    "(its colour bar: tanh −1 … 1, sigmoid 0 … 1).",
 }
 
 HISTORY_FIGURES = ("convergence_cost", "convergence_k", "grad_norm", "step_sizes", "layer_grad_norms",

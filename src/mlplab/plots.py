@@ -31,7 +31,7 @@ from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 from mlplab.compare import Comparison
 from mlplab.figures import (CAPTIONS, COST_LABEL, FEW_POINTS, comparison_surface, decision_data, figure_plan,
                             flow_lines, hidden_map_grid, infimum_curve, log_levels, pretty, run_color, run_dash,
-                            run_marker, step_symbol, thin_indices)
+                            run_marker, step_symbol, thin_indices, unit_ranges, gap_split)
 
 def _caption(fig: Figure, name: str, text: str | None = None, offset: float = 0) -> None:
     """The one-line caption under the figure, saying how to read it."""
@@ -224,11 +224,15 @@ def convergence(comp: Comparison, x: str = "cost") -> Figure:
             ix = thin_indices(len(h))
             xs = (np.asarray(h.grad_equivalents, dtype=float) if x == "cost" else np.asarray(h.k, dtype=float))[ix]
             label = pretty(run.name) + (f" — {pretty(run.rate.describe())}" if run.rate is not None and x == "k" else "")
-            err = _err(run, comp)[ix]
+            err, by_ref = gap_split(comp, _err(run, comp)[ix])
             few = len(h) <= FEW_POINTS  # few records: mark each, so a short run is not read as a line
             ax.plot(xs + shift, err, ls=run_dash(i), marker=run_marker(i) if few else None, ms=5, color=run_color(i),
                     lw=1.5, label=label, gid="data")
-            if x == "k" and run.rate is not None:
+            if np.isfinite(by_ref).any():  # within 10 Δ of E* = the runs' own best E: set by E*, drawn faint
+                ax.plot(xs + shift, by_ref, ":", marker=".", ms=3, color=run_color(i), lw=1, alpha=0.4, gid="by-ref",
+                        label="E − E* < 10 Δ: set by E*" if scale == "log-log" and not any(
+                            ln.get_gid() == "by-ref" for ln in ax.get_lines()[:-1]) else None)
+            if x == "k" and run.rate is not None and run.rate.fits:  # only a fit that fits is drawn
                 lo, hi = run.rate.window
                 kk = np.linspace(max(lo, 1), hi, 50)
                 fit = (run.rate.C * run.rate.q ** kk if run.rate.kind == "linear" else run.rate.C * kk ** -run.rate.p)
@@ -408,23 +412,32 @@ def decision_boundary(comp: Comparison, run_index: int | None = None) -> Figure 
 
 
 def hidden_units(comp: Comparison) -> Figure | None:
-    """What each hidden unit computes over the input plane at the final w (nets up to 64 hidden units)."""
+    """What each hidden unit computes over the input plane at the final w (nets up to 64 hidden units),
+    every map of one activation on that activation's one fixed scale, with its colour bar."""
     dd = decision_data(comp)
     grid = hidden_map_grid(comp, dd)
     if grid is None:
         return None
     xs, ys, maps, rows, cols = grid
-    fig = Figure(figsize=(1.5 * cols + 0.5, 1.6 * rows + 1.2))
+    acts = [a.name for a in dd.run.net.activations]
+    ranges = unit_ranges(acts, maps)
+    fig = Figure(figsize=(1.5 * cols + 0.5 + 0.9 * len(ranges), 1.6 * rows + 1.2))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax in axes:
         ax.set_axis_off()
+    meshes = {}
     for ax, (ell, i, A) in zip(axes, maps):
-        ax.pcolormesh(xs, ys, A, cmap="RdBu_r", shading="auto")
+        lo, hi = ranges[acts[ell - 1]]
+        cmap = "Reds" if lo == 0.0 else "RdBu_r"  # from 0 (ReLU, softplus): white … red
+        meshes[acts[ell - 1]] = ax.pcolormesh(xs, ys, A, cmap=cmap, shading="auto", vmin=lo, vmax=hi)
         ax.set_title(f"$a^{{{ell}}}_{{{i}}}$", fontsize=8)
         ax.set_aspect("equal")
+    for name, mesh in meshes.items():
+        fig.colorbar(mesh, ax=list(axes), fraction=0.04, pad=0.02).set_label(f"{name}: a", fontsize=8)
     fig.suptitle(f"Hidden units of {pretty(dd.run.name)} over the input plane", fontsize=10)
     _caption(fig, "hidden_units", "What each hidden unit computes over the input plane at the final w (as "
-                                  "TensorFlow Playground shows it); red high, blue low.")
+                                  "TensorFlow Playground shows it), every map on its activation's fixed scale "
+                                  "(colour bar): red high, blue low.")
     return fig
 
 

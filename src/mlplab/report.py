@@ -36,7 +36,8 @@ from plotly.subplots import make_subplots
 from mlplab.compare import Comparison
 from mlplab.figures import (CAPTIONS, COST_LABEL, FEW_POINTS, SurfaceView, comparison_surface, decision_data,
                             figure_plan, flow_lines, hidden_map_grid, infimum_curve, log_levels, pretty, run_color,
-                            run_dash, run_marker, snapshot_indices, step_symbol, thin_indices)
+                            run_dash, run_marker, snapshot_indices, step_symbol, thin_indices, unit_ranges,
+                            UNIT_COLORSCALE, gap_split, unit_colorscale)
 from mlplab.io import atomic_write
 
 def _h(text) -> str:
@@ -50,7 +51,8 @@ def _h(text) -> str:
 def _layout(fig, title, **kw):
     fig.update_layout(title=dict(text=title, font=dict(size=15)), template="plotly_white",
                       margin=dict(l=60, r=20, t=60, b=50),
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0), **kw)
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+                      hoverlabel=dict(namelength=-1, align="left"), **kw)  # whole names in hovers, not 15 chars
     fig.update_xaxes(exponentformat="power")
     fig.update_yaxes(exponentformat="power")
     return fig
@@ -258,6 +260,7 @@ def convergence(comp: Comparison, x: str = "cost") -> go.Figure:
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"log-log: E − E* against 1 + {x}", f"semi-log: E − E* against {x}"))
     ymin, ymax = math.inf, 0.0
+    ref_legend = False
     for col in (1, 2):
         shift = 1.0 if col == 1 else 0.0
         for i, run in enumerate(comp.runs):
@@ -270,6 +273,16 @@ def convergence(comp: Comparison, x: str = "cost") -> go.Figure:
             if keep.any():
                 ymin, ymax = min(ymin, float(err[keep].min())), max(ymax, float(err[keep].max()))
             few = len(h) <= FEW_POINTS  # few records: mark each, so a short run is not read as a line
+            measured, by_ref = gap_split(comp, np.where(keep, err, np.nan))
+            if np.isfinite(by_ref).any():  # within 10 Δ of E* = the runs' own best: faint, named for what it is
+                fig.add_trace(go.Scatter(x=_f32(xs), y=_f32(by_ref), mode="lines+markers", name="E − E* < 10 Δ: set by E*",
+                                         legendgroup="by-ref", showlegend=col == 1 and not ref_legend,
+                                         opacity=0.35, connectgaps=False, hovertemplate="E − E* = %{y:.3g} (set by "
+                                         "the choice of E*)<extra></extra>",
+                                         marker=dict(size=4, color=run_color(i)),
+                                         line=dict(color=run_color(i), dash="dot", width=1)), row=1, col=col)
+                ref_legend = ref_legend or col == 1
+            keep = np.isfinite(measured)
             fig.add_trace(go.Scatter(x=_f32(xs[keep]), y=_f32(err[keep]), mode="lines+markers" if few else "lines",
                                      name=pretty(run.name), legendgroup=run.name, showlegend=col == 1,
                                      hovertemplate=("1 + " if shift else "") + x + " = %{x:.6g}<br>E − E* = %{y:.4g}"
@@ -277,7 +290,7 @@ def convergence(comp: Comparison, x: str = "cost") -> go.Figure:
                                      marker=dict(symbol=run_marker(i, plotly=True), size=7, color=run_color(i)),
                                      line=dict(color=run_color(i), dash=run_dash(i, plotly=True), width=2)),
                           row=1, col=col)
-            if x == "k" and run.rate is not None:
+            if x == "k" and run.rate is not None and run.rate.fits:  # only a fit that fits is drawn
                 lo, hi = run.rate.window
                 kf = np.linspace(max(lo, 1), hi, 50)
                 fit = run.rate.C * run.rate.q ** kf if run.rate.kind == "linear" else run.rate.C * kf ** -run.rate.p
@@ -451,22 +464,22 @@ def decision_boundary(comp: Comparison, run_index: int | None = None):
     dd = _decision(comp, run_index)
     if dd is None:
         return None
-    fig = go.Figure([go.Heatmap(x=dd.xs, y=dd.ys, z=_f32(dd.P), colorscale="RdBu", reversescale=True, zmin=0, zmax=1,
-                                colorbar=dict(title="ŷ"), hovertemplate="x₁ = %{x:.3g}<br>x₂ = %{y:.3g}<br>ŷ = %{z:.4g}"
-                                                                         "<extra></extra>")])
-    if dd.constant is None:
-        fig.add_trace(go.Contour(x=dd.xs, y=dd.ys, z=_f32(dd.P), contours=dict(start=0.5, end=0.5, size=1, coloring="lines"),
-                                 line=dict(color="black", width=2.5), colorscale=[[0, "black"], [1, "black"]],
-                                 showscale=False, name="ŷ = 0.5", hoverinfo="skip",
-                                 showlegend=True))
     snaps = dd.snaps
-    if snaps is not None:  # the slider's boundary (coarser grid), at the final iterate first
-        Pj = snaps["frames"][-1][0]
-        fig.add_trace(go.Contour(x=snaps["xs"], y=snaps["ys"], z=Pj, name="ŷ = 0.5 at the slider's iterate",
-                                 contours=dict(start=0.5, end=0.5, size=1, coloring="lines"), showscale=False,
-                                 line=dict(color="#ffd000", width=3, dash="dash"), hoverinfo="skip", showlegend=True,
-                                 colorscale=[[0, "#ffd000"], [1, "#ffd000"]],
-                                 meta=dict(link="decision", run=dd.run_index)))
+    # with the slider, the background ŷ(x) and the line ŷ = 0.5 are both drawn at the slider's iterate (the
+    # snapshot grid, the final iterate first) and move with it, with the title's accuracy
+    if snaps is not None:
+        gx, gy, P0, link = snaps["xs"], snaps["ys"], snaps["frames"][-1][0], dict(link="decision", run=dd.run_index)
+    else:
+        gx, gy, P0, link = dd.xs, dd.ys, dd.P, None
+    fig = go.Figure([go.Heatmap(x=gx, y=gy, z=_f32(P0), colorscale=UNIT_COLORSCALE, zmin=0, zmax=1, meta=link,
+                                opacity=0.55,  # light enough for the data's class colours to stand out
+                                name="ŷ(x)", colorbar=dict(title="ŷ"),
+                                hovertemplate="x₁ = %{x:.3g}<br>x₂ = %{y:.3g}<br>ŷ = %{z:.4g}<extra></extra>")])
+    if dd.constant is None or snaps is not None:
+        fig.add_trace(go.Contour(x=gx, y=gy, z=_f32(P0), contours=dict(start=0.5, end=0.5, size=1, coloring="lines"),
+                                 line=dict(color="black", width=2.5), colorscale=[[0, "black"], [1, "black"]],
+                                 showscale=False, name="ŷ = 0.5", hoverinfo="skip", meta=link,
+                                 showlegend=True))
     classes = sorted(set(dd.y.tolist()))
     for c in classes:
         sel = dd.y == c
@@ -502,18 +515,27 @@ def hidden_units(comp: Comparison):
     if grid is None:
         return None
     xs, ys, maps, rows, cols = grid
+    acts = [a.name for a in dd.run.net.activations]
+    ranges = unit_ranges(acts, maps)
+    axis_of = {name: "coloraxis" if k == 0 else f"coloraxis{k + 1}" for k, name in enumerate(ranges)}
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"a<sup>{ell}</sup><sub>{i}</sub>" for ell, i, _ in maps],
                         horizontal_spacing=0.02, vertical_spacing=0.06 if rows > 1 else 0.1)
     for j, (ell, i, A) in enumerate(maps):
-        fig.add_trace(go.Heatmap(x=xs, y=ys, z=_f32(A), colorscale="RdBu", reversescale=True, showscale=False,
+        fig.add_trace(go.Heatmap(x=xs, y=ys, z=_f32(A), coloraxis=axis_of[acts[ell - 1]],
                                  hovertemplate=f"a<sup>{ell}</sup><sub>{i}</sub> = %{{z:.3g}}<extra></extra>"),
                       row=j // cols + 1, col=j % cols + 1)
+    for k, (name, (lo, hi)) in enumerate(ranges.items()):  # one fixed scale per activation, with its colour bar
+        fig.layout[axis_of[name]] = dict(cmin=lo, cmax=hi, colorscale=unit_colorscale(lo, hi),
+                                         colorbar=dict(title=dict(text=f"{name}: a", side="right"), len=0.9,
+                                                       x=1.02 + 0.12 * k, thickness=12))
     fig.update_xaxes(showticklabels=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, constrain="domain")
     for j in range(len(maps)):  # square cells: x₁ and x₂ drawn to the same scale
         fig.layout[f"yaxis{j + 1 if j else ''}"].update(scaleanchor=f"x{j + 1 if j else ''}", scaleratio=1)
-    return _layout(fig, f"Hidden units of {html.escape(pretty(dd.run.name))} over the input plane at the final w",
-                   height=150 + 140 * rows, showlegend=False)
+    _layout(fig, f"Hidden units of {html.escape(pretty(dd.run.name))} over the input plane at the final w",
+            height=150 + 140 * rows, showlegend=False)
+    fig.update_layout(margin=dict(r=60 + 70 * len(ranges)))
+    return fig
 
 
 def figures(comp: Comparison, view: SurfaceView | None = None) -> dict[str, go.Figure]:
@@ -581,40 +603,97 @@ gap:1em;align-items:center;font-size:14px}#stepper input{flex:1}#snap-label{min-
 SCRIPT = """
 (function(){
 const S = JSON.parse(document.getElementById('mlplab-snapshots').textContent);
-function val(a, j){ const v = a[j]; return (v === null || v === undefined) ? NaN : v; }
-function update(j){
-  document.getElementById('snap-label').textContent = S.labels[j] + ' — ' + S.runs.map(r => r.name + ': k = ' + r.k[j]).join('; ');
-  document.querySelectorAll('.js-plotly-plot').forEach(gd => {
-    if (!gd.data) return;
-    gd.data.forEach((t, ti) => {
-      const m = t.meta; if (!m || !m.link) return;
-      const r = S.runs[m.run]; let u = null;
-      if (m.link === 'plane' && r.a) u = {x: [[val(r.a, j)]], y: [[val(r.b, j)]]};
-      else if (m.link === 'plane3d' && r.a) u = {x: [[val(r.a, j)]], y: [[val(r.b, j)]], z: [[val(r.z, j) + m.lift]]};
-      else if (m.link === 'conv') u = {x: [[(m.axis === 'cost' ? val(r.cost, j) : val(r.k, j)) + m.shift]], y: [[val(r.err, j)]]};
-      else if (m.link === 'grad') u = {x: [[val(r.k, j)]], y: [[val(r.g, j)]]};
-      else if (m.link === 'step') u = {x: [[val(r.k, j) + 1]], y: [[val(r.step, j)]]};
-      else if (m.link === 'bars') u = {y: [r.layers[j]]};
-      else if (m.link === 'decision' && r.P) u = {z: [r.P[j]]};
-      if (u) Plotly.restyle(gd, u, [ti]);
-    });
-    const lm = gd.layout && gd.layout.meta;
-    if (lm && lm.titles) Plotly.relayout(gd, {'title.text': lm.titles[j]});
-  });
-  document.getElementById('snap').setAttribute('data-j', j);
-}
 const el = document.getElementById('snap');
-el.addEventListener('input', () => update(+el.value));
-const play = document.getElementById('snap-play');
-let timer = null;
-play.addEventListener('click', () => {
-  if (timer) { clearInterval(timer); timer = null; play.textContent = '▶ play'; return; }
-  play.textContent = '❚❚ pause'; if (+el.value >= +el.max) el.value = 0;
-  timer = setInterval(() => { if (+el.value >= +el.max) { clearInterval(timer); timer = null; play.textContent = '▶ play'; return; }
-    el.value = +el.value + 1; update(+el.value); }, 400);
+function val(a, j){ const v = a[j]; return (v === null || v === undefined) ? NaN : v; }
+function traceUpdate(m, j){
+  const r = S.runs[m.run];
+  if (m.link === 'plane' && r.a) return {x: [val(r.a, j)], y: [val(r.b, j)]};
+  if (m.link === 'plane3d' && r.a) return {x: [val(r.a, j)], y: [val(r.b, j)], z: [val(r.z, j) + m.lift]};
+  if (m.link === 'conv') return {x: [(m.axis === 'cost' ? val(r.cost, j) : val(r.k, j)) + m.shift], y: [val(r.err, j)]};
+  if (m.link === 'grad') return {x: [val(r.k, j)], y: [val(r.g, j)]};
+  if (m.link === 'step') return {x: [val(r.k, j) + 1], y: [val(r.step, j)]};
+  if (m.link === 'bars') return {y: r.layers[j]};
+  if (m.link === 'decision' && r.P) return {z: r.P[j]};
+  return null;
+}
+// the figures with linked traces (or per-iterate titles), found once; f.j: the iterate each one shows
+const linked = [];
+document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+  if (!gd.data) return;
+  const idx = [];
+  gd.data.forEach((t, ti) => { if (t.meta && t.meta.link) idx.push(ti); });
+  const lm = gd.layout && gd.layout.meta;
+  if (idx.length || (lm && lm.titles)) linked.push({gd, idx, j: +el.value});
 });
-window.mlplabStep = j => { el.value = j; update(+j); };
-document.getElementById('snap-label').textContent = S.labels[+el.value] + ' — ' + S.runs.map(r => r.name + ': k = ' + r.k[+el.value]).join('; ');
+function draw(f, j){
+  // ONE Plotly.update per figure and step: every linked trace and the title together
+  const {gd, idx} = f;
+  f.j = j;
+  const ups = [], ti = [];
+  for (const i of idx) { const u = traceUpdate(gd.data[i].meta, j); if (u) { ups.push(u); ti.push(i); } }
+  const data = {};
+  for (const k of new Set(ups.flatMap(u => Object.keys(u)))) data[k] = ups.map(u => (k in u) ? u[k] : undefined);  // per trace: its new array
+  const lm = gd.layout && gd.layout.meta;
+  const lay = (lm && lm.titles) ? {'title.text': lm.titles[j]} : {};
+  return Plotly.update(gd, data, lay, ti);
+}
+// figures on screen are redrawn at once; the others follow one per frame unless the slider moves on,
+// and one scrolled into view catches up at once
+let current = +el.value, generation = 0;
+const onScreen = new Set();
+const io = new IntersectionObserver(es => es.forEach(e => {
+  if (!e.isIntersecting) { onScreen.delete(e.target); return; }
+  onScreen.add(e.target);
+  const f = linked.find(g => g.gd === e.target);
+  if (f && f.j !== current) draw(f, current);
+}), {rootMargin: '200px'});
+linked.forEach(f => io.observe(f.gd));
+function label(j){
+  document.getElementById('snap-label').textContent = S.labels[j] + ' — ' + S.runs.map(r => r.name + ': k = ' + r.k[j]).join('; ');
+}
+function update(j){  // {shown: the visible figures drawn, all: every figure drawn}
+  current = j; const gen = ++generation;
+  label(j);
+  const shown = Promise.all(linked.filter(f => onScreen.has(f.gd)).map(f => draw(f, j)));
+  const all = shown.then(() => new Promise(resolve => {
+    const rest = linked.filter(f => f.j !== j);
+    const next = () => {
+      if (gen !== generation) return resolve(false);
+      const f = rest.shift();
+      if (!f) { el.setAttribute('data-j', j); return resolve(true); }
+      (f.j === j ? Promise.resolve() : draw(f, j)).then(() => requestAnimationFrame(next));
+    };
+    next();
+  }));
+  return {shown, all};
+}
+let busy = false, want = null, lastAll = Promise.resolve(true);
+function request(j){  // while one step draws, only the latest position asked for is drawn next
+  want = j; if (busy) return Promise.resolve();
+  busy = true;
+  const go = () => { const k = want; want = null; const u = update(k); lastAll = u.all;
+                     return u.shown.then(() => { if (want !== null) return go(); }); };
+  return go().finally(() => { busy = false; });
+}
+el.addEventListener('input', () => request(+el.value));
+const play = document.getElementById('snap-play');
+let playing = false;
+function tick(){
+  if (!playing) return;
+  if (+el.value >= +el.max) { playing = false; play.textContent = '▶ play'; return; }
+  el.value = +el.value + 1;
+  const t0 = performance.now();
+  request(+el.value).then(() => { if (playing) setTimeout(tick, Math.max(0, 300 - (performance.now() - t0))); });
+}
+play.addEventListener('click', () => {  // pause acts at once: no step is queued behind the one drawing
+  if (playing) { playing = false; play.textContent = '▶ play'; return; }
+  playing = true; play.textContent = '❚❚ pause'; if (+el.value >= +el.max) el.value = 0;
+  tick();
+});
+// for tests and measurements: step j, resolved when the visible figures (mlplabStep) or all (mlplabStepAll) are drawn
+window.mlplabStep = j => { el.value = j; return request(+j); };
+window.mlplabStepAll = j => { el.value = j; return request(+j).then(() => lastAll); };
+label(+el.value);
 })();
 """
 

@@ -33,6 +33,7 @@ from mlplab.objective import Problem
 SATURATION = 0.01
 THRESHOLD = 1e3
 HUGE = 1e6
+ROUNDING = 1e-8  # a per-sample gradient this many times below the per-sample error e^s is rounding noise
 
 
 @dataclass
@@ -57,6 +58,11 @@ class LayerFlow:
         active: (S,) bool, the samples with an error signal δ^L_s ≠ 0; the medians are taken over
             these (a sample the loss is already content with, e.g. a correctly classified one under
             the perceptron loss, sends no gradient into any layer and says nothing about the flow).
+        hidden_chain: per-sample ‖δ^ℓ_s‖₂ / ‖∂e^s/∂z^L‖₂ (S,): the chain through the layers above ℓ
+            without the output activation's own φ′ (a saturated output scales every layer's gradient
+            alike — it is not a loss of gradient with depth); 1 at ℓ = L; NaN where ∂e/∂z^L = 0.
+        error: per-sample e^s (S,) at this point (the scale a gradient is compared with to call it
+            rounding noise).
     """
 
     layer: int
@@ -70,6 +76,8 @@ class LayerFlow:
     saturated: float
     chain: np.ndarray | None = None
     active: np.ndarray | None = None
+    hidden_chain: np.ndarray | None = None
+    error: np.ndarray | None = None
 
     @property
     def holds(self) -> bool:
@@ -131,6 +139,15 @@ class Diagnosis:
     basis: str = "per-sample"
     threshold: float = THRESHOLD
 
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        rows = [[str(ell + 1), _html.num(g), _html.num(c, 3)] for ell, (g, c) in
+                enumerate(zip(self.grad_median, self.chain or (None,) * len(self.grad_median)))]
+        head = _html.pairs([("verdict", self.kind + (f" (from layer {self.layer})" if self.layer else "")),
+                            ("at", self.point), ("why", self.message)], title="gradient-flow diagnosis")
+        return head + (_html.table(rows, ["layer ℓ", "median ‖∇_{W^ℓ} e‖", "median ‖δ^ℓ‖/‖δ^L‖"]) if rows else "")
+
 
 @dataclass
 class FlowPoint:
@@ -174,6 +191,21 @@ class GradientFlow:
                  "median bound": f.median("bound"), "bound holds": f.holds,
                  "||grad_W E|| (batch sum)": f.batch_grad_norm, "saturated": f.saturated} for f in self.layers]
 
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        d = self.diagnosis
+        rows = [[str(f.layer), f.activation, _html.num(f.median("dphi_norm"), 3), _html.num(f.median("delta_norm"), 3),
+                 _html.num(f.median("a_prev_norm"), 3), _html.num(f.median_grad, 3), _html.num(f.median("bound"), 3),
+                 "yes" if f.holds else "NO", f"{f.saturated:.0%}"] for f in self.layers]
+        head = ["ℓ", "φ", "‖Diag(φ′)‖", "‖δ^ℓ‖", "‖a^{ℓ−1}‖", "‖∇_{W^ℓ} e‖", "bound", "holds", "saturated"]
+        spark = _html.sparkline([("median ‖∇_{W^ℓ} e‖", [f.layer for f in self.layers],
+                                  [f.median_grad for f in self.layers])], label="‖∇_{W^ℓ} e‖:", xlabel="ℓ")
+        verdict = _html.pairs([("verdict", d.kind + (f" (from layer {d.layer})" if d.layer else "")),
+                               ("at", d.point), ("why", d.message)], title="GradientFlow")
+        return verdict + _html.side_by_side(
+            _html.table(rows, head, title="medians over the samples: ‖∇_{W^ℓ} e‖ ≤ ‖Diag(φ′)‖ ‖δ^ℓ‖ ‖a^{ℓ−1}‖"), spark)
+
 
 # --- the factors ---------------------------------------------------------------------------
 
@@ -196,6 +228,11 @@ def layer_flows(net, problem: Problem, w, saturation: float = SATURATION) -> lis
         flows: list[LayerFlow | None] = [None] * L
         dz_next = None
         delta_L_norm = None
+        dz_L_norm = np.linalg.norm(dz_L, axis=1)
+        form = problem.loss.logit_forms.get(out_act.name)
+        errors = np.asarray(form.value(problem.Y, Zs[-1]) if form is not None else problem.loss.value(problem.Y, As[-1]),
+                            dtype=float).reshape(-1)
+        zok = np.isfinite(dz_L_norm) & (dz_L_norm > 0)
         for ell, dz, a_prev in net.backprop((Zs, As), dz_L, w):
             act = net.activations[ell - 1]
             delta = delta_L if ell == L else dz_next @ weights[ell]  # δ^ℓ = V^{ℓ+1} δ^{ℓ+1}
@@ -224,8 +261,10 @@ def layer_flows(net, problem: Problem, w, saturation: float = SATURATION) -> lis
             a_norm = np.linalg.norm(a_prev, axis=1)
             g_norm = np.linalg.norm(dz, axis=1) * a_norm  # ‖dz aᵀ‖₂ = ‖dz‖ ‖a‖ (rank one)
             batch = float(np.linalg.norm(dz.T @ a_prev))
+            hidden = (np.ones_like(dz_L_norm) if ell == L else
+                      np.where(zok, delta_norm / np.where(zok, dz_L_norm, 1.0), np.nan))  # ‖δ^ℓ‖ / ‖∂e/∂z^L‖
             flows[ell - 1] = LayerFlow(ell, act.name, dphi_norm, delta_norm, a_norm, g_norm,
-                                       dphi_norm * delta_norm * a_norm, batch, sat, chain, active)
+                                       dphi_norm * delta_norm * a_norm, batch, sat, chain, active, hidden, errors)
             dz_next = dz
     return flows
 
@@ -322,18 +361,26 @@ def _diagnose_flows(flows: list[LayerFlow], threshold: float, huge: float, point
         rel = g / g[-1]  # median ‖∇_{W^ℓ} e‖ relative to the output layer's
     ratio = float(rel[0]) if np.isfinite(rel[0]) else (math.inf if g[0] > 0 and g[-1] == 0 else math.nan)
     grads = ", ".join(f"{_g(v)}" for v in g)
+    h = np.array([f.median("hidden_chain") if f.hidden_chain is not None else c[i] for i, f in enumerate(flows)])
     measured = (f"median over the {S} samples of ‖∇_{{W^1}} e‖₂: {grads}" if L == 1 else
                 f"median over the {S} samples of ‖∇_{{W^ℓ}} e‖₂ for ℓ = 1…{L}: {grads}"
                 + ("" if L == 1 else "; of the chain ‖V^{ℓ+1}…V^L δ^L‖/‖δ^L‖ = ‖δ^ℓ‖/‖δ^L‖: "
-                   + ", ".join(_g(v) for v in c)))
+                   + ", ".join(_g(v) for v in c)
+                   + "; of the chain without the output's φ′, ‖δ^ℓ‖/‖∂e/∂z^L‖: " + ", ".join(_g(v) for v in h)))
     common = dict(grad_median=tuple(float(v) for v in g), chain=tuple(float(v) for v in c), point=point,
                   basis="per-sample", threshold=threshold)
 
-    # exploding: overflow, a chain or gradient ratio above the threshold, or huge gradients
+    # the scale of a gradient that is rounding noise: ROUNDING times the median per-sample error e^s
+    e_med = flows[-1].median("error") if flows[-1].error is not None else math.nan
+    floor = ROUNDING * e_med if math.isfinite(e_med) and e_med > 0 else 0.0
+
+    # exploding: overflow, a chain or gradient ratio above the threshold, or huge gradients — and in every
+    # case a layer whose gradient is drawn above the output layer's and above rounding noise
     nonfinite = [f.layer for f in flows if not (np.all(np.isfinite(f.grad_norm)) and np.all(np.isfinite(f.delta_norm))
                                                  and np.all(np.isfinite(f.a_prev_norm)))]
-    by_chain = [ell for ell in range(1, L) if c[ell - 1] > threshold]
-    by_ratio = [ell for ell in range(1, L) if rel[ell - 1] > threshold]
+    big = [ell for ell in range(1, L + 1) if g[ell - 1] > floor and not g[ell - 1] <= g[-1]]
+    by_chain = [ell for ell in range(1, L) if c[ell - 1] > threshold and flows[ell - 1].median("delta_norm") > floor]
+    by_ratio = [ell for ell in range(1, L) if rel[ell - 1] > threshold and ell in big]
     by_size = [ell for ell in range(1, L + 1) if g[ell - 1] > huge]
     bad = sorted(set(nonfinite) | set(by_chain) | set(by_ratio) | set(by_size))
     if bad:
@@ -357,22 +404,36 @@ def _diagnose_flows(flows: list[LayerFlow], threshold: float, huge: float, point
         return Diagnosis("healthy", None, math.nan,
                          f"No error signal at {point}: δ^L = ∂e/∂ŷ = 0 for every sample, so no gradient flows back "
                          "through the layers (nothing can vanish or explode)." + sat, **common)
+    if floor > 0 and np.all(g <= e_med / threshold):
+        every = tuple(range(1, L + 1))
+        out_sat = flows[-1].saturated
+        why = (f"at rounding level (below {ROUNDING:g} × the median error " if np.all(g <= floor)
+               else f"more than {threshold:g}× below the median error (")
+        cause = (f" The output layer is {out_sat:.0%} saturated: its φ′ multiplies every layer's gradient (this "
+                 "loss does not cancel it)." if out_sat >= 0.5 else "")
+        msg = (f"Vanishing gradients at {point}, from layer {L} down ({_span(every)}): in every layer the median "
+               f"‖∇_{{W^ℓ}} e‖ is {why}e^s = {_g(e_med)}) although that error is not small — training can "
+               f"barely move from here.{cause} Measured: {measured}." + sat)
+        return Diagnosis("vanishing", L, ratio, msg, every, **common)
     if L == 1:
         return Diagnosis("healthy", None, 1.0,
                          "One layer: the gradient does not flow through any hidden layer, so it cannot vanish or "
                          f"explode on the way ({measured} at {point})." + sat, **common)
 
-    # vanishing: the chain or the gradient itself more than `threshold` times below the output layer's
-    by_chain = [ell for ell in range(1, L) if c[ell - 1] < 1.0 / threshold]
+    # vanishing: the chain through the hidden layers or the gradient itself more than `threshold` times below
+    # the output layer's — and in every case a layer whose gradient is drawn below the output layer's
+    small = [ell for ell in range(1, L) if g[ell - 1] < g[-1] or not np.isfinite(g[ell - 1])]
+    by_chain = [ell for ell in range(1, L) if h[ell - 1] < 1.0 / threshold and ell in small]
     by_ratio = [ell for ell in range(1, L) if rel[ell - 1] < 1.0 / threshold]
     low = sorted(set(by_chain) | set(by_ratio))
     if low:
         top = max(low)
         why = []
         if by_chain:
-            bottom = min(by_chain, key=lambda ell: c[ell - 1])
-            why.append(f"the chain ‖V^{{ℓ+1}}…V^L δ^L‖/‖δ^L‖ falls below 1/{threshold:g} in {_span(by_chain)} "
-                       f"(median {_g(c[bottom - 1])} at layer {bottom}): the product V^{{ℓ+1}}…V^L shrinks δ^L")
+            bottom = min(by_chain, key=lambda ell: h[ell - 1])
+            why.append(f"the chain ‖δ^ℓ‖/‖∂e/∂z^L‖ through the layers above falls below 1/{threshold:g} in "
+                       f"{_span(by_chain)} (median {_g(h[bottom - 1])} at layer {bottom}): the product "
+                       "V^{ℓ+1}…V^L shrinks δ^L")
         if by_ratio:
             bottom = min(by_ratio, key=lambda ell: rel[ell - 1])
             why.append(f"the median ‖∇_{{W^ℓ}} e‖ is more than {threshold:g}× below the output layer's in "
@@ -384,8 +445,8 @@ def _diagnose_flows(flows: list[LayerFlow], threshold: float, huge: float, point
         msg = (f"Vanishing gradients at {point}, from layer {top} down ({_span(low)}): " + "; ".join(why)
                + f". The first layers barely learn. Measured: {measured}." + sat)
         return Diagnosis("vanishing", top, ratio, msg, tuple(low), **common)
-    msg = (f"No vanishing or exploding gradients at {point}: every layer's median ‖∇_{{W^ℓ}} e‖ and chain "
-           f"‖δ^ℓ‖/‖δ^L‖ is within a factor {threshold:g} of the output layer's "
+    msg = (f"No vanishing or exploding gradients at {point}: no layer's median ‖∇_{{W^ℓ}} e‖ or chain "
+           f"is a factor {threshold:g} away from the output layer's in the direction its gradient is drawn "
            f"(median ‖∇_{{W^1}} e‖ / ‖∇_{{W^{L}}} e‖ = {_g(ratio)}). Measured: {measured}." + sat)
     return Diagnosis("healthy", None, ratio, msg, (), **common)
 

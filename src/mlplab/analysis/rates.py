@@ -42,16 +42,37 @@ class RateFit:
         """A linear fit whose ratio q is within :data:`Q_TOL` of 1: no measurable linear rate."""
         return self.kind == "linear" and abs(self.q - 1.0) < Q_TOL
 
+    @property
+    def r2(self) -> float:
+        """R² of the chosen law."""
+        return self.r2_linear if self.kind == "linear" else self.r2_power
+
+    @property
+    def falls(self) -> bool:
+        """The chosen law has E − E* falling: q < 1 − :data:`Q_TOL` (linear) or p > 0 (power law)."""
+        return self.q < 1.0 - Q_TOL if self.kind == "linear" else self.p > 0
+
+    @property
+    def fits(self) -> bool:
+        """Whether the law is worth drawing and quoting: R² ≥ :data:`R2_MIN` and a measurable rate (not
+        :attr:`flat`). A fit that does not fit is neither drawn nor quoted as a rate (:meth:`describe`
+        says why); a law that fits while E − E* grows is quoted as what it is (k^(+p), q > 1)."""
+        return self.r2 >= R2_MIN and not self.flat
+
     def describe(self) -> str:
+        if self.kind == "linear" and self.flat:
+            return f"no measurable linear rate (|q − 1| < {Q_TOL:g}; R² {self.r2_linear:.3f})"
+        if not self.fits:
+            return (f"no rate: neither C·k^(−p) nor C·q^k fits E − E* over k = {self.window[0]}…{self.window[1]} "
+                    f"(best R² {self.r2:.2f} < {R2_MIN:g})")
         if self.kind == "linear":
-            if self.flat:
-                return f"no measurable linear rate (|q − 1| < {Q_TOL:g}; R² {self.r2_linear:.3f})"
             return f"linear: E − E* ≈ {self.C:.2g}·{_base(self.q)}^k (R² {self.r2_linear:.3f})"
         sign = "−" if self.p >= 0 else ""  # a negative p (E growing) prints as k^(2.28), not k^(−-2.28)
         return f"E − E* ≈ {self.C:.2g}·k^({sign}{abs(self.p):.2f}) (R² {self.r2_power:.3f})"
 
 
 Q_TOL = 1e-3  # a linear ratio q with |q − 1| below this is no measurable rate
+R2_MIN = 0.9  # a law fitting worse than this (R² of log(E − E*)) is not shown as a rate
 MIN_POINTS = 5  # fewer points than this: no fit
 
 

@@ -206,6 +206,13 @@ class ExactLineSearch:
             info.n_evals, info.n_slope_evals = f.n, f.n_slope
             return 0.0, info
         value, alpha, unbounded = best
+        if unbounded and self.alpha_max * abs(slope) <= _EPS * abs(phi0) and not f.rises(0.0, alpha):
+            # "still falling at α_max" on a φ flat to rounding: the slope's own prediction of the decrease
+            # over all of (0, α_max], α_max |φ′(0)|, is below the rounding of E and no value found lies
+            # below φ(0) — there is no decrease to take (a bracketed minimiser is still refined by φ′)
+            info.failed, info.value = True, float(phi0)
+            info.n_evals, info.n_slope_evals = f.n, f.n_slope
+            return 0.0, info
         info.value, info.unbounded = value, unbounded
         info.capped = alpha == self.alpha_max
         info.lowest = value <= min(f.values.values())

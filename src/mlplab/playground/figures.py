@@ -71,23 +71,30 @@ def clean(a, digits: int | None = None):
 
 
 def _yaxis(title: str, values, log: bool, **kw) -> dict:
-    """A y axis; on a log scale with one label per decade when the values span more than one
-    (Plotly's default labels every minor tick of a short log axis, which overprint)."""
-    axis = {"title": {"text": title}, "type": "log" if log else "linear", "exponentformat": "e", **kw}
+    """A y axis; on a log scale its labels are readable at any span: one per decade, written 10ⁿ, when the
+    values span a decade or more; otherwise about five values between the smallest and the largest,
+    each written out with 3 significant digits (Plotly's own labels of a short log axis are its minor
+    ticks' digits "2 5 2 5", which overprint and cannot be read without the decade)."""
+    axis = {"title": {"text": title}, "type": "log" if log else "linear", "exponentformat": "power", **kw}
     if log:
         v = np.asarray([x for x in values if x is not None], dtype=float)
         v = v[np.isfinite(v) & (v > 0)]
         span = float(np.log10(v.max() / v.min())) if v.size else 0.0
-        if span >= 1.0:
+        if span >= 1.0 or not v.size:  # (no values yet: decades, not Plotly's "2 5 2 5")
             axis["dtick"] = 1
-        elif span < 0.3:  # (nearly) constant: Plotly would label every minor tick
-            axis["dtick"] = "D2"
+        elif v.size:
+            lo, hi = float(v.min()), float(v.max())
+            ticks = (np.unique([float(f"{t:.2g}") for t in np.geomspace(lo, hi, 5)]) if hi > lo * 1.01
+                     else np.array([float(f"{lo:.3g}")]))  # one value: one label
+            axis.update(tickmode="array", tickvals=ticks.tolist(), ticktext=[f"{t:.3g}" for t in ticks])
     return axis
 
 
 def _layout(title: str, **kw) -> dict:
     out = {"title": {"text": title, "font": {"size": 14}}, "margin": dict(_MARGIN), "showlegend": True,
-           "legend": {"orientation": "h", "y": -0.25, "font": {"size": 11}}, "uirevision": "keep"}
+           "legend": {"orientation": "h", "y": -0.25, "font": {"size": 11}}, "uirevision": "keep",
+           # hovers show the whole trace name (Plotly cuts names at 15 characters) and stay inside the panel
+           "hoverlabel": {"namelength": -1, "align": "left", "font": {"size": 11}}, "hovermode": "closest"}
     out.update(kw)
     return out
 
@@ -203,49 +210,101 @@ def regression_fit(x_grid, y_grid, x, y, *, title: str = "fitted curve") -> dict
     return {"data": data, "layout": _layout(title, xaxis={"title": {"text": "x"}}, yaxis={"title": {"text": "y"}})}
 
 
-def activation_maps(xs, ys, maps, labels, *, columns: int = 4, title: str = "hidden units a^ℓ_i(x)") -> dict:
+def activation_maps(xs, ys, maps, labels, *, columns: int = 8, title: str = "hidden units a^ℓ_i(x)",
+                    activations=None, layers=None, total: int | None = None) -> dict:
     """Small heat maps, one per hidden unit: its activation over the input plane.
 
-    ``maps``: list of (n_y, n_x) arrays; ``labels``: their titles (e.g. "a^1_3")."""
+    ``maps``: list of (n_y, n_x) arrays; ``labels``: their titles (e.g. "a^1_3"); ``activations``: each
+    map's φ name and ``layers``: each map's layer ℓ. Every map of one activation is painted on that
+    activation's one fixed scale (:func:`mlplab.figures.unit_range`: tanh −1…1, sigmoid 0…1), shown
+    by one colour bar; each layer starts a new row. ``total``: how many hidden units the network has
+    (the title says how many are not drawn when that is more than ``len(maps)``)."""
+    from mlplab.figures import unit_colorscale, unit_range
+
     n = len(maps)
     if n == 0:
         return {"data": [], "layout": _layout(title + " — no hidden layer", showlegend=False,
                                               xaxis={"visible": False}, yaxis={"visible": False})}
-    cols = min(columns, n)
-    rows = math.ceil(n / cols)
-    gap = 0.03
-    w, h = (1 - gap * (cols - 1)) / cols, (1 - gap * 2 * (rows - 1)) / rows
-    data, layout = [], _layout(title, showlegend=False, height=max(260, 150 * rows + 60),
+    activations = list(activations) if activations is not None else ["identity"] * n
+    layers = list(layers) if layers is not None else [1] * n
+    if total is not None and total > n:
+        title += f" — the first {n} of {total} units drawn ({total - n} not shown)"
+    else:
+        title += f" — all {n} units"
+    # one colour axis per activation, its fixed range
+    ranges = {}
+    for name in dict.fromkeys(activations):
+        ranges[name] = unit_range(name, [m for m, a in zip(maps, activations) if a == name])
+    axis_of = {name: "coloraxis" if k == 0 else f"coloraxis{k + 1}" for k, name in enumerate(ranges)}
+    # rows: each layer's units in rows of `columns`
+    slots, r = [], -1
+    prev_layer, c = None, columns
+    for ell in layers:
+        if ell != prev_layer or c == columns:
+            r, c = r + 1, 0
+        slots.append((r, c))
+        c += 1
+        prev_layer = ell
+    rows = r + 1
+    cols = columns  # a fixed grid: a layer of 2 units is not stretched across the panel
+    bars = len(ranges)
+    right = 0.1 * bars  # room for the colour bars
+    gap = 0.015
+    w = (1 - right - gap * (cols - 1)) / cols
+    cell_px = 88
+    height = 50 + rows * (cell_px + 18)
+    h = cell_px / (height - 50)
+    hgap = 18 / (height - 50)
+    data, layout = [], _layout(title, showlegend=False, height=height,
                                margin={"l": 10, "r": 10, "t": 40, "b": 10})
     annotations = []
-    for i, (m, lab) in enumerate(zip(maps, labels)):
-        r, c = divmod(i, cols)
+    for i, (m, lab, act) in enumerate(zip(maps, labels, activations)):
+        r, c = slots[i]
         ax = "" if i == 0 else str(i + 1)
-        x0, y1 = c * (w + gap), 1 - r * (h + 2 * gap)
-        data.append({"type": "heatmap", "x": clean(xs, 3), "y": clean(ys, 3), "z": clean(m, 2),
-                     "colorscale": "RdBu", "reversescale": True, "showscale": False, "hoverinfo": "skip",
+        x0, y1 = c * (w + gap), 1 - r * (h + hgap) - hgap * 0.9
+        data.append({"type": "heatmap", "x": clean(xs, 3), "y": clean(ys, 3), "z": clean(m, 3),
+                     "coloraxis": axis_of[act], "name": lab,
+                     "hovertemplate": f"{lab} = %{{z:.3g}} ({act})<extra></extra>",
                      "xaxis": "x" + ax, "yaxis": "y" + ax})
         layout["xaxis" + ax] = {"domain": [x0, x0 + w], "visible": False, "anchor": "y" + ax}
-        layout["yaxis" + ax] = {"domain": [y1 - h, y1], "visible": False, "anchor": "x" + ax}
+        layout["yaxis" + ax] = {"domain": [max(y1 - h, 0.0), y1], "visible": False, "anchor": "x" + ax}
         annotations.append({"text": lab, "xref": "paper", "yref": "paper", "x": x0 + w / 2, "y": y1,
                             "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 10}})
+    for k, (name, (lo, hi)) in enumerate(ranges.items()):
+        layout[axis_of[name]] = {"cmin": lo, "cmax": hi, "colorscale": unit_colorscale(lo, hi),
+                                 "colorbar": {"title": {"text": f"{name}", "side": "right"}, "thickness": 10,
+                                              "len": min(1.0, max(0.3, 220 / height)), "y": 1.0, "yanchor": "top",
+                                              "x": 1 - right + 0.1 * k + 0.01, "xanchor": "left"}}
     layout["annotations"] = annotations
     return {"data": data, "layout": layout}
 
 
-def layer_gradients(layers, grad_norm, dphi, delta, a_prev, *, verdict: str = "") -> dict:
-    """Per layer ℓ: ‖∇_{W^ℓ}E‖_F and the medians over samples of the lecture's bound factors
-    ‖Diag(φ′(z^ℓ))‖, ‖V^{ℓ+1}⋯V^L δ^L‖ = ‖δ^ℓ‖ and ‖a^{ℓ−1}‖ (log scale: vanishing or
-    exploding gradients show as a slope across layers)."""
+def layer_gradients(layers, grad_norm, dphi, delta, a_prev, *, verdict: str = "", sample_grad=None) -> dict:
+    """Per layer ℓ: the numbers the gradient-flow verdict is decided from, and ‖∇_{W^ℓ}E‖_F.
+
+    ``sample_grad``: the medians over the samples of ‖∇_{W^ℓ} e^s‖ — the verdict's basis, drawn as the
+    bars (then ‖∇_{W^ℓ}E‖ of the summed gradient is drawn as diamonds beside them); without it the bars
+    are ‖∇_{W^ℓ}E‖. Also the medians of the lecture's bound factors ‖Diag(φ′(z^ℓ))‖,
+    ‖V^{ℓ+1}⋯V^L δ^L‖ = ‖δ^ℓ‖ and ‖a^{ℓ−1}‖ (log scale: vanishing or exploding gradients show as a
+    slope across layers)."""
     names = [f"ℓ={ell}" for ell in layers]
-    data = [{"type": "bar", "name": "‖∇_{W^ℓ}E‖", "x": names, "y": clean(grad_norm), "marker": {"color": "#d62728"}},
-            {"type": "scatter", "mode": "lines+markers", "name": "‖Diag φ′(z^ℓ)‖ (median)", "x": names,
-             "y": clean(dphi), "line": {"dash": "dot"}},
-            {"type": "scatter", "mode": "lines+markers", "name": "‖δ^ℓ‖ = ‖V^{ℓ+1}⋯V^L δ^L‖ (median)", "x": names,
-             "y": clean(delta)},
-            {"type": "scatter", "mode": "lines+markers", "name": "‖a^{ℓ−1}‖ (median)", "x": names,
-             "y": clean(a_prev), "line": {"dash": "dash"}}]
-    layout = _layout("gradient flow per layer", yaxis={"type": "log", "exponentformat": "e"},
+    if sample_grad is not None:
+        data = [{"type": "bar", "name": "median ‖∇_{W^ℓ} e^s‖ (the verdict's numbers)", "x": names,
+                 "y": clean(sample_grad), "marker": {"color": "#d62728"},
+                 "hovertemplate": "%{x}: median ‖∇e‖ = %{y:.3g}<extra></extra>"},
+                {"type": "scatter", "mode": "markers", "name": "‖∇_{W^ℓ}E‖ (all samples summed)", "x": names,
+                 "y": clean(grad_norm), "marker": {"symbol": "diamond", "size": 10, "color": "#7f7f7f"},
+                 "hovertemplate": "%{x}: ‖∇E‖ = %{y:.3g}<extra></extra>"}]
+    else:
+        data = [{"type": "bar", "name": "‖∇_{W^ℓ}E‖", "x": names, "y": clean(grad_norm),
+                 "marker": {"color": "#d62728"}}]
+    data += [{"type": "scatter", "mode": "lines+markers", "name": "‖Diag φ′(z^ℓ)‖ (median)", "x": names,
+              "y": clean(dphi), "line": {"dash": "dot"}},
+             {"type": "scatter", "mode": "lines+markers", "name": "‖δ^ℓ‖ = ‖V^{ℓ+1}⋯V^L δ^L‖ (median)", "x": names,
+              "y": clean(delta)},
+             {"type": "scatter", "mode": "lines+markers", "name": "‖a^{ℓ−1}‖ (median)", "x": names,
+              "y": clean(a_prev), "line": {"dash": "dash"}}]
+    layout = _layout("gradient flow per layer", yaxis={"type": "log", "exponentformat": "power"},
                      xaxis={"title": {"text": "layer"}})
     if verdict:
         layout["annotations"] = [{"text": verdict, "xref": "paper", "yref": "paper", "x": 0, "y": 1.0,
@@ -255,23 +314,45 @@ def layer_gradients(layers, grad_norm, dphi, delta, a_prev, *, verdict: str = ""
 
 
 def loss_surface(a, b, E, path_a, path_b, *, labels=("w11", "w12"), exact: bool = True, note: str = "",
-                 others=()) -> dict:
+                 others=(), path_E=None) -> dict:
     """E over a plane of weight space (contours, log-spaced) with the path of the iterates on it.
 
     ``exact``: the plane holds every weight (the toy model's (w11, w12)); otherwise it is a
-    plane through the trajectory and the title says so."""
+    plane through the trajectory — the contours are then the loss of the projection onto the
+    plane, not the run's E, and ``path_E`` (the true E(w^k) of each path point) colours the path's
+    markers on the contours' own scale, so a point whose true E differs from the contour under it
+    shows it (and its hover says both)."""
     E = np.asarray(E, float)
     with np.errstate(all="ignore"):
         logE = np.log10(np.maximum(E, 1e-300))
     title = ("loss surface E(w11, w12) — exact" if exact
-             else "E on a plane through the trajectory (a slice, not all of weight space)")
+             else "E on a plane through w^k: the loss of the projection (a slice); path at its true E")
+    finite = logE[np.isfinite(logE)]
+    zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    path_marker = {"size": 4, "color": "white"}
+    path_hover = None
+    custom = None
+    if path_E is not None and not exact:
+        with np.errstate(all="ignore"):
+            lp = np.log10(np.maximum(np.asarray(path_E, float), 1e-300))
+        zmin, zmax = min(zmin, float(np.nanmin(lp))), max(zmax, float(np.nanmax(lp)))
+        path_marker = {"size": 7, "color": clean(lp, 4), "colorscale": "Viridis", "cmin": zmin, "cmax": zmax,
+                       "line": {"color": "white", "width": 1.5}}
+        custom = clean(np.asarray(path_E, float))
+        path_hover = "true E(w) = %{customdata:.6g} (the contours show the projection's E)<extra></extra>"
     data = [{"type": "contour", "x": clean(a, 6), "y": clean(b, 6), "z": clean(logE, 4), "ncontours": 25,
+             "zmin": zmin, "zmax": zmax, "zauto": False,
              "colorscale": "Viridis", "colorbar": {"title": {"text": "log10 E"}, "thickness": 12},
-             "name": "log10 E", "hovertemplate": "%{x:.3g}, %{y:.3g}: log10 E = %{z:.3g}<extra></extra>"},
-            {"type": "scatter", "mode": "lines+markers", "name": "w^0 … w^k", "x": clean(path_a), "y": clean(path_b),
-             "line": {"color": "white", "width": 2}, "marker": {"size": 4, "color": "white"}},
-            {"type": "scatter", "mode": "markers", "name": "w^k", "x": clean(path_a[-1:]), "y": clean(path_b[-1:]),
-             "marker": {"size": 11, "color": "#d62728", "symbol": "x"}}]
+             "name": "log10 E" if exact else "log10 E of the projection",
+             "hovertemplate": "%{x:.3g}, %{y:.3g}: log10 E = %{z:.3g}" + ("" if exact else " (projection)")
+                              + "<extra></extra>"},
+            {"type": "scatter", "mode": "lines+markers", "name": "w^0 … w^k" + ("" if exact else " (true E)"),
+             "x": clean(path_a), "y": clean(path_b), "line": {"color": "white", "width": 2}, "marker": path_marker}]
+    if custom is not None:
+        data[1]["customdata"] = custom
+        data[1]["hovertemplate"] = path_hover
+    data.append({"type": "scatter", "mode": "markers", "name": "w^k", "x": clean(path_a[-1:]), "y": clean(path_b[-1:]),
+                 "marker": {"size": 11, "color": "#d62728", "symbol": "x"}})
     for i, (olabel, oa, ob) in enumerate(others):  # more runs' paths: (label, a, b)
         color, dash = OTHER_STYLES[i % len(OTHER_STYLES)]
         data.append({"type": "scatter", "mode": "lines+markers", "name": olabel, "x": clean(oa), "y": clean(ob),

@@ -43,7 +43,7 @@ RECENT = 400
 SNAPSHOT_FLOATS = 1_000_000  # floats of w kept for the scrubber (at most MAX_RECORDS snapshots)
 GRID = 41  # decision boundary grid (per axis)
 MAP_GRID = 24  # hidden-unit maps
-MAX_MAPS = 12
+MAX_MAPS = 128  # hidden-unit maps drawn (the figure says how many more there are)
 SURFACE_GRID = 31  # the toy model's exact (w11, w12) surface
 PLANE_GRID = 25  # a plane through the trajectory of a larger network (S samples per point)
 PLOT_POINTS = 400  # history points drawn (evenly over the kept records; the latest always)
@@ -130,6 +130,33 @@ def make_schedule(cfg: Config):
     if cfg.schedule == "step":
         return schedules.StepDecay(cfg.c, 0.5, cfg.every)
     return schedules.Exponential(cfg.c, cfg.rate)
+
+
+def schedule_text(cfg: Config) -> str:
+    """γ_k of the form in the lecture's notation, with its numbers."""
+    c = f"{cfg.c:g}"
+    return {"inverse": f"γ_k = {c}/(k+1)", "constant": f"γ_k = {c}",
+            "power": f"γ_k = {c}/(k+1)^{cfg.p:g}", "step": f"γ_k = {c}·0.5^⌊k/{cfg.every}⌋",
+            "exponential": f"γ_k = {c}·exp(−{cfg.rate:g} k)"}.get(cfg.schedule, cfg.schedule)
+
+
+def describe_method(cfg: Config) -> str:
+    """The method and its step sizes in words and numbers (never a Python repr)."""
+    o = cfg.optimizer
+    if o == "gd-exact":
+        return f"GD, exact line search (α_max = {cfg.alpha_max:g})"
+    if o == "gd-armijo":
+        return "GD, Armijo backtracking"
+    if o == "gd-constant":
+        return f"GD, constant step α = {cfg.alpha:g}"
+    if o == "sgd":
+        return f"SGD (one sample per step), {schedule_text(cfg)}"
+    block = f"|B| = {cfg.batch} ({'block mean' if cfg.reduction == 'mean' else 'block sum'}), {schedule_text(cfg)}"
+    if o == "minibatch":
+        return f"mini-batch SGD, {block}"
+    if o == "momentum":
+        return f"{'Nesterov' if cfg.nesterov else 'momentum'} β = {cfg.beta:g}, {block}"
+    return f"Adam β₁ = {cfg.b1:g}, β₂ = {cfg.b2:g}, {block}"
 
 
 def make_optimizer(cfg: Config, S: int):
@@ -304,7 +331,9 @@ class Session:
             self.stopped = f"the step failed: {exc}"
             return
         if info.failed:
-            self.stopped = "the line search found no decrease along −∇E: w^k is stationary to rounding"
+            self.stopped = (f"stopped at step {k}: the line search found no decrease along −∇E — φ(α) is flat to "
+                            f"rounding on (0, α_max] (E = {self.E:.6g}, ‖∇E‖ = {np.linalg.norm(self.g):.2g}); "
+                            "w^k is stationary to rounding, reset or change the method to go on")
             return
         new_w = w + step
         if not np.all(np.isfinite(new_w)):
@@ -369,10 +398,11 @@ class Session:
             rm = robbins_monro_text(sched) if sched is not None else ""
             return {"k": self.k, "loss": float(self.E), "grad_norm": float(np.linalg.norm(self.g)),
                     "stopped": self.stopped, "robbins_monro": rm, "d": self.problem.d, "S": self.problem.S,
-                    "task": self.task, "classes": self.K, "config": cfg.to_dict(), "network": str(self.net.layer_sizes),
-                    "optimizer": repr(opt),
-                    "compare": [{"method": o.cfg.optimizer, "k": o.k, "loss": float(o.E), "stopped": o.stopped}
-                                for o in self.others]}
+                    "task": self.task, "classes": self.K, "config": cfg.to_dict(),
+                    "network": "-".join(str(n) for n in self.net.layer_sizes),
+                    "optimizer": describe_method(cfg),
+                    "compare": [{"method": o.cfg.optimizer, "k": o.k, "loss": float(o.E), "stopped": o.stopped,
+                                 "steps": describe_method(o.cfg)} for o in self.others]}
 
     def frame(self, view_k: int | None = None, *, surface: bool = True) -> dict:
         """Everything the page draws, at w^k (live) or at the snapshot at or before ``view_k``."""
@@ -440,7 +470,7 @@ class Session:
             P = out[:, 0].reshape(GRID, GRID) if out.shape[1] == 1 else out.reshape(GRID, GRID, -1)
             figs["boundary"] = figures.decision_boundary(xs, ys, P, X, y, n_classes=self.K)
         # hidden-unit maps a^ℓ_i over the input plane (or line)
-        maps, labels = [], []
+        maps, labels, acts, layers = [], [], [], []
         if net.n_layers > 1:
             if X.shape[1] == 2:
                 mx, my = np.linspace(xs[0], xs[-1], MAP_GRID), np.linspace(ys[0], ys[-1], MAP_GRID)
@@ -450,6 +480,7 @@ class Session:
                 mx, my = grid[::4, 0], np.array([0.0, 1.0])
                 pts = mx[:, None]
             _, As = net.forward_cache(pts, w)
+            total = sum(As[ell].shape[1] for ell in range(1, net.n_layers))
             for ell in range(1, net.n_layers):
                 for i in range(As[ell].shape[1]):
                     if len(maps) >= MAX_MAPS:
@@ -457,7 +488,10 @@ class Session:
                     a = As[ell][:, i]
                     maps.append(a.reshape(len(my), len(mx)) if X.shape[1] == 2 else np.vstack([a, a]))
                     labels.append(f"a^{ell}_{i + 1}")
-            figs["activations"] = figures.activation_maps(mx, my, maps, labels)
+                    acts.append(net.activations[ell - 1].name)
+                    layers.append(ell)
+            figs["activations"] = figures.activation_maps(mx, my, maps, labels, activations=acts, layers=layers,
+                                                          total=total)
         else:
             figs["activations"] = figures.activation_maps([], [], [], [],
                                                           title="hidden units: none (one layer, ŷ = φ(W x))")
@@ -470,20 +504,24 @@ class Session:
         gn = [float(np.linalg.norm(g[s.W])) for s in net.slices]
         med = {name: [float(f.median(name)) for f in flows] for name in ("dphi_norm", "delta_norm", "a_prev_norm")}
         chain = [float(f.median("chain")) for f in flows]
+        sample = [float(f.median_grad) for f in flows]
         diag = diagnose_gradients(flows)  # the project's verdict: per-sample medians, the lecture's bound
+        numbers = ", ".join(f"{v:.2g}" for v in sample)
         if diag.kind == "healthy" or not diag.layers:
-            verdict = f"gradient flow: {diag.kind}"
+            verdict = f"gradient flow: {diag.kind} (median ‖∇e‖ per layer: {numbers})"
         else:
-            verdict = f"gradient flow: {diag.kind} in layer{'s' if len(diag.layers) > 1 else ''} " + \
-                ", ".join(str(ell) for ell in diag.layers)
+            verdict = (f"gradient flow: {diag.kind} in layer{'s' if len(diag.layers) > 1 else ''} "
+                       + ", ".join(str(ell) for ell in diag.layers) + f" (median ‖∇e‖ per layer: {numbers})")
         fig = figures.layer_gradients(list(range(1, net.n_layers + 1)), gn, med["dphi_norm"], med["delta_norm"],
-                                      med["a_prev_norm"], verdict=verdict)
-        return fig, {"grad_norm": gn, "dphi": med["dphi_norm"], "delta": med["delta_norm"],
-                     "a_prev": med["a_prev_norm"], "chain": chain, "verdict": diag.kind, "message": diag.message}
+                                      med["a_prev_norm"], verdict=verdict, sample_grad=sample)
+        return fig, {"grad_norm": gn, "sample_grad": sample, "dphi": med["dphi_norm"], "delta": med["delta_norm"],
+                     "a_prev": med["a_prev_norm"], "chain": chain, "verdict": diag.kind, "message": diag.message,
+                     "layers": list(diag.layers)}
 
     def _surface_figure(self, w, k):
         P = self.problem
-        traj = np.array([s for kk, s in self.snapshots.rows if kk <= k])
+        rows = [(kk, s) for kk, s in self.snapshots.rows if kk <= k]
+        traj = np.array([s for _, s in rows])
         others = [(OPTIMIZERS[o.cfg.optimizer], np.array([s for kk, s in o.snapshots.rows if kk <= k]))
                   for o in self.others]
         if self.cfg.model == "toy":
@@ -520,8 +558,13 @@ class Session:
         E = batched_loss(P, Ws).reshape(AA.shape)
         if other_coords:
             note += "; other methods' paths projected onto it"
+        # the path at its true E(w^k) (recorded, or evaluated for the snapshots without a record)
+        path_E = np.array([r["loss"] if (r := self.records.get(kk)) is not None else math.nan for kk, _ in rows])
+        missing = ~np.isfinite(path_E)
+        if missing.any():
+            path_E[missing] = batched_loss(P, traj[missing])
         return figures.loss_surface(a, a, E, coords[:, 0], coords[:, 1], labels=("direction 1", "direction 2"),
-                                    exact=False, note=note,
+                                    exact=False, note=note, path_E=path_E,
                                     others=[(label, c[:, 0], c[:, 1]) for label, c in other_coords])
 
     def _phi(self, live: bool, k: int):
