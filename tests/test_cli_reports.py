@@ -217,3 +217,26 @@ def test_cli_without_report_flags_does_not_import_plotting():
     env = dict(os.environ, PYTHONPATH=SRC)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0 and r.stdout.splitlines()[-1] == "0 []", r.stdout + r.stderr
+
+
+def test_report_model_and_the_train_report_give_the_same_verdict(tmp_path, capsys):
+    """`report MODEL` judges ‖∇E‖ on the scale of the stored first record, as the train report does."""
+    import html
+    import re
+
+    from mlplab.cli import main
+
+    model, train_page, model_page = tmp_path / "m.safetensors", tmp_path / "t.html", tmp_path / "r.html"
+    assert main(["train", "moons", "--optimizer", "sgd", "--lr", "0.05", "--epochs", "30", "--out", str(model),
+                 "--report", str(train_page), "-q"]) == 0
+    assert main(["report", str(model), "--out", str(model_page)]) == 0
+    capsys.readouterr()
+
+    def verdict(path):
+        text = html.unescape(path.read_text())
+        m = re.search(r"(Not stationary|Saddle point|Local minimum|No minimum here|Flat)[^.]*\.", text)
+        assert m is not None
+        return m.group(0)
+
+    assert verdict(model_page) == verdict(train_page)
+    assert verdict(model_page).startswith("Not stationary")

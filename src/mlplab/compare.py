@@ -470,8 +470,13 @@ def _grad_scale(problem: Problem, w0) -> float | None:
 
 
 def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name: str | None = None,
-                config: dict | None = None, w0=None, hessian_max_d: int = 200_000) -> Comparison:
+                config: dict | None = None, w0=None, hessian_max_d: int = 200_000,
+                grad_scale: float | None = None) -> Comparison:
     """Wrap one finished ``train`` run as a :class:`Comparison` (for ``train --report``/``--plots``).
+
+    ``grad_scale``: ‖∇E(w^0)‖ of the comparison's E (the sum of e^s, no regulariser) when neither
+    ``w0`` nor a trajectory says where the run started (a saved model's stored first record): the
+    stationary-point verdict then measures ‖∇E‖ on the same scale as the run's own report.
 
     ``trajectory`` is the (n_records, d) array from a
     :class:`mlplab.analysis.TrajectoryRecorder` passed as ``train``'s callback
@@ -488,8 +493,8 @@ def from_result(net, X, Y, result, loss: str = "squared", trajectory=None, name:
     w_start = traj[0] if w0 is None else np.asarray(w0)
     if net.n_params <= hessian_max_d:
         known = w0 is not None or len(traj) > 1  # a trajectory (or w0) says where the run started
-        run.stop = analysis.stationary_point(problem, result.params, grad_scale_name="‖∇E(w^0)‖",
-                                             grad_scale=_grad_scale(problem, w_start) if known else None)
+        scale = _grad_scale(problem, w_start) if known else grad_scale
+        run.stop = analysis.stationary_point(problem, result.params, grad_scale_name="‖∇E(w^0)‖", grad_scale=scale)
     cfg = {"network": describe_net(net), "d (parameters)": net.n_params, "S (samples)": problem.S,
            "loss": loss.replace("_", " "), "optimizer": run.name, "stop reason": str(result.stop_reason).replace("_", " ")}
     cfg.update(config or {})

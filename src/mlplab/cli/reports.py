@@ -397,6 +397,16 @@ def _check_sane(path: str, net, E, g) -> None:
                         "diverged run, which cannot be analysed — re-train it with a smaller step or a line search")
 
 
+def _stored_grad_scale(history, has_history: bool, config: dict, S: int) -> float | None:
+    """‖∇E(w^0)‖ of the sum of e^s without regulariser, from the model's stored first record (exact at k = 0),
+    so that `report MODEL` judges the saved w on the scale the training's own report used; None if unknown."""
+    if not has_history or not len(history) or history.k[0] != 0 or config.get("l2"):
+        return None
+    g0 = float(history.grad_norm[0])
+    g0 *= S if config.get("reduction") == "mean" else 1.0
+    return g0 if np.isfinite(g0) and g0 > 0 else None
+
+
 def cmd_report(args) -> int:
     from mlplab import compare
     from mlplab.train import TrainResult
@@ -427,7 +437,8 @@ def cmd_report(args) -> int:
              "history": "from the model file" if has_history else "not stored in the model file (final point only)"}
     shown.update({k: config[k] for k in ("seed", "init", "l2", "reduction") if k in config})
     try:
-        comp = compare.from_result(net, X, y, result, loss=info["loss"], name=name, config=shown)
+        comp = compare.from_result(net, X, y, result, loss=info["loss"], name=name, config=shown,
+                                   grad_scale=_stored_grad_scale(history, has_history, config, len(X)))
     except (np.linalg.LinAlgError, FloatingPointError, OverflowError) as exc:
         raise UserError(f"cannot analyse model {args.model!r}: its weights make the analysis fail ({exc}); "
                         "they look like the result of a diverged run — re-train it with a smaller step") from None
