@@ -188,7 +188,10 @@ def test_the_toy_problem_has_no_minimum_along_its_ray():
     for scale in (None, g0):
         sp = analysis.stationary_point(problem, w, grad_scale=scale)
         assert sp.verdict != "local minimum"
-        assert sp.verdict == "no minimum here: E decreases along the ray t·w", sp.message
+        if scale is None:  # against the local scale ρ(∇²E)·max(1, ‖w‖) ‖∇E‖ is not small: that comes first
+            assert sp.rel_grad > 1e-3 and sp.verdict == "not stationary", sp.message
+        else:  # against ‖∇E(w^0)‖ it is
+            assert sp.rel_grad <= 1e-3 and sp.verdict == "no minimum here: E decreases along the ray t·w", sp.message
         assert "ray t·w" in sp.message and "‖w‖ → ∞" in sp.message
         assert sp.eig_min > 0  # positive curvature, yet no minimum: the quadratic model misleads here
         t, Et = sp.ray
@@ -426,3 +429,101 @@ def test_far_from_stationary_a_dip_along_the_ray_does_not_lead_the_verdict():
     sp = stationary_point(P, net.params, grad_scale=g0)
     assert sp.verdict == "not stationary", sp.message
     assert sp.rel_grad > 0.01 and "dips along the ray" in sp.message  # the old order said "no minimum here"
+
+
+# --- the lecture's edges (issue 28, item 6) -----------------------------------------------------
+
+
+def toy_problem():
+    X, y = mlplab.datasets.lecture()
+    return mlplab.Problem(mlplab.MLP([2, 1], activation="sigmoid", bias=False), X, y)
+
+
+@pytest.mark.parametrize("scale", [None, "w0"])
+def test_a_point_with_a_large_gradient_is_not_stationary_before_anything_about_the_ray(scale):
+    # w = (−1, 0): ‖∇E‖ = 0.13, about 0.1 of either gradient scale, and E falls along t·w all the way out
+    problem = toy_problem()
+    w = np.array([-1.0, 0.0])
+    g0 = np.linalg.norm(problem.value_and_grad(np.array([0.5, 0.5]))[1]) if scale else None
+    sp = analysis.stationary_point(problem, w, grad_scale=g0)
+    assert sp.verdict == "not stationary", sp.message
+    assert sp.message.startswith("Not stationary")
+    assert 0.05 < sp.rel_grad < 0.2 and sp.grad_norm == pytest.approx(0.1300338, rel=1e-5)
+    t, Et = sp.ray
+    assert np.all(np.diff(Et) < 0) and Et[0] < sp.loss  # E does fall along the ray: said after, not instead
+    assert "falls along the ray t·w at every t tested" in sp.message and "‖w‖ → ∞" in sp.message
+    # the same point with the tolerance above its relative gradient: now the ray leads
+    sp2 = analysis.stationary_point(problem, w, grad_scale=g0, grad_tol=0.5)
+    assert sp2.verdict == "no minimum here: E decreases along the ray t·w", sp2.message
+
+
+def test_grad_tol_is_inclusive_at_the_boundary():
+    # ‖∇E‖ / scale = grad_tol exactly is small (≤), a hair above it is not (grad_tol a power of 2: exact ratios)
+    net, X, y, problem = linear_least_squares(n=3, S=12)
+    w = np.linalg.lstsq(X, y, rcond=None)[0] + 1e-7
+    gn = float(np.linalg.norm(problem.value_and_grad(w)[1]))
+    at = analysis.stationary_point(problem, w, grad_scale=gn / 0.25, grad_tol=0.25)
+    assert at.rel_grad == 0.25 and at.verdict == "local minimum", at.message
+    above = analysis.stationary_point(problem, w, grad_scale=gn / 0.25, grad_tol=0.25 * (1 - 1e-12))
+    assert above.verdict == "not stationary", above.message
+
+
+def test_on_the_toy_ray_only_the_gradient_across_the_ray_can_hand_the_verdict_to_the_ray():
+    # at w = (−1, 0) ∇E has a part along w (out towards ‖w‖ → ∞) and a part across it (0.46 of ‖∇E‖):
+    # with a scale that makes the part across exactly grad_tol the ray leads, a hair above it "not stationary"
+    problem = toy_problem()
+    w = np.array([-1.0, 0.0])
+    g = problem.value_and_grad(w)[1]
+    across = abs(float(g[1]))  # w ∝ e_1: the part across the ray is g_2
+    assert across / np.linalg.norm(g) == pytest.approx(0.4591, abs=1e-3) and g[0] > 0  # −∇E points outwards
+    sp = analysis.stationary_point(problem, w, grad_scale=across / 0.25, grad_tol=0.25)
+    assert sp.rel_grad > 0.5 and sp.verdict == "no minimum here: E decreases along the ray t·w", sp.message
+    assert "across the ray only 0.25 ×" in sp.message
+    sp = analysis.stationary_point(problem, w, grad_scale=across / 0.25, grad_tol=0.25 * (1 - 1e-12))
+    assert sp.verdict == "not stationary", sp.message
+    # and pointing inwards (−w, where E rises along the ray) the ray never leads
+    assert analysis.stationary_point(problem, -w, grad_tol=0.9).verdict != "no minimum here: E decreases along the ray t·w"
+
+
+def test_gd_from_zero_lands_where_E_underflows_and_the_verdict_names_the_infimum_at_infinity():
+    X, y = mlplab.datasets.lecture()
+    net = mlplab.MLP([2, 1], activation="sigmoid", bias=False, init=np.zeros(2))
+    problem = mlplab.Problem(net, X, y)
+    result = mlplab.train(net, X, y, optimizer=GD("exact"), max_iter=1, tol=None)
+    assert result.history.capped[0]  # the first exact step runs into its cap
+    w = result.params
+    E, g = problem.value_and_grad(w)
+    assert E == 0.0 and not np.any(g)  # underflowed: σ(z) is never exactly y
+    g0 = np.linalg.norm(problem.value_and_grad(np.zeros(2))[1])
+    for scale in (None, g0):
+        sp = analysis.stationary_point(problem, w, grad_scale=scale)
+        assert sp.verdict == "no minimum here: E decreases along the ray t·w", sp.message
+        assert "underflowed" in sp.message and "‖w‖ → ∞" in sp.message and "infimum" in sp.message
+        assert "reached only in the limit" in sp.message
+    # E is positive closer in, and falls as t grows: the shrunk ray the message quotes
+    ts, Es = stationary._underflowed_ray(problem, w, np.zeros(3))
+    assert np.all(np.diff(Es) >= 0) and Es[-1] > 0.1 and Es[0] == 0.0
+    assert problem.value(0.01 * w) == pytest.approx(3.72e-44, rel=1e-2)
+
+
+def test_an_exact_zero_residual_at_a_finite_w_is_still_a_minimum():
+    # E(w*) = 0 exactly at a finite w (an exact linear fit): E rises along the ray on both sides, no underflow
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    w_true = np.array([2.0, -1.0])
+    net = mlplab.MLP([2, 1], activation="identity", bias=False)
+    problem = mlplab.Problem(net, X, X @ w_true)
+    E, g = problem.value_and_grad(w_true)
+    assert E == 0.0 and not np.any(g)
+    assert stationary._underflowed_ray(problem, w_true, [problem.value(t * w_true) for t in stationary.RAY_T]) is None
+    sp = analysis.stationary_point(problem, w_true)
+    assert sp.verdict == "local minimum", sp.message
+
+
+def test_a_perceptron_fit_with_E_exactly_zero_everywhere_on_the_ray_is_not_called_an_underflow():
+    # the perceptron loss is 0 at every t·w (t > 0) once w separates: no positive E closer in
+    X, y = mlplab.datasets.lecture()
+    problem = mlplab.Problem(mlplab.MLP([2, 1], activation="identity", bias=False), X, 2 * y - 1, "perceptron")
+    w = np.array([-1.0, 0.0])
+    assert problem.value(w) == 0.0 and problem.value(1e-12 * w) == 0.0
+    assert stationary._underflowed_ray(problem, w, np.zeros(3)) is None
+    assert analysis.stationary_point(problem, w).verdict == "flat valley / degenerate"

@@ -276,9 +276,11 @@ class StationaryPoint:
       ±v_min"``, ``"… along −∇E"``): E is lower by more than
       ``decrease_tol``·E beyond the step where a minimum's quadratic model
       would rise again — e.g. the lecture's toy problem, whose infimum is
-      approached only as ‖w‖ → ∞.
+      approached only as ‖w‖ → ∞. Also where E and ∇E underflowed to exactly
+      0.0 (saturated units far out on that ray) while E(t·w) > 0 for t < 1.
     * ``"not stationary"``: ‖∇E‖ is not small against the gradient scale, or the
-      quadratic model's minimiser is still far (in w and in E).
+      quadratic model's minimiser is still far (in w and in E). This comes
+      first: E falling along the ray is then only mentioned in the message.
     * ``"undetermined"``: E, ∇E or the curvature is not finite.
 
     ρ = max(|λ_min|, |λ_max|) is the spectral radius of ∇²E(w).
@@ -313,6 +315,15 @@ class StationaryPoint:
     ray: tuple | None = None
     products: int = 0
 
+    def _repr_html_(self) -> str:
+        from mlplab import _html
+
+        items = [("verdict", self.verdict), ("E(w)", _html.num(self.loss, 6)),
+                 ("‖∇E(w)‖", f"{_html.num(self.grad_norm)} = {_html.num(self.rel_grad, 3)} × {self.grad_scale_note or 'the gradient scale'}"),
+                 ("λ_min, λ_max of ∇²E", f"{_html.num(self.eig_min)}, {_html.num(self.eig_max)}"),
+                 ("Hessian-vector products", _html.num(self.products)), ("why", self.message)]
+        return _html.pairs(items, title="StationaryPoint")
+
 
 RAY_T = (1.001, 1.01, 1.1, 1.5, 2.0, 4.0, 8.0)
 STEPS = (1e-4, 1e-3, 1e-2, 1e-1, 0.5)
@@ -333,6 +344,25 @@ def _falls(E0: float, Es, drop: float, noise: float) -> int | None:
         if e > E0 + noise:
             return None
     return None
+
+
+SHRINK_T = tuple(10.0 ** -k for k in range(1, 13))
+
+
+def _underflowed_ray(problem: Problem, w, E_ray) -> tuple | None:
+    """(t, E(t·w)) for t = 0.1 … 1e-12 when E(w) = 0 exactly is an underflow on the way to ‖w‖ → ∞, else None.
+
+    That is: E(t·w) = 0.0 at every t ≥ 1 tested, but E(t·w) > 0 for some t < 1, never rising as t grows —
+    E = 0 is approached along the ray and reached only in the limit (a minimum with E = 0 at a finite w
+    has E(t·w) > 0 on both sides of t = 1).
+    """
+    if E_ray is None or np.any(np.asarray(E_ray) != 0.0):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        Es = np.array([problem.value(t * w) for t in SHRINK_T])
+    if not (np.all(np.isfinite(Es)) and np.any(Es > 0) and np.all(np.diff(Es) >= 0)):  # falls as t grows
+        return None
+    return np.array(SHRINK_T), Es
 
 
 def _ambiguous(c: Curvature, flat: float) -> bool:
@@ -360,6 +390,11 @@ def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: floa
     * E along the ray t·w (t = 1.001 … 8), along ±v_min and along −∇E, at steps
       beyond the 1-D model's turning point s₀ (module docstring): a drop by
       more than ``decrease_tol``·E with no rise before it refutes a minimum.
+    * Order: a gradient that is not small gives "not stationary" first (a fall along
+      the ray is then mentioned, not the verdict) — unless E falls along t·w at every
+      t tested and ∇E's part across the ray, ‖∇E − (∇E·ŵ)ŵ‖, is small (what is left
+      of ∇E points out towards ‖w‖ → ∞). E and ∇E exactly 0.0 with E(t·w) > 0 for
+      t < 1 is an underflow on that ray, not a flat valley.
 
     The extreme eigenvalues come from :func:`hessian_extremes` (Lanczos on
     Hessian-vector products, tolerance ``lanczos_tol``; refined to 1e-5 when the
@@ -459,14 +494,32 @@ def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: floa
     def result(verdict, why):
         return StationaryPoint(E, gn, lo, hi, verdict, f"{why} Measured: {measured}.", **base)
 
+    if E == 0.0 and gn == 0.0 and wn > 0:  # E and ∇E exactly 0: a true zero, or saturated units' underflow?
+        shrunk = _underflowed_ray(problem, w, ray[1])
+        if shrunk is not None:
+            pos = [(t, e) for t, e in zip(*shrunk) if e > 0][:4]  # the largest t with E > 0
+            return result("no minimum here: E decreases along the ray t·w",
+                          f"No minimum here: E and ∇E underflowed to exactly 0.0 at this w (‖w‖ = {wn:.3g}), and "
+                          "E(t·w) = 0.0 for every t ≥ 1 tested; closer in, E(t·w) > 0 and it falls as t grows — "
+                          + ", ".join(f"E({t:g}·w) = {e:.3g}" for t, e in pos[::-1])
+                          + " — so E = 0 is reached only in the limit: E's infimum 0 is approached as ‖w‖ → ∞ "
+                          "along this ray (separable data), and the values here underflowed. Neither a minimum nor "
+                          "a flat valley.")
     ray_found = [f for f in found if f[0] == "the ray t·w"]
     monotone = ray_found and bool(np.all(np.diff(np.concatenate([[E], ray[1]])) < 0))
-    # far from stationary, a dip along the ray that rises again says less than the gradient does:
-    # the ray leads the verdict when E falls along it all the way (infimum at ‖w‖ → ∞) or ∇E ≈ 0
-    if ray_found and (monotone or small_grad):
+    # "not stationary" comes first: where ∇E is not small, E falling along the ray (even all the way) says less
+    # than the gradient does. The ray leads where ∇E ≈ 0 — or where E falls along it all the way and ∇E is
+    # small once its part along the ray (−∇E·ŵ > 0: the descent towards ‖w‖ → ∞) is taken out
+    outward = wn > 0 and float(g @ w) < 0
+    across = float(np.linalg.norm(g - (g @ w) / (wn * wn) * w)) if wn > 0 else gn
+    rel_across = 0.0 if across == 0.0 else (across / scale if scale > 0 else math.inf)
+    if ray_found and (small_grad or (monotone and outward and rel_across <= grad_tol)):
         ts, Er = ray
         t0 = 1.0 + ray_found[0][3] / wn
         tail = (" E falls at every t tested: its infimum is approached only as ‖w‖ → ∞." if monotone else "")
+        if not small_grad:
+            tail += (f" ‖∇E‖ is {rel:.2g} × the gradient scale, but across the ray only {rel_across:.2g} ×: "
+                     "what is left of ∇E points out along t·w.")
         return result("no minimum here: E decreases along the ray t·w",
                       f"No minimum here: E decreases along the ray t·w (t > 1) — E(w) = {E:.3g}, then "
                       + ", ".join(f"E({t:g}·w) = {e:.3g}" for t, e in zip(ts, Er))
@@ -476,7 +529,11 @@ def stationary_point(problem: Problem, w, grad_tol: float = 1e-3, flat_tol: floa
         extra = ""
         if lo > flat and not near:
             extra = f" The quadratic model puts a minimum {newton:.3g} away and {decrease:.3g} lower."
-        if ray_found:
+        if monotone:
+            extra += (" (E also falls along the ray t·w at every t tested — "
+                      + ", ".join(f"E({t:g}·w) = {e:.3g}" for t, e in zip(*ray))
+                      + " — so its infimum may be approached only as ‖w‖ → ∞.)")
+        elif ray_found:
             extra += (f" (E also dips along the ray t·w, to {ray_found[0][2]:.3g} at t = "
                       f"{1.0 + ray_found[0][1] / wn:.3g}, and rises again further out.)")
         return result("not stationary", f"Not stationary: ‖∇E‖ is {rel:.2g} × the gradient scale (more than "
