@@ -27,6 +27,16 @@ def playwright_and_chromium():
     return sync_api, chromium
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (import this fixture into the module)."""
+    sync_api, chromium = playwright_and_chromium()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 def artifacts_dir(tmp_path) -> Path:
     out = Path(os.environ.get("MLPLAB_ARTIFACTS") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,19 +15,12 @@ pytest.importorskip("plotly", reason="plotly is not installed (pip install 'mlpl
 
 from mlplab.cli import main  # noqa: E402
 
-from browser_helpers import CHROMIUM_ARGS, artifacts_dir, playwright_and_chromium, watch  # noqa: E402
+from browser_helpers import artifacts_dir, browser, watch  # noqa: E402,F401 - browser: the module-scoped fixture
 from test_playground import Server, server  # noqa: E402,F401 - server: the module-scoped fixture
 
 T = 90_000
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api, chromium = playwright_and_chromium()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_playground(browser, server, dataset):

@@ -16,19 +16,12 @@ import time
 import numpy as np
 import pytest
 
-from browser_helpers import CHROMIUM_ARGS, playwright_and_chromium, watch
+from browser_helpers import browser, watch  # noqa: F401 - browser: the module-scoped fixture
 from test_playground import Server, server  # noqa: F401 - server: the module-scoped fixture, shared
 
 T = 60_000  # ms: generous, the machine may be busy
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api, chromium = playwright_and_chromium()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Tab:
