@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # the benches: left out of the quick subset (pytest -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("sklearn")
 sys.path.insert(0, str(ROOT))  # bench/ lives at the repository root, beside src/

@@ -16,6 +16,8 @@ from test_cli import SRC, cli, ok, run
 pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")
 
+pytestmark = pytest.mark.slow  # reports and figures: left out of the quick subset (pytest -m "not slow")
+
 LECTURE_METHODS = ("GD, exact line search", "SGD, γ_k = 1/(k+1)", "mini-batch SGD, |B|=2, γ_k = 1/(k+1)")
 
 

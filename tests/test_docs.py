@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds the site: left out of the quick subset (pytest -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 _spec = importlib.util.spec_from_file_location("readme_examples", ROOT / "tools" / "readme_examples.py")

@@ -17,6 +17,8 @@ import pytest
 import mlplab
 from mlplab.optim import GD, SGD, MiniBatchSGD, constant
 
+pytestmark = pytest.mark.slow  # executes the notebooks: left out of the quick subset (pytest -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "docs").rglob("*.ipynb"))
 NOTEBOOKS = [p for p in NOTEBOOKS if ".ipynb_checkpoints" not in p.parts]

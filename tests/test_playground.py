@@ -33,6 +33,8 @@ from mlplab.playground import figures  # noqa: E402
 from mlplab.playground.config import FormError, parse, parse_csv  # noqa: E402
 from mlplab.playground.session import Session, Thinned, _principal_plane  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a server: left out of the quick subset (pytest -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

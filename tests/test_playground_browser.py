@@ -19,6 +19,8 @@ import pytest
 from browser_helpers import browser, watch  # noqa: F401 - browser: the module-scoped fixture
 from test_playground import Server, server  # noqa: F401 - server: the module-scoped fixture, shared
 
+pytestmark = pytest.mark.slow  # Chromium: left out of the quick subset (pytest -m "not slow")
+
 T = 60_000  # ms: generous, the machine may be busy
 
 

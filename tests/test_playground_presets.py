@@ -19,6 +19,8 @@ import pytest
 from mlplab.playground.config import parse
 from mlplab.playground.session import Session
 
+pytestmark = pytest.mark.slow  # 500 steps per preset: left out of the quick subset (pytest -m "not slow")
+
 STATIC = Path(__file__).resolve().parents[1] / "src" / "mlplab" / "playground" / "static"
 METHODS = ["gd-exact", "gd-armijo", "gd-constant", "sgd", "minibatch", "momentum", "adam"]
 SLOW = {("spirals", m) for m in METHODS if m != "adam"} | {("circles", "sgd")}

@@ -29,6 +29,8 @@ from mlplab.playground.guard import MAX_DEPTH, Guard, load_message, split_host  
 from mlplab.playground.session import Session  # noqa: E402
 from test_playground import Server, recv_until, server, ws_connect  # noqa: E402,F401 - server: shared fixture
 
+pytestmark = pytest.mark.slow  # servers in subprocesses: left out of the quick subset (pytest -m "not slow")
+
 SLOW = {"dataset": "moons", "n_samples": "1000", "model": "mlp", "hidden": "8,8", "loss": "binary_cross_entropy",
         "optimizer": "gd-exact"}
 

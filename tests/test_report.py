@@ -19,6 +19,8 @@ from mlplab import compare, figures, report  # noqa: E402
 
 from browser_helpers import CHROMIUM_ARGS, artifacts_dir, playwright_and_chromium, watch  # noqa: E402
 
+pytestmark = pytest.mark.slow  # reports: left out of the quick subset (pytest -m "not slow")
+
 TOY_FIGURES = ["surface_3d", "contour", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",
                "gradient_flow", "layer_bars", "layer_grad_norms", "layer_heatmap", "infimum", "decision_boundary"]
 DEEP_FIGURES = ["surface_3d", "contour", "slice_1d", "convergence_cost", "convergence_k", "grad_norm", "step_sizes",

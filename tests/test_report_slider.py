@@ -25,6 +25,8 @@ from mlplab.cli import main  # noqa: E402
 
 from browser_helpers import CHROMIUM_ARGS, artifacts_dir, playwright_and_chromium, watch  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Chromium: left out of the quick subset (pytest -m "not slow")
+
 DEEP = ["train", "moons", "--hidden", "16,16,16,16,16,16,16,16", "--activation", "sigmoid", "--optimizer", "sgd",
         "--epochs", "20", "--quiet"]
 

@@ -112,6 +112,7 @@ GD_WEIGHT_REASON = (
     "equivalence at a tolerance every kernel meets is test_gd_sample_weight_equals_repeated_rows_to_rounding")
 
 
+@pytest.mark.slow  # ~2 minutes of scikit-learn's checks: left out of the quick subset
 @CHECKS
 def test_sklearn_conformance(estimator, check):
     name = getattr(check, "func", check).__name__

@@ -16,6 +16,8 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 
+pytestmark = pytest.mark.slow  # scikit-learn's test module: left out of the quick subset (pytest -m "not slow")
+
 IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
 SWAPPED = "from mlplab.sklearn import MLPClassifier, MLPRegressor"
 

@@ -20,6 +20,8 @@ import mlplab
 from mlplab.cli import main
 from mlplab.io import load_network
 
+pytestmark = pytest.mark.slow  # process pools and Ray: left out of the quick subset (pytest -m "not slow")
+
 SRC = str(Path(mlplab.__file__).resolve().parents[1])
 SCRIPT = Path(sys.executable).parent / "mlplab"
 COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "mlplab.cli"]

@@ -14,6 +14,8 @@ from mlplab.cli import main
 from mlplab.sweeps import results
 from mlplab.sweeps.spec import Resolver, expand, expand_spec
 
+pytestmark = pytest.mark.slow  # large stores: left out of the quick subset (pytest -m "not slow")
+
 TINY = """n_samples = 60
 hidden = [4]
 epochs = 2
