@@ -388,8 +388,8 @@ def test_ctrl_c_saves_the_best_model_so_far(tmp_path, capsys):
     try:
         deadline = time.time() + 60
         line = ""
-        while time.time() < deadline and not line.startswith("k="):
-            line = proc.stdout.readline()  # the first progress line: training is under way
+        while time.time() < deadline and not (line.startswith("k=") and not line.startswith("k=0 ")):
+            line = proc.stdout.readline()  # a progress line after k = 0: steps have been taken
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=600)

@@ -373,8 +373,10 @@ def _signalled(argv, sig, ready, cwd=None, after=0.0):
 
 
 def _training(proc) -> bool:
-    """The first progress line has been printed: training is under way."""
-    return proc.stdout.readline().startswith("k=")
+    """A progress line after k = 0 has been printed: steps have been taken (an interrupt at k = 0, before any
+    step, saves nothing by design)."""
+    line = proc.stdout.readline()
+    return line.startswith("k=") and not line.startswith("k=0 ")
 
 
 def _numpy_loaded(proc) -> bool:

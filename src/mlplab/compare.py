@@ -142,9 +142,9 @@ class Comparison:
         """
         if x not in ("cost", "k"):
             raise ValueError(f"x must be 'cost' or 'k', got {x!r}")
-        from mlplab.train import _plot_backend
+        from mlplab.training.records import plot_backend
 
-        if _plot_backend(backend) == "plotly":
+        if plot_backend(backend) == "plotly":
             from mlplab import report
 
             return report.convergence(self, x)

@@ -67,7 +67,7 @@ class GeneralStep:
         self.full_gradient = run.sampler.b is None  # GD: the loop evaluates E, ∇E at every w^k
 
     def advance(self, run, E_k=None) -> None:
-        from mlplab.train import _BlockValue
+        from mlplab.training.records import _BlockValue
 
         g, w, problem = run.g, run.w, run.problem
         if self.full_gradient:  # GD: the gradient at w^k is already in g

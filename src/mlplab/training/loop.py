@@ -204,7 +204,7 @@ class Run:
     def diverged(self, what: str, keep_current: bool = True):
         """Raise DivergenceError with the last good weights, also left in the network: w^k itself
         when its loss was finite (the step was not), else the last recorded w."""
-        from mlplab.train import DivergenceError
+        from mlplab.training.records import DivergenceError
 
         w = self.w
         good = w.copy() if keep_current and np.all(np.isfinite(w)) else self.last_good.copy()
@@ -221,7 +221,7 @@ class Run:
         every = self.checkpoint_every
         if every is None or self.k <= self.k_start or self.k % every:
             return
-        from mlplab.train import Checkpoint
+        from mlplab.training.records import Checkpoint
 
         sampler = self.sampler
         self.on_checkpoint(Checkpoint(
