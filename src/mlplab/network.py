@@ -24,27 +24,10 @@ from mlplab import _blas
 from mlplab._checks import make_rng
 from mlplab.activations import Activation, get_activation
 from mlplab.initializers import initialize
+from mlplab.inputs import input_grad, input_product, issparse  # noqa: F401 (importable from here too)
 from mlplab.losses import get_loss, output_error
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
-
-
-def issparse(X) -> bool:
-    """Is X a SciPy sparse matrix or array (the inputs the first layer takes without densifying)?"""
-    return scipy.sparse.issparse(X)
-
-
-def input_product(X, W: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Layer 1's X (W^1)ᵀ, (S, N_1): BLAS for a dense X; for a sparse (CSR) X the product goes
-    through scipy.sparse, never densifying X (``out`` is then not used: the result is a new array)."""
-    if scipy.sparse.issparse(X):
-        return np.asarray(X @ W.T)
-    return _blas.matmul(X, W.T, out=out)
-
-
-def input_grad(dz: np.ndarray, X) -> np.ndarray:
-    """Layer 1's dZᵀ X, (N_1, N_0), for a sparse X: (Xᵀ dZ)ᵀ through scipy.sparse (a transposed view)."""
-    return np.asarray(X.T @ dz).T
 
 
 def resolve_dtype(dtype) -> np.dtype:

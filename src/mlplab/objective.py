@@ -25,7 +25,7 @@ import numpy as np
 from mlplab import _blas, _scalar
 from mlplab._checks import check_real
 from mlplab.losses import get_loss, output_error
-from mlplab.network import input_grad, input_product, issparse
+from mlplab.inputs import input_grad, input_product, issparse
 
 REDUCTIONS = ("sum", "mean")
 CHUNK = 2048  # rows per piece of a pass over all samples (value, value_and_grad)
