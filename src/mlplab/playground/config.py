@@ -83,6 +83,8 @@ class Config:
     hidden: list[int] = field(default_factory=lambda: [4])
     activations: list[str] = field(default_factory=lambda: ["tanh"])
     bias: bool = True
+    test_fraction: float = 0.0  # share of the samples held out as a test set (0: train on all)
+    l2: float = 0.0  # λ of the engine's regulariser (λ/2) Σ_ℓ ‖W^ℓ‖²_F (weights only, not biases)
     loss: str = "squared"
     init: str = "glorot"
     seed: int = 0
@@ -233,6 +235,8 @@ def parse(form: dict, base: Config | None = None) -> Config:
         setv("optimizer", _choice(get("optimizer"), "optimizer", list(OPTIMIZERS), errors))
     for name, kw in (("alpha", dict(low=0.0, low_open=True, high=1e6)),
                      ("alpha_max", dict(low=0.0, low_open=True, high=1e12)),
+                     ("l2", dict(low=0.0, high=1e3)),
+                     ("test_fraction", dict(low=0.0, high=0.9)),
                      ("c", dict(low=0.0, low_open=True, high=1e6)),
                      ("p", dict(low=0.0, high=10.0)),
                      ("rate", dict(low=0.0, high=10.0)),

@@ -103,13 +103,15 @@ OTHER_STYLES = [("#2ca02c", "dash"), ("#9467bd", "dot")]
 
 
 def convergence(k, cost, loss, grad_norm, *, x: str = "iteration", log: bool = True, marker_k=None,
-                label: str | None = None, others=()) -> dict:
+                label: str | None = None, others=(), test_loss=None, test_label: str = "test E") -> dict:
     """E(w^k) and ‖∇E(w^k)‖ over the iteration k or the cost (sample-gradient equivalents).
 
     Two rows sharing the x axis; ``log`` puts both y axes on a log scale (the
     lecture's linear/sublinear rates are straight lines there). ``marker_k``: a
     vertical line at that iteration (the one shown when scrubbing). ``others``: more runs drawn
-    side by side, each ``(label, k, cost, loss, grad_norm)``; ``label`` names the main run then."""
+    side by side, each ``(label, k, cost, loss, grad_norm)``; ``label`` names the main run then.
+    ``test_loss``: the loss on held-out samples at the same iterates, drawn dashed beside E
+    (named ``test_label``)."""
     xs = np.asarray(k if x == "iteration" else cost, dtype=float)
     xlabel = "iteration k" if x == "iteration" else "cost (sample-gradient equivalents)"
     data = [
@@ -121,6 +123,9 @@ def convergence(k, cost, loss, grad_norm, *, x: str = "iteration", log: bool = T
     if label:
         data[0]["name"], data[1]["name"] = f"E — {label}", f"‖∇E‖ — {label}"
         data[1]["line"] = {"color": "#1f77b4", "dash": "solid", "width": 1}
+    if test_loss is not None:
+        data.append({"type": "scatter", "mode": "lines", "name": test_label, "x": clean(xs), "y": clean(test_loss),
+                     "line": {"color": "#ff7f0e", "dash": "dash"}, "xaxis": "x", "yaxis": "y"})
     for i, (olabel, ok, ocost, oloss, ograd) in enumerate(others):
         color, dash = OTHER_STYLES[i % len(OTHER_STYLES)]
         ox = clean(ok if x == "iteration" else ocost)

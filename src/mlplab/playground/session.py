@@ -49,6 +49,7 @@ PLANE_GRID = 25  # a plane through the trajectory of a larger network (S samples
 PLOT_POINTS = 400  # history points drawn (evenly over the kept records; the latest always)
 PHI_POINTS = 121
 DIVERGE_FACTOR = 1e6
+MAX_EDGES = 400  # weights drawn in the network diagram: the largest |w| when there are more
 
 
 class Thinned:
@@ -180,6 +181,21 @@ def make_optimizer(cfg: Config, S: int):
     return Adam(base, b1=cfg.b1, b2=cfg.b2)
 
 
+def split_data(X, y, cfg: Config):
+    """(X_train, y_train, X_test, y_test): ``cfg.test_fraction`` of the samples held out, drawn by the
+    data seed (the same split for the same data); the test pair is None without a split."""
+    if cfg.test_fraction <= 0:
+        return X, y, None, None
+    S = len(y)
+    n_test = int(round(cfg.test_fraction * S))
+    if n_test < 1 or S - n_test < 2:
+        raise FormError({"test_fraction": f"{cfg.test_fraction:g} of {S} samples leaves no test sample or fewer "
+                                          "than 2 to train on; choose another share (0 for none)"})
+    order = np.random.default_rng([cfg.data_seed, 2]).permutation(S)
+    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    return X[train], y[train], X[test], y[test]
+
+
 def make_network(cfg: Config, task: str, n_in: int, K: int):
     """(MLP, loss) for the form and the data; FormError naming the field that does not fit."""
     if cfg.model == "toy":
@@ -231,9 +247,12 @@ class Session:
                     raise
                 raise FormError({"dataset": str(exc)}) from None
             K = n_classes(y, task)
+            X, y, X_test, y_test = split_data(X, y, cfg)
             net, loss = make_network(cfg, task, X.shape[1], K)
             try:
-                problem = Problem(net, X, y, loss, reduction="sum")
+                problem = Problem(net, X, y, loss, l2=cfg.l2, reduction="sum")
+                # the held-out samples' loss, the data term only, scaled to the training set's S
+                test = None if X_test is None else Problem(net, X_test, y_test, loss, reduction="sum")
             except ValueError as exc:
                 raise FormError({"loss": str(exc)}) from None
             optimizer = make_optimizer(cfg, problem.S)
@@ -249,6 +268,7 @@ class Session:
             self.cfg, self.upload = cfg, upload
             self.X, self.y, self.task, self.K = X, y, task, K
             self.net, self.problem, self.optimizer = net, problem, optimizer
+            self.test_problem = test
             self.w0 = net.params.copy()
             self._reset()
 
@@ -283,7 +303,14 @@ class Session:
         layer = [float(np.linalg.norm(self.g[s.W])) for s in net.slices]
         self.records.add(self.k, {"k": self.k, "cost": self.cost + self.forward / 3.0, "loss": float(self.E),
                                   "grad_norm": float(np.linalg.norm(self.g)), "step_size": step_size,
-                                  "layers": layer})
+                                  "layers": layer, "test_loss": self._test_loss(self.w)})
+
+    def _test_loss(self, w):
+        """E_test(w)·S/S_test: the held-out loss on the training sum's scale (None without a test set)."""
+        T = self.test_problem
+        if T is None:
+            return None
+        return float(T.value(w)) * self.problem.S / T.S
 
     # --- stepping ----------------------------------------------------------------------------
 
@@ -376,16 +403,20 @@ class Session:
             os.unlink(path)
 
     def history_csv(self) -> str:
-        """The (thinned) history as CSV: k, cost, E, ‖∇E‖, step size, ‖∇_{W^ℓ}E‖ per layer."""
+        """The (thinned) history as CSV: k, cost, E, ‖∇E‖, step size, ‖∇_{W^ℓ}E‖ per layer (and, with a test
+        set, its loss E_test·S/S_test)."""
         with self.lock:
             rows = [r for _, r in self.records.rows]
             L = self.net.n_layers
+            test = self.test_problem is not None
         buf = io.StringIO()
         wr = csv.writer(buf, lineterminator="\n")
-        wr.writerow(["k", "cost", "loss", "grad_norm", "step_size"] + [f"grad_norm_W{ell}" for ell in range(1, L + 1)])
+        wr.writerow(["k", "cost", "loss", "grad_norm", "step_size"] + [f"grad_norm_W{ell}" for ell in range(1, L + 1)]
+                    + (["test_loss_scaled"] if test else []))
         for r in rows:
             wr.writerow([r["k"], repr(r["cost"]), repr(r["loss"]), repr(r["grad_norm"]),
-                         "" if math.isnan(r["step_size"]) else repr(r["step_size"])] + [repr(v) for v in r["layers"]])
+                         "" if math.isnan(r["step_size"]) else repr(r["step_size"])] + [repr(v) for v in r["layers"]]
+                        + ([repr(r["test_loss"])] if test else []))
         return buf.getvalue()
 
     # --- drawing ---------------------------------------------------------------------------------
@@ -432,7 +463,13 @@ class Session:
             figs["convergence"] = figures.convergence(
                 hk, [r["cost"] for r in rows], [r["loss"] for r in rows], [r["grad_norm"] for r in rows],
                 x=self.view["x"], log=self.view["log"], marker_k=None if live else k,
-                label=OPTIMIZERS[self.cfg.optimizer] if self.others else None, others=others)
+                label=OPTIMIZERS[self.cfg.optimizer] if self.others else None, others=others,
+                test_loss=None if self.test_problem is None else [r["test_loss"] for r in rows],
+                test_label=None if self.test_problem is None else
+                f"test E·S/S_{{test}} ({self.test_problem.S} held out)")
+            if self.test_problem is not None:
+                out["test_loss"] = rec["test_loss"] if rec is not None else self._test_loss(w)
+                out["S_test"] = self.test_problem.S
             sk = [r["k"] for r in rows if not math.isnan(r["step_size"])]
             ss = [r["step_size"] for r in rows if not math.isnan(r["step_size"])]
             gd = isinstance(self.optimizer, GD)
@@ -449,6 +486,7 @@ class Session:
                     phi["alpha"], phi["value"], phi["alpha_k"], phi["phi_k"], k=phi["k"], rule=phi["rule"],
                     phi0=phi["phi0"], slope0=phi["slope0"], note=phi["note"])
             out["figures"] = figures.htmlize(figs)
+            out["diagram"] = network_diagram(self.net, w)
             return out
 
     def _data_figures(self, w) -> dict:
@@ -603,6 +641,25 @@ class Session:
         return {"k": j, "alpha": grid.tolist(), "value": figures.clean(values), "alpha_k": float(alpha),
                 "phi_k": float(phi_k), "phi0": float(E0), "slope0": float(slope0), "rule": rule, "capped": capped,
                 "unbounded": unbounded, "note": note, "c1": c1}
+
+
+def network_diagram(net, w, max_edges: int = MAX_EDGES) -> dict:
+    """The network as nodes and weighted edges for the page's diagram: ``sizes`` (units per layer,
+    inputs first), ``edges`` as ``[ℓ, i, j, w]`` (the weight W^ℓ_{ij} from unit j of layer ℓ−1 to
+    unit i of layer ℓ), the ``max_edges`` largest |w| when there are more, ``n_edges`` the total."""
+    weights = [np.asarray(w[s.W]).reshape(s.shape) for s in net.slices]
+    n_edges = int(sum(W.size for W in weights))
+    ell = np.concatenate([np.full(W.size, i + 1) for i, W in enumerate(weights)])
+    ii = np.concatenate([np.repeat(np.arange(W.shape[0]), W.shape[1]) for W in weights])
+    jj = np.concatenate([np.tile(np.arange(W.shape[1]), W.shape[0]) for W in weights])
+    vals = np.concatenate([W.ravel() for W in weights])
+    keep = np.arange(n_edges)
+    if n_edges > max_edges:
+        mag = np.where(np.isfinite(vals), np.abs(vals), np.inf)
+        keep = np.sort(np.argpartition(-mag, max_edges - 1)[:max_edges])
+    rounded = figures.clean(vals[keep], 6)
+    edges = [[int(ell[t]), int(ii[t]), int(jj[t]), v] for t, v in zip(keep, rounded)]
+    return {"sizes": [int(n) for n in net.layer_sizes], "edges": edges, "n_edges": n_edges}
 
 
 def _spread(rows: list, n: int) -> list:

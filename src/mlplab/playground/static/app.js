@@ -87,8 +87,63 @@ function buildActivationSelects(values) {
     sel.value = old[Math.min(i, old.length - 1)] || "tanh";
     sel.addEventListener("change", sendConfig);
     lab.appendChild(sel);
+    for (const [sign, delta] of [["+", 1], ["−", -1]]) {  // units of this layer
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "unit-btn";
+      b.textContent = sign;
+      b.title = `${delta > 0 ? "add a unit to" : "remove a unit from"} hidden layer ${i + 1}`;
+      b.dataset.testid = `units-${delta > 0 ? "plus" : "minus"}-${i + 1}`;
+      b.addEventListener("click", (e) => { e.preventDefault(); editWidths(i, delta); });
+      lab.appendChild(b);
+    }
     box.appendChild(lab);
   });
+}
+
+// the +/− buttons: edit the hidden widths in the form and send the usual configuration
+const MAX_WIDTH = 64, MAX_HIDDEN_LAYERS = 6;
+function editWidths(layer, delta) {  // layer: a hidden layer's index (units ±1), or "add"/"remove" a layer
+  const w = widths();
+  if (w === null) return;
+  if (layer === "add") { if (w.length >= MAX_HIDDEN_LAYERS) return; w.push(w.length ? w[w.length - 1] : 4); }
+  else if (layer === "remove") { if (!w.length) return; w.pop(); }
+  else {
+    const n = w[layer] + delta;
+    if (n < 1 || n > MAX_WIDTH) return;
+    w[layer] = n;
+  }
+  field("hidden").value = w.join(",");
+  buildActivationSelects();
+  sendConfig();
+}
+
+// --- the form in the page's address: #dataset=moons&hidden=8,8&… (reload or share restores it) -----
+
+function writeHash(form) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) q.set(k, Array.isArray(v) ? v.join(",") : String(v));
+  history.replaceState(null, "", location.pathname + location.search + "#" + q.toString());
+}
+
+function readHash() {  // the form from the address; true when there was one
+  if (location.hash.length < 2) return false;
+  const q = new URLSearchParams(location.hash.slice(1));
+  let any = false;
+  for (const [k, v] of q.entries()) {
+    if (k === "activations" || k === "compare") continue;
+    const el = field(k);
+    if (!el) continue;
+    any = true;
+    if (el.type === "checkbox") el.checked = v === "true";
+    else el.value = v;
+  }
+  if (q.has("compare")) {
+    const c = q.get("compare").split(",");
+    for (const box of $$("[data-compare]")) box.checked = c.includes(box.dataset.compare);
+  }
+  buildActivationSelects(q.has("activations") && q.get("activations") ? q.get("activations").split(",") : undefined);
+  return any;
 }
 
 function showOnly() {
@@ -138,7 +193,9 @@ function applyPreset(p) {
 function sendConfig() {
   showOnly();
   state.seq += 1;
-  send({type: "config", form: readForm(), seq: state.seq});
+  const form = readForm();
+  writeHash(form);
+  send({type: "config", form: form, seq: state.seq});
 }
 
 // --- connection ---------------------------------------------------------------------------
@@ -151,7 +208,10 @@ function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/ws${AUTH}`);
   state.ws = ws;
-  ws.onopen = () => { $("#conn").textContent = "connected"; $("#conn").className = "conn ok"; };
+  ws.onopen = () => {
+    $("#conn").textContent = "connected"; $("#conn").className = "conn ok";
+    if (state.fromHash) sendConfig();  // the settings of the address, not the server's defaults
+  };
   ws.onclose = () => {
     $("#conn").textContent = "disconnected — reload the page"; $("#conn").className = "conn bad";
     state.running = false; updateButtons();
@@ -203,6 +263,8 @@ function draw() {
   $("#iteration").textContent = String(fr.k);
   $("#loss").textContent = fmt(fr.loss);
   $("#gradnorm").textContent = fmt(fr.grad_norm);
+  $("#test-readout").hidden = fr.test_loss === undefined;
+  $("#test-loss").textContent = fr.test_loss === undefined ? "–" : fmt(fr.test_loss);
   $("#viewing").textContent = fr.live ? "" : `viewing iteration ${fr.k} (latest ${fr.live_k}) — step or run to go on`;
   const st = $("#status");
   st.textContent = fr.stopped || "";
@@ -213,7 +275,8 @@ function draw() {
   // the side-by-side methods with their step sizes (each uses the step-size fields' values)
   $("#compare-readout").textContent = (fr.compare || []).map((c) => `${c.steps || names[c.method]}: E = ${fmt(c.loss)}` +
     (c.stopped ? " (stopped)" : "")).join(" · ");
-  $("#netinfo").textContent = `network ${fr.network}, d = ${fr.d} weights, S = ${fr.S} samples; ${fr.optimizer}`;
+  $("#netinfo").textContent = `network ${fr.network}, d = ${fr.d} weights, S = ${fr.S} samples` +
+    (fr.S_test ? ` (+ ${fr.S_test} held out)` : "") + `; ${fr.optimizer}`;
   state.snapshots = fr.snapshots;
   const sc = $("#scrubber");
   sc.max = String(fr.snapshots.length - 1);
@@ -237,6 +300,7 @@ function draw() {
     if (ph) ph.remove();
     Plotly.react(div, fig.data, fig.layout, PLOT_CONFIG);
   }
+  drawNetwork(fr.diagram, fr.network);
   const ls = document.getElementById("p-line_search");
   if (fr.phi) {
     ls.dataset.alphaK = String(fr.phi.alpha_k);
@@ -246,6 +310,59 @@ function draw() {
   state.drawTimes.push(performance.now() - t0);  // ms per frame drawn (for tests and the curious)
   if (state.drawTimes.length > 100) state.drawTimes.shift();
   send({type: "ack"});  // drawn: the server may send the next frame
+}
+
+// the network diagram: a node per unit, an edge per weight W^ℓ_ij (blue w > 0, orange w < 0, width ∝ |w|)
+const SVGNS = "http://www.w3.org/2000/svg";
+const POS_COLOR = "#1f77b4", NEG_COLOR = "#e6550d";
+
+function svgEl(tag, attrs, parent) {
+  const el = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (parent) parent.appendChild(el);
+  return el;
+}
+
+function drawNetwork(dg, name) {
+  const div = document.getElementById("p-network");
+  if (!dg) return;
+  const W = Math.max(div.clientWidth, 300), H = Math.max(div.clientHeight, 200);
+  const svg = svgEl("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-testid": "network-svg"});
+  const L = dg.sizes.length;
+  const r = Math.max(2.5, Math.min(9, 0.4 * (H - 60) / Math.max(...dg.sizes)));
+  const top = 48 + r, bottom = 8 + r, left = 40, right = 40;
+  const x = (l) => left + (L === 1 ? 0 : l * (W - left - right) / (L - 1));
+  const y = (l, i) => { const n = dg.sizes[l]; return top + (n === 1 ? (H - top - bottom) / 2 : i * (H - top - bottom) / (n - 1)); };
+  const t = svgEl("text", {x: 10, y: 18, class: "nettitle"}, svg);
+  t.textContent = `network ${name}`;
+  const shown = dg.edges.length;
+  const note = svgEl("text", {x: 10, y: 34, class: "netnote"}, svg);
+  note.textContent = `${shown === dg.n_edges ? `all ${dg.n_edges}` : `the ${shown} largest |w| of ${dg.n_edges}`} weights` +
+    " — blue w > 0, orange w < 0, width ∝ |w|";
+  let big = 0;
+  for (const e of dg.edges) if (e[3] !== null && isFinite(e[3])) big = Math.max(big, Math.abs(e[3]));
+  const edges = svgEl("g", {class: "edges"}, svg);
+  for (const [l, i, j, w] of dg.edges) {
+    const v = w === null ? 0 : w;
+    const line = svgEl("line", {x1: x(l - 1), y1: y(l - 1, j), x2: x(l), y2: y(l, i),
+      stroke: v >= 0 ? POS_COLOR : NEG_COLOR, "stroke-width": (0.4 + 5.6 * (big > 0 ? Math.abs(v) / big : 0)).toFixed(2),
+      "stroke-opacity": 0.75, "data-layer": l, "data-i": i, "data-j": j, "data-w": String(w),
+      "data-sign": v >= 0 ? "+" : "-"}, edges);
+    svgEl("title", {}, line).textContent = `W^${l}[${i + 1},${j + 1}] = ${fmt(w)}`;
+  }
+  dg.sizes.forEach((n, l) => {
+    for (let i = 0; i < n; i++) {
+      const c = svgEl("circle", {cx: x(l), cy: y(l, i), r: r, fill: l === 0 ? "#eee" : (l === L - 1 ? "#ffe9c7" : "#fff"),
+        stroke: "#333", "stroke-width": 1, class: "unit", "data-layer": l, "data-unit": i}, svg);
+      if (l === 0 || l === L - 1) {  // the inputs x_i and the outputs ŷ named beside them
+        const lab = svgEl("text", {x: l === 0 ? x(l) - r - 4 : x(l) + r + 4, y: y(l, i) + 4, class: "netnote",
+          "text-anchor": l === 0 ? "end" : "start"}, svg);
+        lab.textContent = l === 0 ? `x${i + 1}` : (n === 1 ? "ŷ" : `ŷ${i + 1}`);
+      }
+      svgEl("title", {}, c).textContent = l === 0 ? `input x${i + 1}` : (l === L - 1 ? `output ${i + 1}` : `unit ${i + 1} of hidden layer ${l}`);
+    }
+  });
+  div.replaceChildren(svg);
 }
 
 // what the speed menu promises against what the run reaches: iterations per second over the last 2 s
@@ -302,6 +419,8 @@ function wire() {
     sendConfig();
   });
   field("hidden").addEventListener("input", () => buildActivationSelects());
+  $("#add-layer").addEventListener("click", () => editWidths("add"));
+  $("#remove-layer").addEventListener("click", () => editWidths("remove"));
   for (const el of $$("[data-field]")) {
     if (["dataset", "optimizer"].includes(el.dataset.field)) continue;
     el.addEventListener("change", sendConfig);
@@ -325,6 +444,7 @@ function wire() {
 }
 
 buildActivationSelects(["tanh"]);
+state.fromHash = readHash();
 showOnly();
 wire();
 updateButtons();
