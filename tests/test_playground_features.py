@@ -19,6 +19,8 @@ from mlplab.playground.config import Config, FormError, parse
 from mlplab.playground.session import MAX_EDGES, Session, network_diagram, split_data
 from test_playground import Server, server  # noqa: F401 - server: the module-scoped fixture
 
+pytestmark = pytest.mark.slow  # servers and Chromium: left out of the quick subset (pytest -m "not slow")
+
 T = 60_000  # ms
 
 MOONS = {"dataset": "moons", "model": "mlp", "hidden": "3", "loss": "binary_cross_entropy", "n_samples": "60"}
