@@ -19,6 +19,7 @@ import pytest
 import mlplab
 from mlplab.cli import main
 from mlplab.io import load_network
+from sweep_helpers import db_rows
 
 pytestmark = pytest.mark.slow  # process pools and Ray: left out of the quick subset (pytest -m "not slow")
 
@@ -50,15 +51,6 @@ def env(**extra):
 def cli(*args, timeout=300, **extra):
     return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, env=env(**extra),
                           timeout=timeout)
-
-
-def db_rows(out):
-    con = sqlite3.connect(Path(out) / "results.sqlite")
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM runs ORDER BY id")]
-    finally:
-        con.close()
 
 
 def n_done(out):

@@ -2,7 +2,6 @@
 successive halving and TPE. Value-asserting; work is counted, never timed (timings: bench/sweep_scale.py)."""
 
 import json
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import mlplab
 from mlplab.cli import main
 from mlplab.sweeps import results
 from mlplab.sweeps.spec import Resolver, expand, expand_spec
+from sweep_helpers import db_rows
 
 pytestmark = pytest.mark.slow  # large stores: left out of the quick subset (pytest -m "not slow")
 
@@ -22,15 +22,6 @@ epochs = 2
 optimizer = "minibatch"
 batch_size = 16
 """
-
-
-def rows_of(out):
-    con = sqlite3.connect(Path(out) / "results.sqlite")
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM runs ORDER BY id")]
-    finally:
-        con.close()
 
 
 # --- defect 1: relative data paths --------------------------------------------------------------------
@@ -48,7 +39,7 @@ def test_a_relative_data_path_is_the_spec_folders_and_the_data_travel_with_a_tas
     assert main(["sweep", str(sub / "sweep.toml"), "--out", "out", "--workers", "1", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["runs"] == {"total": 2, "done": 2}
-    params = json.loads(rows_of("out")[0]["params"])
+    params = json.loads(db_rows("out")[0]["params"])
     assert params["data"] == str((sub / "data.csv").resolve())
     # a Ray worker gets the table with its task: no file is read (a node need not see the driver's disk)
     runs, *_ = expand(str(sub / "sweep.toml"))
@@ -60,8 +51,8 @@ def test_a_relative_data_path_is_the_spec_folders_and_the_data_travel_with_a_tas
     gone = dict(r.options, data=str(tmp_path / "not-here.csv"))
     out = run_task({"id": 1, "attempt": 1, "cfg": r.cfg, "options": gone, "where": "spec", "model": None,
                     "table": table, "return_model": True})
-    assert out["status"] == "done" and out["final_loss"] == rows_of("out")[0]["final_loss"]
-    assert out["model_bytes"] == (Path("out") / rows_of("out")[0]["model"]).read_bytes()  # no timing inside
+    assert out["status"] == "done" and out["final_loss"] == db_rows("out")[0]["final_loss"]
+    assert out["model_bytes"] == (Path("out") / db_rows("out")[0]["model"]).read_bytes()  # no timing inside
 
 
 # --- defect 4 and ranking -----------------------------------------------------------------------------
@@ -200,7 +191,7 @@ def test_a_changed_shared_option_into_the_same_folder_is_refused(tmp_path, capsy
     assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "epochs changed" in err and "another --out" in err
-    assert len(rows_of(tmp_path / "out")) == 2  # nothing added
+    assert len(db_rows(tmp_path / "out")) == 2  # nothing added
 
 
 # --- defect 9: a diverged GD run's hint ---------------------------------------------------------------
@@ -227,7 +218,7 @@ def test_best_exports_a_train_config_whose_rerun_reproduces_the_row(tmp_path, ca
     best = tmp_path / "best.toml"
     assert main(["sweep", str(out), "--best", str(best), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    row = next(r for r in rows_of(out) if r["id"] == info["run"])
+    row = next(r for r in db_rows(out) if r["id"] == info["run"])
     model = tmp_path / "m.safetensors"
     assert main(["train", "--config", str(best), "--out", str(model), "--json"]) == 0
     t = json.loads(capsys.readouterr().out)["training"]
@@ -258,7 +249,7 @@ def test_successive_halving_promotes_the_best_third_and_resumes_from_the_store(t
     spec = tmp_path / "asha.toml"
     spec.write_text(ASHA)
     o = mlplab.sweeps.run(str(spec), tmp_path / "out", workers=1)
-    rows = rows_of(tmp_path / "out")
+    rows = db_rows(tmp_path / "out")
     by_rung = {}
     for r in rows:
         c = json.loads(r["combo"])
@@ -274,7 +265,7 @@ def test_successive_halving_promotes_the_best_third_and_resumes_from_the_store(t
     # the budget spent against the grid's 6 runs x 9 epochs
     assert sum(json.loads(r["combo"])["epochs"] for r in rows) == 6 * 1 + 2 * 3 + 9 < 6 * 9
     again = mlplab.sweeps.run(str(spec), tmp_path / "out", workers=1)
-    assert again.skipped == 9 and len(rows_of(tmp_path / "out")) == 9
+    assert again.skipped == 9 and len(db_rows(tmp_path / "out")) == 9
     runs = mlplab.sweeps.load_runs(tmp_path / "out", history=False)
     s = mlplab.sweeps.summarize(runs)
     assert s[s["best"]]["epochs"].item() == 9  # the top budget ranks first
@@ -294,14 +285,14 @@ sampler = "tpe"
     spec.write_text(text.replace("hidden = [4]\n", "", 1))
     text = text.replace("hidden = [4]\n", "", 1)
     o = mlplab.sweeps.run(str(spec), tmp_path / "out", workers=1)
-    assert o.counts == {"done": 5} and len(rows_of(tmp_path / "out")) == 5
-    for r in rows_of(tmp_path / "out"):
+    assert o.counts == {"done": 5} and len(db_rows(tmp_path / "out")) == 5
+    for r in db_rows(tmp_path / "out"):
         c = json.loads(r["combo"])
         assert 1e-3 <= c["lr"] <= 1.0 and c["hidden"] in ([4], [8])
     assert mlplab.sweeps.run(str(spec), tmp_path / "out", workers=1).skipped == 5  # nothing new
     spec.write_text(text.replace("n = 5", "n = 7"))
     o = mlplab.sweeps.run(str(spec), tmp_path / "out", workers=1)
-    assert o.skipped == 5 and len(rows_of(tmp_path / "out")) == 7
+    assert o.skipped == 5 and len(db_rows(tmp_path / "out")) == 7
 
 
 def test_search_table_errors_are_one_line(tmp_path, capsys):
@@ -354,7 +345,7 @@ def test_a_lost_cluster_is_one_error_and_the_runs_in_flight_keep_their_attempts(
     out = tmp_path / "out"
     with pytest.raises(mlplab.sweeps.ClusterLost, match="lost the Ray cluster's head"):
         mlplab.sweeps.run(spec, out, backend=_LosingBackend())
-    st = [(r["status"], r["attempts"]) for r in rows_of(out)]
+    st = [(r["status"], r["attempts"]) for r in db_rows(out)]
     assert st[0] == ("done", 1) and st[1:3] == [("pending", 0), ("pending", 0)] and st[3] == ("pending", 0)
     o = mlplab.sweeps.run(spec, out, workers=1)  # the cluster is back: the rerun finishes, no retry spent
-    assert o.counts == {"done": 4} and [r["attempts"] for r in rows_of(out)] == [1, 1, 1, 1]
+    assert o.counts == {"done": 4} and [r["attempts"] for r in db_rows(out)] == [1, 1, 1, 1]
