@@ -25,7 +25,7 @@ EPILOG = """spec: a `mlplab train --config` file plus a [grid] table, e.g.
   seed = [0, 1]
 optional [random]: n = 8, sampler_seed = 0, key = { loguniform = [lo, hi] } (also uniform, randint, choice)
 optional [search]: metric = "validation_loss", sampler = "tpe" (Optuna's TPE draws [random]'s n points),
-  early_stop = { budget = "epochs", min = 1, eta = 3 } (asynchronous successive halving)
+  early_stop = { budget = "epochs", min = 1, eta = 3 } (successive halving: a whole rung is promoted at once)
 relative data paths are read from the spec's folder; on Ray the data travel with the tasks
 
 examples:

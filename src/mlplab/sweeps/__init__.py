@@ -17,7 +17,7 @@ twice, then the run is ``failed``; a run that diverges is a result
 (``diverged``), not an error. A lost Ray head stops the sweep at once
 (:class:`ClusterLost`), the runs in flight pending again with no retry spent.
 
-Searching: ``[search] early_stop`` runs asynchronous successive halving over the
+Searching: ``[search] early_stop`` runs successive halving (a whole rung promoted at once) over the
 configurations (:class:`Halving`), ``[search] sampler = "tpe"`` lets Optuna's TPE
 propose the ``[random]`` points (:class:`TPE`); both resume from the store.
 :func:`summarize` ranks the configurations by any recorded metric, counting
@@ -102,7 +102,7 @@ def run(spec, out, *, backend: str = "local", workers: int | None = None, addres
     ``on_result(row)`` after each run is stored. Raises :class:`SpecError` (one
     line) for a spec or options that cannot run, before anything is written.
 
-    With ``[search] early_stop`` the runs are scheduled by asynchronous successive halving
+    With ``[search] early_stop`` the runs are scheduled by successive halving
     (:class:`Halving`), with ``[search] sampler = "tpe"`` by Optuna's TPE (:class:`TPE`); either
     resumes from the store like a grid.
     """

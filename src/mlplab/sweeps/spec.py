@@ -23,7 +23,7 @@ by every run; a ``[train]`` table as in any config file) plus
       metric = "validation_loss"   # what ranks the runs, what TPE minimises and successive halving promotes
                                    # (default "auto": validation, else test, else training mean loss)
       sampler = "tpe"              # draw [random]'s n points with Optuna's TPE (default "random": independent)
-      early_stop = { budget = "epochs", min = 1, eta = 3 }   # asynchronous successive halving (ASHA)
+      early_stop = { budget = "epochs", min = 1, eta = 3 }   # successive halving, a whole rung promoted at once
 
   Successive halving runs every configuration with the budget ``min`` (epochs,
   or ``max_iter`` steps), and promotes the best 1/eta of each rung to eta times
