@@ -249,7 +249,8 @@ def convergence(comp: Comparison, x: str = "cost") -> Figure:
         ax.set_ylabel("E(wᵏ) − E*")
         ax.set_title(f"{scale}: E − E* against {'1 + ' if shift else ''}{'cost' if x == 'cost' else 'k'}")
         ax.grid(True, which="major", alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower left")
+    handles, labels = axes[0].get_legend_handles_labels()  # a run's label carries its rate: wrapped to the panel
+    axes[0].legend(handles, [textwrap.fill(t, 80) for t in labels], fontsize=7, loc="lower left")
     fig.suptitle(f"Convergence; {pretty(comp.E_ref_note)}", fontsize=8, wrap=True)
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     _caption(fig, "convergence_cost" if x == "cost" else "convergence_k",
