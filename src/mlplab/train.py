@@ -38,26 +38,11 @@ history.cost[-1]``.
 
 from __future__ import annotations
 
-import copy
-import math
-import time
-
-import numpy as np
-
-from mlplab._checks import check_int, check_real, make_rng
 from mlplab.objective import Problem
-from mlplab.optim.optimizers import GD, Optimizer, OptState
-from mlplab.training import kernels
-from mlplab.training.budget import FORWARD_PER_GRADIENT, Budget  # noqa: F401 (FORWARD_PER_GRADIENT: public here too)
-from mlplab.training.loop import Run
-from mlplab.training.monitor import MODES, Monitor, default_eval_every
+from mlplab.optim.optimizers import Optimizer, OptState
+from mlplab.training.budget import FORWARD_PER_GRADIENT  # noqa: F401 (public here too)
 from mlplab.training.records import Checkpoint, DivergenceError, History, TrainResult  # noqa: F401 (public here too)
-from mlplab.training.sampler import Sampler
-
-
-
-
-_CHUNK_SECONDS, _CHUNK_STEPS = kernels._CHUNK_SECONDS, kernels._CHUNK_STEPS  # (compiled one-sample SGD)
+from mlplab.training.run import fit
 
 
 def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
@@ -149,127 +134,8 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             left in the network) are the last weights whose E was finite and
             below that bound.
     """
-    optimizer = GD() if optimizer is None else optimizer
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be an mlplab.optim optimizer such as GD() or SGD(); got {optimizer!r}")
     problem = Problem(net, X, Y, loss, l2=l2, reduction=reduction, sample_weight=sample_weight)
-    max_iter = None if max_iter is None else check_int("max_iter", max_iter, low=0)
-    max_cost = None if max_cost is None else check_int("max_cost", max_cost, low=0)
-    epochs = None if epochs is None else check_int("epochs", epochs, low=0)
-    eval_every = None if eval_every is None else check_int("eval_every", eval_every, low=1)
-    tol = None if tol is None else check_real("tol (or None)", tol, low=0.0)
-    rtol = None if rtol is None else check_real("rtol (or None)", rtol, low=0.0)
-    if time_limit is not None:
-        time_limit = check_real("time_limit (seconds)", time_limit, low=0.0, low_open=True)
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be callable, got {callback!r}")
-    if monitor not in MODES:
-        raise ValueError(f"monitor must be 'auto', 'epoch' (or 'full') or 'batch', got {monitor!r}")
-    checkpoint_every = None if checkpoint_every is None else check_int("checkpoint_every", checkpoint_every, low=1)
-    if checkpoint_every is not None and not callable(on_checkpoint):
-        raise ValueError(f"checkpoint_every needs a callable on_checkpoint, got {on_checkpoint!r}")
-    if diverge_factor is not None:
-        diverge_factor = check_real("diverge_factor (or None)", diverge_factor, low=1.0, low_open=True)
-    if resume is not None and not isinstance(resume, Checkpoint):
-        raise ValueError(f"resume must be a mlplab.train.Checkpoint, got {type(resume).__name__}")
-
-    rng = make_rng(seed)
-    sampler = Sampler(problem.S, optimizer.batch_size, optimizer.sampling, rng)
-    budget = Budget(sampler, max_iter=max_iter, epochs=epochs, max_cost=max_cost, time_limit=time_limit)
-    if eval_every is None:
-        eval_every = default_eval_every(sampler, problem.d, budget.max_steps)
-    w = net.params
-    history, counters, monitor_state = History(), None, None
-    state = optimizer.init(w) if opt_state is None else _check_opt_state(opt_state, optimizer.init(w))
-    if resume is not None:
-        if resume.params.shape != w.shape or resume.params.dtype != w.dtype:
-            raise ValueError(f"resume: the checkpoint's parameters (shape {resume.params.shape}, dtype "
-                             f"{resume.params.dtype}) do not fit this network (d = {w.size}, {w.dtype})")
-        w[...] = resume.params
-        state = _check_opt_state(resume.opt_state, optimizer.init(w))
-        counters = (resume.k, resume.cost, resume.seen, resume.forward_evals, resume.elapsed)
-        history = copy.deepcopy(resume.history)
-        monitor_state = getattr(resume, "monitor_state", None)
-        try:
-            rng.bit_generator.state = resume.rng_state
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError(f"resume: the checkpoint's RNG state does not fit this run ({exc})") from None
-        sampler.pos = resume.sampler_pos
-        sampler.order = None if resume.sampler_order is None else np.array(resume.sampler_order)
-    monitor = Monitor(monitor, problem, full=sampler.b is None, state=monitor_state)
-    bar = None
-    if progress:  # the bar is fed by the callback, at records only: no per-step work
-        bar = _ProgressBar(budget.max_steps, callback)
-        callback = bar
-    run = Run(problem, optimizer, sampler, rng, budget, monitor, state=state, history=history,
-              eval_every=eval_every, tol=tol, rtol=rtol, callback=callback, checkpoint_every=checkpoint_every,
-              on_checkpoint=on_checkpoint, diverge_factor=diverge_factor, counters=counters)
-    if bar is None:
-        run.loop()
-    else:
-        try:
-            run.loop()
-        finally:
-            bar.close(run.k)
-    return TrainResult(params=w.copy(), stop_reason=run.stop_reason, n_iter=run.k, epochs=run.seen / problem.S,
-                       loss=float(run.E_k), grad_norm=run.gnorm_k, cost=run.cost, history=history,
-                       elapsed=time.perf_counter() - run.t0, optimizer=optimizer, opt_state=run.state,
-                       tol=tol, rtol=rtol, grad_norm0=run.gnorm0, forward_evals=run.fwd)
-
-
-class _ProgressBar:
-    """``train(progress=True)``: a callback drawing a bar (tqdm.auto, else Rich), then calling the user's."""
-
-    def __init__(self, total: int | None, callback=None):
-        self.callback, self.total, self.k = callback, total, 0
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            tqdm = None
-        if tqdm is not None:
-            self.kind = "tqdm"
-            self.bar = tqdm(total=total, desc="training", unit="step", dynamic_ncols=True)
-        else:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.kind = "rich"
-            self.bar = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[stats]}"), TimeElapsedColumn())
-            self.task = self.bar.add_task("train", total=total, stats="")
-            self.bar.start()
-
-    def __call__(self, rec: dict):
-        k = int(rec["k"])
-        step = rec.get("last_step_size", math.nan)
-        stats = f"E={rec['loss']:.4e} ‖∇E‖={rec['grad_norm']:.3e}" + (f" step={step:.3g}" if math.isfinite(step) else "")
-        if self.kind == "tqdm":
-            self.bar.update(k - self.k)
-            self.bar.set_postfix_str(stats, refresh=False)
-        else:
-            self.bar.update(self.task, completed=k, stats=stats)
-        self.k = k
-        return self.callback(rec) if self.callback is not None else None
-
-    def close(self, k: int) -> None:
-        if self.kind == "tqdm":
-            if self.total is not None and k > self.k:
-                self.bar.update(k - self.k)
-            self.bar.close()
-        else:
-            self.bar.update(self.task, completed=k)
-            self.bar.stop()
-
-
-def _check_opt_state(state, fresh: OptState) -> OptState:
-    """A state to continue from must come from this optimizer kind and this network."""
-    if not isinstance(state, OptState):
-        raise ValueError(f"opt_state must be a TrainResult.opt_state, got {state!r}")
-    if set(state.slots) != set(fresh.slots):
-        raise ValueError(f"opt_state holds buffers {sorted(state.slots)} but this optimizer uses "
-                         f"{sorted(fresh.slots)}; pass the state of a run with the same optimizer")
-    for name, buf in state.slots.items():
-        ref = fresh.slots[name]
-        if not isinstance(buf, np.ndarray) or buf.shape != ref.shape or buf.dtype != ref.dtype:
-            raise ValueError(f"opt_state buffer {name!r} does not match the network's parameters "
-                             f"(shape {ref.shape}, dtype {ref.dtype}); pass the state of a run on this network")
-    return state
+    return fit(problem, optimizer, max_iter=max_iter, epochs=epochs, max_cost=max_cost, tol=tol, rtol=rtol,
+               time_limit=time_limit, eval_every=eval_every, callback=callback, seed=seed, opt_state=opt_state,
+               monitor=monitor, checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint, resume=resume,
+               diverge_factor=diverge_factor, progress=progress)

@@ -29,6 +29,7 @@ import numpy as np
 from mlplab import _blas
 from mlplab._compiled import MAX_PARAMS
 from mlplab.optim.optimizers import OptState, _Scheduled
+from mlplab.training.records import _BlockValue
 
 _CHUNK_SECONDS = 0.02  # one-sample compiled SGD runs about this long between checks of the clock …
 _CHUNK_STEPS = 16384  # … and at most this many steps
@@ -67,8 +68,6 @@ class GeneralStep:
         self.full_gradient = run.sampler.b is None  # GD: the loop evaluates E, ∇E at every w^k
 
     def advance(self, run, E_k=None) -> None:
-        from mlplab.training.records import _BlockValue
-
         g, w, problem = run.g, run.w, run.problem
         if self.full_gradient:  # GD: the gradient at w^k is already in g
             idx, n_B, E_B = None, problem.S, E_k
@@ -90,6 +89,7 @@ class GeneralStep:
         if not _blas.all_finite(step):
             run.diverged("the step is not finite")
         run.fwd += info.forward_passes * n_B
+        run.last_info = info
         run.note_step(info.step_size, info.n_evals + info.n_slope_evals, info.capped, info.unbounded)
         w += step
         run.k += 1
@@ -185,6 +185,8 @@ class CompiledSGD:
         limits += [] if left is None else [left]
         if run.checkpoint_every is not None:
             limits.append(run.checkpoint_every - run.k % run.checkpoint_every)
+        if run.pause_at is not None:
+            limits.append(run.pause_at - run.k)
         js = sampler.peek(min(limits))
         gammas = _gammas(opt.schedule, run.state.k, len(js))
         js = js[:len(gammas)]

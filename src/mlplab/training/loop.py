@@ -23,6 +23,7 @@ import numpy as np
 from mlplab import _blas
 from mlplab.training import kernels
 from mlplab.training.budget import FORWARD_PER_GRADIENT  # noqa: F401  (re-exported)
+from mlplab.training.records import Checkpoint, DivergenceError, History, TrainResult
 
 _E_FLOOR = 1e-6  # per sample: the blow-up test's scale is at least this (a start with E(w^0) ≈ 0,
 # e.g. a trained model trained on, must not call ordinary SGD noise a divergence)
@@ -34,10 +35,11 @@ class Run:
     def __init__(self, problem, optimizer, sampler, rng, budget, monitor, *, state, history, eval_every,
                  tol, rtol, callback, checkpoint_every, on_checkpoint, diverge_factor, counters=None):
         self.problem, self.optimizer, self.sampler, self.rng = problem, optimizer, sampler, rng
-        self.budget, self.monitor, self.history, self.state = budget, monitor, history, state
+        self.budget, self.monitor, self.state = budget, monitor, state
         self.eval_every, self.tol, self.rtol, self.callback = eval_every, tol, rtol, callback
         self.checkpoint_every, self.on_checkpoint, self.diverge_factor = checkpoint_every, on_checkpoint, diverge_factor
-        self.w = problem.net.params
+        history = History() if history is None else history
+        self.w, self.history = problem.net.params, history
         self.g = np.empty_like(self.w)  # ∇E(w^k) or ∇E_B(w^k)
         self.last_good = self.w.copy()  # the last recorded w (its E was finite and not blown up)
         self.average = optimizer.average and problem.reduction == "sum"
@@ -57,6 +59,10 @@ class Run:
         self.E_floor = _E_FLOOR * (problem.S if problem.reduction == "sum" else 1)
         self.last_step = math.nan  # α/γ of the step that produced w^k (for callbacks)
         self.last_unbounded = False  # the step into w^k found E still decreasing at alpha_max
+        self.last_info = None  # the StepInfo of the general kernel's latest step (line-search details)
+        self.done = False  # the run has stopped (a stop rule or a budget) and has its final record
+        self.pause_at = None  # loop(max_steps): the k at which the loop returns, to be continued
+        self.progress_bar = None
         exact = getattr(history, "exact", None)
         if not isinstance(exact, list) or len(exact) != len(history):  # (histories of older versions
             history.exact = [True] * len(history)  # lack the column: every record was exact)
@@ -68,11 +74,17 @@ class Run:
 
     # --- the loop -------------------------------------------------------------------------
 
-    def loop(self):
+    def loop(self, max_steps: int | None = None) -> bool:
+        """Iterate until a stop rule or a budget ends the run (then the final record; True), or —
+        with ``max_steps`` — after that many more steps (False: ``loop`` again continues the run
+        exactly, the playground's way of stepping a run a few iterations at a time)."""
+        self.pause_at = None if max_steps is None else self.k + max_steps
+        if self.done or max_steps == 0:
+            return self.done
         with _blas.thread_policy():  # small products on one BLAS thread (robust when cores are busy)
-            self._loop()
+            return self._loop()
 
-    def _loop(self):
+    def _loop(self) -> bool:
         monitor = self.monitor
         while True:
             self.checkpoint()
@@ -88,7 +100,20 @@ class Run:
             monitor.step_work += self.cost - cost
             if self.stop_reason is not None:  # (a failed line search)
                 break
+            if self.pause_at is not None and self.k >= self.pause_at and \
+                    self.budget.stop_reason(self.k, self.cost, self.fwd, self.t0) is None:
+                return False  # paused at w^k: the next loop() records it, as an unpaused loop would
         self.final_record()
+        self.done = True
+        return True
+
+    def result(self) -> TrainResult:
+        """The run so far as a :class:`TrainResult` (w is copied)."""
+        return TrainResult(params=self.w.copy(), stop_reason=self.stop_reason, n_iter=self.k,
+                           epochs=self.seen / self.problem.S, loss=float(self.E_k), grad_norm=self.gnorm_k,
+                           cost=self.cost, history=self.history, elapsed=time.perf_counter() - self.t0,
+                           optimizer=self.optimizer, opt_state=self.state, tol=self.tol, rtol=self.rtol,
+                           grad_norm0=self.gnorm0, forward_evals=self.fwd)
 
     # --- records and the stopping tests -------------------------------------------------
 
@@ -204,8 +229,6 @@ class Run:
     def diverged(self, what: str, keep_current: bool = True):
         """Raise DivergenceError with the last good weights, also left in the network: w^k itself
         when its loss was finite (the step was not), else the last recorded w."""
-        from mlplab.training.records import DivergenceError
-
         w = self.w
         good = w.copy() if keep_current and np.all(np.isfinite(w)) else self.last_good.copy()
         w[...] = good
@@ -221,8 +244,6 @@ class Run:
         every = self.checkpoint_every
         if every is None or self.k <= self.k_start or self.k % every:
             return
-        from mlplab.training.records import Checkpoint
-
         sampler = self.sampler
         self.on_checkpoint(Checkpoint(
             params=self.w.copy(), opt_state=self.state, k=self.k, cost=self.cost, seen=self.seen,
