@@ -91,8 +91,31 @@ class StepInfo:
         return self.n_evals + 2 * self.n_slope_evals
 
 
+@dataclass(frozen=True)
+class Draw:
+    """How B_k is drawn and summed.
+
+    Attributes:
+        batch_size: |B_k| (None: all S samples, GD).
+        mode: "full", "uniform", "shuffle" or "cyclic" (see :class:`SGD`, :class:`MiniBatchSGD`).
+        block: "sum" — g^k = ∇E_B as the objective's reduction gives it (the lecture's Σ_{j∈B_k} ∇e^j
+            for E = Σ_s e^s); "mean" — the block mean (1/|B_k|) Σ_{j∈B_k} ∇e^j of a summed
+            objective; "summed" — the block sum |B_k| ∇E_B of a "mean" objective's per-sample losses.
+    """
+
+    batch_size: int | None
+    mode: str
+    block: str = "sum"
+
+
+def scheduled_step(g: np.ndarray, gamma: float, out: np.ndarray | None = None) -> np.ndarray:
+    """The (stochastic) gradient step −γ_k g^k, in g's dtype (``out``: a buffer to write it into)."""
+    return np.multiply(g, g.dtype.type(-gamma), out=out)
+
+
 class Optimizer:
-    """Common machinery: ``update`` = direction, then step size, then the step.
+    """A method = how B_k is drawn (:attr:`draw`) × a direction d^k (:meth:`direction`) × a
+    step-size rule α_k (:meth:`step_size`); ``update`` composes them: the step α_k d^k.
 
     Subclasses define ``batch_size`` (None: all samples), ``sampling``,
     ``average``, :meth:`direction` and :meth:`step_size`.
@@ -103,8 +126,24 @@ class Optimizer:
     average: bool = False
     uses_line_search: bool = False
 
+    @property
+    def draw(self) -> Draw:
+        """How the loop draws B_k and scales its gradient (the one thing it asks about sampling)."""
+        block = "mean" if self.average else "summed" if getattr(self, "sum_blocks", False) else "sum"
+        return Draw(self.batch_size, self.sampling, block)
+
+    @property
+    def fused_schedule(self):
+        """The schedule γ_k when every step is exactly ``scheduled_step(g^k, γ_k)`` (the fused and
+        compiled kernels may then take it), else None."""
+        return None
+
     def init(self, params: np.ndarray) -> OptState:
         return OptState()
+
+    def advanced(self, state: OptState, n: int, alpha: float) -> OptState:
+        """The state after n steps of a fused kernel, the last with step size alpha."""
+        return OptState(k=state.k + n, alpha=alpha, slots=state.slots)
 
     def direction(self, grad: np.ndarray, state: OptState) -> tuple[np.ndarray, OptState]:
         return -grad, state  # d^k = −g^k, the steepest-descent direction
@@ -179,7 +218,7 @@ class GD(Optimizer):
                         n_basins=getattr(ls, "n_basins", 0), lowest=getattr(ls, "lowest", True))
 
 
-class _Scheduled(Optimizer):
+class Scheduled(Optimizer):
     """Step size γ_k from a schedule (SGD, mini-batch SGD)."""
 
     schedule: Schedule
@@ -192,13 +231,18 @@ class _Scheduled(Optimizer):
         """d^k = −g^k (not overridden by a subclass), so the step is −γ_k g^k."""
         return type(self).direction is Optimizer.direction
 
+    @property
+    def fused_schedule(self):
+        kind = type(self)
+        plain = self.plain and kind.update is Scheduled.update and kind.step_size is Scheduled.step_size
+        return self.schedule if plain else None
+
     def update(self, grad, state, params, *, loss=None, value_fn=None):
         """(step = −γ_k g^k, new state, StepInfo): d^k = −g^k and α_k = γ_k in one pass over g."""
         if not self.plain:  # a subclass with its own d^k
             return super().update(grad, state, params, loss=loss, value_fn=value_fn)
         gamma = self.schedule(state.k)
-        step = np.multiply(grad, grad.dtype.type(-gamma))
-        return step, replace(state, k=state.k + 1, alpha=gamma), StepInfo(step_size=gamma)
+        return scheduled_step(grad, gamma), replace(state, k=state.k + 1, alpha=gamma), StepInfo(step_size=gamma)
 
 
 def _check_sampling(sampling):
@@ -207,7 +251,7 @@ def _check_sampling(sampling):
     return sampling
 
 
-class SGD(_Scheduled):
+class SGD(Scheduled):
     """Stochastic gradient descent: pick j_k, w^{k+1} = w^k − γ_k ∇e^{j_k}(w^k).
 
     Args:
@@ -229,7 +273,7 @@ class SGD(_Scheduled):
         return f"SGD(schedule={self.schedule!r}, sampling={self.sampling!r})"
 
 
-class MiniBatchSGD(_Scheduled):
+class MiniBatchSGD(Scheduled):
     """Mini-batch SGD: pick B_k, w^{k+1} = w^k − γ_k Σ_{j∈B_k} ∇e^j(w^k).
 
     Args:

@@ -22,7 +22,7 @@ import numpy as np
 
 from mlplab import _blas
 from mlplab.training import kernels
-from mlplab.training.budget import FORWARD_PER_GRADIENT  # noqa: F401  (re-exported)
+from mlplab.training.kernels import StepNotFinite
 from mlplab.training.records import Checkpoint, DivergenceError, History, TrainResult
 
 _E_FLOOR = 1e-6  # per sample: the blow-up test's scale is at least this (a start with E(w^0) ≈ 0,
@@ -42,10 +42,6 @@ class Run:
         self.w, self.history = problem.net.params, history
         self.g = np.empty_like(self.w)  # ∇E(w^k) or ∇E_B(w^k)
         self.last_good = self.w.copy()  # the last recorded w (its E was finite and not blown up)
-        self.average = optimizer.average and problem.reduction == "sum"
-        # an optimizer with ``sum_blocks`` on a "mean" objective steps along the lecture's block sum
-        # Σ_{j∈B_k} ∇e^j = |B_k| ∇E_B of the per-sample losses (mlplab.sklearn's solver="minibatch")
-        self.summed = bool(getattr(optimizer, "sum_blocks", False)) and problem.reduction == "mean"
         self.k = self.cost = self.seen = self.fwd = 0
         elapsed0 = 0.0
         if counters is not None:
@@ -85,7 +81,6 @@ class Run:
             return self._loop()
 
     def _loop(self) -> bool:
-        monitor = self.monitor
         while True:
             self.checkpoint()
             E_k = self.gradient_at_w() if self.kernel.full_gradient else None  # GD: E, ∇E at every w^k
@@ -95,9 +90,7 @@ class Run:
                 self.stop_reason = self.budget.stop_reason(self.k, self.cost, self.fwd, self.t0)
             if self.stop_reason is not None:
                 break
-            cost = self.cost
-            self.kernel.advance(self, E_k)  # sample B_k, d^k, α_k, w^{k+1} = w^k + α_k d^k
-            monitor.step_work += self.cost - cost
+            self.take_step(E_k)  # sample B_k; d^k, α_k; w^{k+1} = w^k + α_k d^k
             if self.stop_reason is not None:  # (a failed line search)
                 break
             if self.pause_at is not None and self.k >= self.pause_at and \
@@ -114,6 +107,44 @@ class Run:
                            cost=self.cost, history=self.history, elapsed=time.perf_counter() - self.t0,
                            optimizer=self.optimizer, opt_state=self.state, tol=self.tol, rtol=self.rtol,
                            grad_norm0=self.gnorm0, forward_evals=self.fwd)
+
+    def take_step(self, E_k) -> None:
+        """The kernel's step(s) from w^k; the counters k, cost, seen and forward passes advance here."""
+        kernel = self.kernel
+        room = self.room() if kernel.takes_runs else 1
+        try:
+            t = kernel.step(self.w, self.state, E_k, room)
+        except StepNotFinite as exc:
+            self.diverged(exc.what, keep_current=exc.keep_current)
+        self.state = t.state
+        self.cost += t.samples
+        self.seen += t.samples
+        self.fwd += t.forward
+        self.monitor.step_work += t.samples
+        info = t.info
+        if info is None:
+            self.note_step(t.first, 0, False, False)
+        else:
+            self.note_step(info.step_size, info.n_evals + info.n_slope_evals, info.capped, info.unbounded)
+            self.last_info = info
+        self.k += t.steps
+        self.last_step = t.last
+        if t.failed:
+            self.stop_reason = "line_search_failed"
+
+    def room(self) -> int:
+        """Steps a run of one-sample steps may take from w^k: up to the next record, checkpoint,
+        pause or budget."""
+        k = self.k
+        limits = [self.eval_every - k % self.eval_every]
+        left = self.budget.steps_left(k, self.cost, self.fwd)
+        if left is not None:
+            limits.append(left)
+        if self.checkpoint_every is not None:
+            limits.append(self.checkpoint_every - k % self.checkpoint_every)
+        if self.pause_at is not None:
+            limits.append(self.pause_at - k)
+        return min(limits)
 
     # --- records and the stopping tests -------------------------------------------------
 

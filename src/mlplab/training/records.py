@@ -1,5 +1,5 @@
 """What a training run hands back: the history of its records, the result, the checkpoint it resumes
-from, the error a divergence raises; and E on one block, the function a line search on B_k minimises.
+from, the error a divergence raises.
 
 :func:`mlplab.train` (the front door) and :class:`mlplab.training.loop.Run` (the loop) both use these;
 ``mlplab.train.History`` etc. stay importable from the front door.
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlplab.objective import Problem
 from mlplab.optim.optimizers import Optimizer, OptState
 from mlplab.training.budget import FORWARD_PER_GRADIENT
 
@@ -290,40 +289,6 @@ class Checkpoint:
     history: History
     forward_evals: int = 0  # sample forward passes of line searches so far
     monitor_state: dict | None = None  # the block sums since the last record (monitor "auto"/"batch")
-
-
-class _BlockValue:
-    """E on the block idx (what the block gradient differentiates), for line searches.
-
-    Called as ``value_fn(w)``; ``value_fn.along(w, d)`` gives φ(α) = E(w + α d)
-    with layer 1's GEMMs done once (:meth:`Problem.value_along`).
-    """
-
-    def __init__(self, problem: Problem, idx, divisor: int):
-        self.problem, self.idx, self.divisor = problem, idx, divisor
-
-    def __call__(self, w) -> float:
-        E = self.problem.value(w, self.idx)
-        return E if self.divisor == 1 else E / self.divisor
-
-    def along(self, w, d):
-        phi = self.problem.value_along(w, d, self.idx)
-        if self.divisor == 1:
-            return phi
-        both = phi.value_and_slope
-
-        def scaled(alpha):  # the block mean: φ / |B|
-            return phi(alpha) / self.divisor
-
-        def scaled_both(alpha):
-            v, s = both(alpha)
-            return v / self.divisor, s / self.divisor
-
-        scaled.value_and_slope = scaled_both
-        return scaled
-
-
-# --- drawing (lazy: the engine imports no plotting library) -------------------------------------
 
 
 def _optimizer_name(opt) -> str:
