@@ -1,10 +1,10 @@
-"""Line searches: choose α^k > 0 along a descent direction d^k.
+"""Line searches: choose α_k > 0 along a descent direction d^k.
 
 Both work on the one-dimensional function φ(α) = E(w^k + α d^k), given
 φ(0) = E(w^k) and the slope φ′(0) = ⟨∇E(w^k), d^k⟩ < 0, and return
 ``(alpha, info)``.
 
-* :class:`ExactLineSearch` — the lecture's α^k = argmin_{0<α≤α_max} E(w^k + α d^k),
+* :class:`ExactLineSearch` — the lecture's α_k = argmin_{0<α≤α_max} E(w^k + α d^k),
   over the whole interval and exact to the precision of α, not of E:
 
   1. **scan** φ on a log grid α_max, α_max/r, α_max/r², … (r = ``grow``, r² more
@@ -139,7 +139,7 @@ def _finite_or_inf(v) -> float:
 
 @dataclass(frozen=True)
 class ExactLineSearch:
-    """α^k = argmin_{0 < α ≤ alpha_max} E(w^k + α d^k), the lowest minimum on the whole interval.
+    """α_k = argmin_{0 < α ≤ alpha_max} E(w^k + α d^k), the lowest minimum on the whole interval.
 
     Args:
         alpha_max: the largest step (default 1e4); φ still decreasing there is

@@ -165,10 +165,10 @@ class Optimizer:
 
 
 class GD(Optimizer):
-    """Gradient descent on all S samples: w^{k+1} = w^k + α^k d^k, d^k = −∇E(w^k).
+    """Gradient descent on all S samples: w^{k+1} = w^k + α_k d^k, d^k = −∇E(w^k).
 
     Args:
-        step: ``"exact"`` (the lecture's α^k = argmin_{α>0} E(w^k + α d^k)),
+        step: ``"exact"`` (the lecture's α_k = argmin_{α>0} E(w^k + α d^k)),
             ``"armijo"`` (backtracking), a positive number (constant α), or a
             line-search object (:class:`ExactLineSearch`, :class:`Armijo`).
         alpha_max: cap of the exact line search (see :class:`ExactLineSearch`).
