@@ -183,21 +183,33 @@ def test_plots_use_no_pyplot_and_no_plotly():
 
 
 def test_data_flows_one_way():
-    """compare (data) imports no figure module; figures imports neither plotting library."""
-    code = ("import sys, mlplab.compare, mlplab.figures; "
+    """compare (data) imports no figure module (Comparison.plot takes a viz builder when called); the figure
+    data (mlplab.figures, the viz data modules) imports neither plotting library; report and plots are
+    assembly, neither imports the other."""
+    code = ("import sys, mlplab.compare, mlplab.figures, mlplab.viz; "
             "bad = [m for m in ('mlplab.plots', 'mlplab.report', 'matplotlib', 'plotly') if m in sys.modules]; "
+            "bad += [m for m in sys.modules if m.startswith(('mlplab.viz.plotly', 'mlplab.viz.mpl'))]; "
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
-    import inspect
-    import re
+    import ast
+    import pathlib
 
     from mlplab import report
 
-    def imports(module):
-        return {m for line in inspect.getsource(module).splitlines()
-                for m in re.findall(r"^\s*(?:from|import)\s+([\w.]+)", line)}
+    def imports(path, top_only=True):
+        tree = ast.parse(pathlib.Path(path).read_text())
+        nodes = tree.body if top_only else list(ast.walk(tree))
+        return {n.module for n in nodes if isinstance(n, ast.ImportFrom) and n.module} | \
+               {a.name for n in nodes if isinstance(n, ast.Import) for a in n.names}
 
-    assert not {"mlplab.plots", "mlplab.report", "mlplab.figures"} & (imports(compare))
-    assert not {"mlplab.plots", "mlplab.report", "plotly", "matplotlib"} & imports(figures)
-    assert "mlplab.plots" not in imports(report) and "mlplab.report" not in imports(plots)
+    figure_modules = {"mlplab.plots", "mlplab.report", "mlplab.figures", "plotly", "matplotlib"}
+    for path in pathlib.Path(compare.__file__).parent.glob("*.py"):
+        assert not {m for m in imports(path) if m.split(".")[0] in ("plotly", "matplotlib") or m in figure_modules
+                    or m.startswith(("mlplab.viz.plotly", "mlplab.viz.mpl"))}, path
+    viz = pathlib.Path(figures.__file__).parent / "viz"
+    for name in ("notation", "style", "words", "iterates", "surface", "plane", "flow", "plan"):
+        assert not {m for m in imports(viz / f"{name}.py", top_only=False)
+                    if m.split(".")[0] in ("plotly", "matplotlib") or m.startswith("mlplab.compare")}, name
+    assert not {"plotly", "matplotlib"} & {m.split(".")[0] for m in imports(figures.__file__)}
+    assert "mlplab.plots" not in imports(report.__file__) and "mlplab.report" not in imports(plots.__file__)

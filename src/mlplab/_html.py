@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-# colours of the runs (matplotlib's tab10, as mlplab.figures uses them)
+# colours of the sparklines' curves (matplotlib's tab10)
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
 _STYLE = ("border-collapse:collapse;font-size:12px;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;"
