@@ -71,3 +71,31 @@ def test_a_finished_run_stays_finished():
     assert run.loop(max_steps=3) is True and run.loop() is True
     assert run.k == 5 and len(run.history) == 2
     np.testing.assert_array_equal(net.params, w)
+
+
+def test_a_block_of_all_samples_is_still_the_block_mean():
+    """batch_size ≥ S draws all samples once per step (the GD path of the loop): average=True still steps
+    along the mean (1/S) Σ_s ∇e^s, as a hand loop does."""
+    net, X, y = _setup()
+    w = net.params.copy()
+    p = Problem(net.copy(), X, y, "squared")
+    for _ in range(4):
+        _, g = p.value_and_grad(w)
+        g = g / g.dtype.type(len(X))
+        g *= g.dtype.type(-0.5)
+        w += g
+    r = mlplab.train(net, X, y, optimizer=MiniBatchSGD(100, 0.5, average=True), max_iter=4, tol=None)
+    np.testing.assert_array_equal(r.params, w)
+
+
+def test_records_off_takes_the_same_steps_and_evaluates_nothing_else(monkeypatch):
+    net, X, y = _setup()
+    ref = mlplab.train(net.copy(), X, y, optimizer=MiniBatchSGD(8, 0.01), max_iter=20, tol=None, seed=4)
+    p = Problem(net.copy(), X, y, "squared")
+    calls = []
+    original = p.value_and_grad
+    monkeypatch.setattr(p, "value_and_grad", lambda w, idx=None, out=None: calls.append(idx) or original(w, idx, out))
+    run = start(p, MiniBatchSGD(8, 0.01), max_iter=20, tol=None, seed=4, records=False, monitor="epoch")
+    assert run.loop() is True and run.stop_reason == "max_iter"
+    np.testing.assert_array_equal(p.net.params, ref.params)
+    assert len(run.history) == 0 and len(calls) == 20 and all(c is not None for c in calls)  # no pass over all S

@@ -100,6 +100,11 @@ class _Kernel:
         if not math.isfinite(E_B):
             raise StepNotFinite(f"the loss on the sampled block is {E_B}", keep_current=False)
         self.monitor.add(E_B, n_B, g)
+        return self.scaled(E_B, n_B)
+
+    def scaled(self, E_B, n_B) -> float:
+        """The block mean or the block sum of g (in place) and E_B, as the method asks."""
+        g = self.g
         if self.average:
             g /= g.dtype.type(n_B)
             E_B /= n_B
@@ -119,7 +124,8 @@ class GeneralStep(_Kernel):
     def step(self, w, state, E_k=None, room=1) -> Taken:
         problem = self.problem
         if self.full_gradient:  # GD: the gradient at w^k is already in g
-            idx, n_B, E_B = None, problem.S, E_k
+            idx, n_B = None, problem.S
+            E_B = self.scaled(E_k, n_B)
         else:
             idx, n_B = self.sampler.next()
             E_B = self.block_gradient(w, idx, n_B)

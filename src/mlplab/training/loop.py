@@ -1,15 +1,18 @@
-"""The training loop of :func:`mlplab.train`, as the lecture writes it.
+"""The training loop, as the lecture writes it.
 
     for k = 0, 1, …:
-        record E(w^k), ∇E(w^k) when due, and test the stopping rules
+        record E(w^k), ∇E(w^k) when due; test ‖∇E(w^k)‖ ≤ tol
         stop when a rule or a budget says so
-        sample B_k; d^k, α_k from the optimizer; w^{k+1} = w^k + α_k d^k
+        sample B_k; g^k = ∇E_B(w^k) by backpropagation; d^k and α_k (line search or γ_k)
+        w^{k+1} = w^k + α_k d^k
 
-:meth:`Run.loop` is that loop; the parts are named objects: the sampler
-(:mod:`.sampler`), the step kernel (:mod:`.kernels`: general, fused mini-batch,
-compiled one-sample), the monitor (:mod:`.monitor`: exact records or block
-estimates), the budget (:mod:`.budget`) and the checkpoint state
-(:meth:`Run.checkpoint`).
+:meth:`Run.loop` is that loop, in one function with those sections. The counters (k, cost,
+samples seen, forward passes) advance in one place, :meth:`Run.take_step`, from what the step
+kernel returns. The parts are named objects: the sampler (:mod:`.sampler`), the step kernel
+(:mod:`.kernels`: general, fused mini-batch, compiled one-sample — they compute and return),
+the monitor (:mod:`.monitor`: exact records or block estimates), the budget (:mod:`.budget`)
+and the checkpoint state (:meth:`Run.checkpoint`). ``loop(max_steps=n)`` pauses after n steps
+and continues exactly (the playground, the estimators' epochs).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ class Run:
     """One call of :func:`mlplab.train`: the iterate w^k, the counters, and the parts."""
 
     def __init__(self, problem, optimizer, sampler, rng, budget, monitor, *, state, history, eval_every,
-                 tol, rtol, callback, checkpoint_every, on_checkpoint, diverge_factor, counters=None):
+                 tol, rtol, callback, checkpoint_every, on_checkpoint, diverge_factor, counters=None,
+                 records=True):
         self.problem, self.optimizer, self.sampler, self.rng = problem, optimizer, sampler, rng
         self.budget, self.monitor, self.state = budget, monitor, state
         self.eval_every, self.tol, self.rtol, self.callback = eval_every, tol, rtol, callback
@@ -59,6 +63,7 @@ class Run:
         self.done = False  # the run has stopped (a stop rule or a budget) and has its final record
         self.pause_at = None  # loop(max_steps): the k at which the loop returns, to be continued
         self.progress_bar = None
+        self.records = records  # False: no records, no gradient test, no callback (the caller keeps its own)
         exact = getattr(history, "exact", None)
         if not isinstance(exact, list) or len(exact) != len(history):  # (histories of older versions
             history.exact = [True] * len(history)  # lack the column: every record was exact)
@@ -81,22 +86,31 @@ class Run:
             return self._loop()
 
     def _loop(self) -> bool:
+        full = self.kernel.full_gradient  # GD: E(w^k), ∇E(w^k) on all S samples at every iterate
         while True:
             self.checkpoint()
-            E_k = self.gradient_at_w() if self.kernel.full_gradient else None  # GD: E, ∇E at every w^k
-            if self.k % self.eval_every == 0 or self.kernel.full_gradient:
-                self.observe(E_k)  # record (when due), callback, ‖∇E‖ ≤ tol
+            # record E(w^k), ∇E(w^k) when due; the gradient test ‖∇E(w^k)‖ ≤ tol; the callback
+            E_k = None
+            if self.records:
+                E_k = self.gradient_at_w() if full else None
+                if full or self.k % self.eval_every == 0:
+                    self.observe(E_k)
+            # the stop rules and the budgets
             if self.stop_reason is None:
                 self.stop_reason = self.budget.stop_reason(self.k, self.cost, self.fwd, self.t0)
             if self.stop_reason is not None:
                 break
-            self.take_step(E_k)  # sample B_k; d^k, α_k; w^{k+1} = w^k + α_k d^k
+            # sample B_k; the gradient on B_k; d^k and α_k (line search or γ_k); w^{k+1} = w^k + α_k d^k
+            if full and E_k is None:
+                E_k = self.gradient_at_w()
+            self.take_step(E_k)
             if self.stop_reason is not None:  # (a failed line search)
                 break
             if self.pause_at is not None and self.k >= self.pause_at and \
                     self.budget.stop_reason(self.k, self.cost, self.fwd, self.t0) is None:
                 return False  # paused at w^k: the next loop() records it, as an unpaused loop would
-        self.final_record()
+        if self.records:
+            self.final_record()
         self.done = True
         return True
 

@@ -41,9 +41,14 @@ def start(problem, optimizer: Optimizer | None = None, *, max_iter: int | None =
           rtol: float | None = None, time_limit: float | None = None, eval_every: int | None = None,
           callback=None, seed=None, opt_state: OptState | None = None, monitor: str = "auto",
           checkpoint_every: int | None = None, on_checkpoint=None, resume: Checkpoint | None = None,
-          diverge_factor: float | None = 1e6, progress: bool = False) -> Run:
+          diverge_factor: float | None = 1e6, progress: bool = False, records: bool = True) -> Run:
     """A :class:`~mlplab.training.loop.Run` at w^0 = ``problem.net.params`` (or ``resume``'s w),
-    its options checked; ``run.loop()`` trains (see :func:`mlplab.train` for the options)."""
+    its options checked; ``run.loop()`` trains (see :func:`mlplab.train` for the options).
+
+    ``records=False``: the loop records nothing (no E, ∇E on all samples at w^0 or at the end, no
+    gradient test, no callback) — for a caller that keeps its own per-epoch bookkeeping (the
+    scikit-learn estimators' solvers "sgd" and "adam"); the budgets, the divergence tests on the
+    steps and the checkpoints still apply."""
     optimizer = GD() if optimizer is None else optimizer
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be an mlplab.optim optimizer such as GD() or SGD(); got {optimizer!r}")
@@ -83,7 +88,7 @@ def start(problem, optimizer: Optimizer | None = None, *, max_iter: int | None =
         bar = callback = ProgressBar(budget.max_steps, callback)
     run = Run(problem, optimizer, sampler, rng, budget, monitor, state=state, history=history,
               eval_every=eval_every, tol=tol, rtol=rtol, callback=callback, checkpoint_every=checkpoint_every,
-              on_checkpoint=on_checkpoint, diverge_factor=diverge_factor, counters=counters)
+              on_checkpoint=on_checkpoint, diverge_factor=diverge_factor, counters=counters, records=records)
     run.progress_bar = bar
     return run
 
