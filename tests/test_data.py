@@ -185,7 +185,7 @@ def test_numeric_header_over_a_text_label_column_is_a_header(tmp_path):
 
 
 def test_a_row_wider_than_the_limit_is_refused_before_parsing(tmp_path, monkeypatch):
-    monkeypatch.setattr(D, "MAX_COLUMNS", 1000)
+    monkeypatch.setattr(D.csv_files, "MAX_COLUMNS", 1000)  # read where the CSV reader checks it
     path = tmp_path / "wide.csv"
     path.write_text(",".join("1" for _ in range(1001)) + "\n" + ",".join("2" for _ in range(1001)) + "\n")
     with pytest.raises(D.DataError, match="more than 1,000 columns"):

@@ -41,7 +41,7 @@ import threading
 import numpy as np
 
 from mlplab import activations, losses
-from mlplab.activations import LEAKY_RELU_SLOPE
+from mlplab.activations import LEAKY_RELU_SLOPE, log_sigmoid_scalar, sigmoid_scalar
 
 # Measured against Problem.sgd_step (the array path; 2 cores, OpenBLAS), steps/s, 8-h-h-2 tanh nets:
 #   d = 66: 62× (float64; vs _scalar) / 152× (float32), d = 450: 35×, d = 4,866: 4.6×, d = 17,922: 1.8×,
@@ -99,9 +99,13 @@ def _ctrl_c_deferred():
         raise KeyboardInterrupt
 
 
-def _njit(numba, f):
-    """``numba.njit(cache=True)``; without a cache where no cache directory can be written."""
-    options = dict(fastmath=False, nogil=True, error_model="numpy", boundscheck=False)
+def _njit(numba, f, inline="never"):
+    """``numba.njit(cache=True)``; without a cache where no cache directory can be written.
+
+    ``inline="always"``: Numba inlines the function into its callers (the kernel's sections,
+    which take arrays: called, they would cost a struct of arguments each per step).
+    """
+    options = dict(fastmath=False, nogil=True, error_model="numpy", boundscheck=False, inline=inline)
     try:
         return numba.njit(cache=True, **options)(f)
     except RuntimeError:  # "cannot cache function …: no locator available" (read-only install)
@@ -113,7 +117,7 @@ def _build(numba):
     # that the kernel (compiled last, lazily at its first call) calls the compiled versions
     g = globals()
     for name in _HELPERS:
-        g[name] = _njit(numba, _PY[name])
+        g[name] = _njit(numba, _PY[name], "always" if name in _SECTIONS else "never")
     return _njit(numba, _PY["_sgd_kernel"])
 
 
@@ -193,20 +197,15 @@ def sgd_steps(problem, w: np.ndarray, js, gammas, the_plan, acc: np.ndarray | No
 
 # --- the compiled code: plain Python here, compiled by _build ----------------------
 # Constants come from ``consts`` (the network's dtype): a float literal would promote
-# float32 arithmetic to float64.
-
-
-def _sigmoid(z, one):
-    if z >= 0:
-        return one / (one + np.exp(-z))
-    e = np.exp(z)  # z < 0: no overflow
-    return e / (one + e)
+# float32 arithmetic to float64. σ and log σ are the one scalar form in mlplab.activations.
+# Layer ℓ's a^ℓ, z^ℓ and dz^ℓ sit at off[ℓ] : off[ℓ+1] of A, Z and D; W^{ℓ+1} row i at
+# w[w_off[ℓ] + i N_ℓ :], b^{ℓ+1} at w[b_off[ℓ] :] (−1: no bias).
 
 
 def _phi(code, z, one, slope, floor):
     """a = φ(z) for the element-wise activations (NaN passes through, as in the array code)."""
     if code == 0:
-        return _sigmoid(z, one)
+        return sigmoid_scalar(z, one)
     if code == 1:
         return np.tanh(z)
     if code == 2:
@@ -225,7 +224,7 @@ def _phi(code, z, one, slope, floor):
 def _dphi(code, z, a, one, slope):
     """φ′(z) given a = φ(z): σ′ = σ(z) σ(−z), σ(−z) from z; tanh′ = 1 − a²; softplus′ = σ."""
     if code == 0:
-        return a * _sigmoid(-z, one)
+        return a * sigmoid_scalar(-z, one)
     if code == 1:
         return one - a * a
     if code == 2:
@@ -233,21 +232,165 @@ def _dphi(code, z, a, one, slope):
     if code == 3:
         return one if z > 0 else slope
     if code == 5:
-        return _sigmoid(z, one)
+        return sigmoid_scalar(z, one)
     return one  # identity
 
 
-def _log_sigmoid(z, one):
-    # log σ(z), finite for any z
-    if z >= 0:
-        return -np.log1p(np.exp(-z))
-    return z - np.log1p(np.exp(z))
+def _softmax(Z, A, ao, n_out, zero, floor):
+    """a_i = e^{z_i − m} / Σ_j e^{z_j − m}, m = max_j z_j, exponents clipped at floor."""
+    m = Z[ao]
+    for i in range(1, n_out):
+        if Z[ao + i] > m:
+            m = Z[ao + i]
+    tot = zero
+    for i in range(n_out):
+        t = Z[ao + i] - m
+        A[ao + i] = np.exp(t if not floor > t else floor)
+        tot += A[ao + i]
+    for i in range(n_out):
+        A[ao + i] /= tot
+
+
+def _forward(w, A, Z, sizes, off, w_off, b_off, acts, one, slope, floor):
+    """z^ℓ = W^ℓ a^{ℓ−1} + b^ℓ, a^ℓ = φ(z^ℓ) for ℓ = 1..L, from a^0 already in A."""
+    zero = one - one
+    for ell in range(acts.shape[0]):
+        n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
+        for i in range(n_out):
+            s = w[bo + i] if bo >= 0 else zero
+            r = wo + i * n_in
+            for q in range(n_in):
+                s += w[r + q] * A[ai + q]
+            Z[ao + i] = s
+        code = acts[ell]
+        if code == 6:
+            _softmax(Z, A, ao, n_out, zero, floor)
+        else:
+            for i in range(n_out):
+                A[ao + i] = _phi(code, Z[ao + i], one, slope, floor)
+
+
+def _unit_error(kind, out_code, y, z, a, one, slope, half):
+    """(e_i, dz_i) of one output unit: the sigmoid pairs' logit forms (kind 3, 4) or the chain rule
+    dz_i = ∂e/∂ŷ_i φ′(z_i) of squared (0), absolute (1) and perceptron (2) error."""
+    zero = one - one
+    two = one + one
+    if kind == 3:  # sigmoid + squared: r = y − σ(z) as (y − 1) + σ(−z) where y ≥ ½
+        sn = sigmoid_scalar(-z, one)
+        r = (y - one) + sn if y >= half else y - a
+        return r * r, -two * r * (a * sn)  # −2 r σ(z) σ(−z)
+    if kind == 4:  # sigmoid + binary cross-entropy from the logits
+        return -(y * log_sigmoid_scalar(z) + (one - y) * log_sigmoid_scalar(-z)), a - y
+    if kind == 0:
+        e = (y - a) * (y - a)
+        de = two * (a - y)
+    elif kind == 1:
+        e = abs(y - a)
+        de = one if a > y else (-one if a < y else zero)
+    else:  # perceptron
+        p = -y * a
+        e = p if not p <= 0 else zero
+        de = -y if y * a <= 0 else zero
+    return e, de * _dphi(out_code, z, a, one, slope)
+
+
+def _softmax_cross_entropy(Y, j, Z, A, D, oL, nL, zero, floor):
+    """e = −Σ_i y_i log a_i with log a_i = (z_i − m) − log Σ e^{z_j − m}; dz^L = J (−y/a) = a Σ y − y into D."""
+    m = Z[oL]
+    for i in range(1, nL):
+        if Z[oL + i] > m:
+            m = Z[oL + i]
+    tot = zero
+    sy = zero
+    for i in range(nL):
+        t = Z[oL + i] - m
+        tot += np.exp(t if not floor > t else floor)
+        sy += Y[j, i]
+    lt = np.log(tot)
+    e = zero
+    for i in range(nL):
+        y = Y[j, i]
+        e += y * ((Z[oL + i] - m) - lt)
+        D[oL + i] = A[oL + i] * sy - y
+    return -e
+
+
+def _backward(w, A, Z, D, sizes, off, w_off, acts, one, slope):
+    """dz^{ℓ−1} = φ′(z^{ℓ−1}) ⊙ (W^ℓ)ᵀ dz^ℓ for ℓ = L..2, from dz^L in D; the sums over i in
+    increasing order (row by row: contiguous in w)."""
+    zero = one - one
+    for ell in range(acts.shape[0] - 1, 0, -1):
+        n_in, n_out, ai, ao, wo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell]
+        for q in range(n_in):
+            D[ai + q] = zero
+        for i in range(n_out):
+            d = D[ao + i]
+            r = wo + i * n_in
+            for q in range(n_in):
+                D[ai + q] += w[r + q] * d  # δ^ℓ = (W^{ℓ+1})ᵀ dz^{ℓ+1}
+        code = acts[ell - 1]
+        for q in range(n_in):
+            D[ai + q] = D[ai + q] * _dphi(code, Z[ai + q], A[ai + q], one, slope)
+
+
+def _l2_square(w, sizes, w_off, L):
+    """Σ_ℓ ‖W^ℓ‖²_F in float64."""
+    sq = 0.0
+    for ell in range(L):
+        for q in range(w_off[ell], w_off[ell] + sizes[ell] * sizes[ell + 1]):
+            sq += float(w[q]) * float(w[q])
+    return sq
+
+
+def _step_bound(A, D, off, L):
+    """Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ every |entry| of the step / γ; sums, so a NaN fails."""
+    bound = 0.0
+    for ell in range(L):
+        sd = 0.0
+        for i in range(off[ell + 1], off[ell + 2]):
+            sd += abs(float(D[i]))
+        sa = 0.0
+        for q in range(off[ell], off[ell + 1]):
+            sa += abs(float(A[q]))
+        bound += sd * (1.0 + sa)
+    return bound
+
+
+def _accumulate(acc, w, A, D, E, sizes, off, w_off, b_off, L, rho_lam):
+    """acc += [E_j, ∇E_j]: ∇_{W^ℓ} = dz aᵀ + ρλ W^ℓ, ∇_{b^ℓ} = dz, at the w before the step (float64)."""
+    acc[0] += E
+    for ell in range(L):
+        n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
+        for i in range(n_out):
+            d = float(D[ao + i])
+            r = wo + i * n_in
+            for q in range(n_in):
+                acc[1 + r + q] += d * float(A[ai + q]) + rho_lam * float(w[r + q])
+            if bo >= 0:
+                acc[1 + bo + i] += d
+
+
+def _update(w, A, D, sizes, off, w_off, b_off, L, gam_t, shr_t, shrink):
+    """w_ij^ℓ ← (1 − γρλ) w_ij^ℓ − γ dz_i^ℓ a_j^{ℓ−1}, b_i^ℓ ← b_i^ℓ − γ dz_i^ℓ (γ, 1 − γρλ in w's dtype)."""
+    for ell in range(L):
+        n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
+        for i in range(n_out):
+            g = gam_t * D[ao + i]
+            r = wo + i * n_in
+            if shrink != 1.0:
+                for q in range(n_in):
+                    w[r + q] = shr_t * w[r + q] - g * A[ai + q]
+            else:
+                for q in range(n_in):
+                    w[r + q] = w[r + q] - g * A[ai + q]
+            if bo >= 0:
+                w[bo + i] -= gam_t * D[ao + i]
 
 
 def _sgd_kernel(w, X, Y, C, has_c, js, gammas, sizes, w_off, b_off, acts, out_kind, rho_lam, safe, consts, acc):
+    """The steps w ← w − γ_k ∇E_{j_k}(w), k = 0, 1, …, until one is refused; returns how many were taken."""
     one, slope, floor, half = consts[0], consts[1], consts[2], consts[3]
     zero = one - one
-    two = one + one
     L = acts.shape[0]
     off = np.zeros(L + 2, dtype=np.int64)  # a^ℓ, z^ℓ, dz^ℓ of layer ℓ at off[ℓ] : off[ℓ+1]
     for ell in range(L + 1):
@@ -264,145 +407,35 @@ def _sgd_kernel(w, X, Y, C, has_c, js, gammas, sizes, w_off, b_off, acts, out_ki
         gamma = gammas[k]
         for q in range(sizes[0]):
             A[q] = X[j, q]
-        # forward: z^ℓ = W^ℓ a^{ℓ−1} + b^ℓ, a^ℓ = φ(z^ℓ)
-        for ell in range(L):
-            n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
-            for i in range(n_out):
-                s = w[bo + i] if bo >= 0 else zero
-                r = wo + i * n_in
-                for q in range(n_in):
-                    s += w[r + q] * A[ai + q]
-                Z[ao + i] = s
-            code = acts[ell]
-            if code == 6:  # softmax: a_i = e^{z_i − m} / Σ e^{z_j − m}, exponents clipped at floor
-                m = Z[ao]
-                for i in range(1, n_out):
-                    if Z[ao + i] > m:
-                        m = Z[ao + i]
-                tot = zero
-                for i in range(n_out):
-                    t = Z[ao + i] - m
-                    A[ao + i] = np.exp(t if not floor > t else floor)
-                    tot += A[ao + i]
-                for i in range(n_out):
-                    A[ao + i] /= tot
-            else:
-                for i in range(n_out):
-                    A[ao + i] = _phi(code, Z[ao + i], one, slope, floor)
-        # the output error e and dz^L = ∂e/∂z^L
-        e = zero
-        if out_kind == 3:  # sigmoid + squared: r = y − σ(z) as (y − 1) + σ(−z) where y ≥ ½
+        _forward(w, A, Z, sizes, off, w_off, b_off, acts, one, slope, floor)
+        if out_kind == 5:  # the output error e and dz^L = ∂e/∂z^L
+            e = _softmax_cross_entropy(Y, j, Z, A, D, oL, nL, zero, floor)
+        else:
+            e = zero
             for i in range(nL):
-                y, z, a = Y[j, i], Z[oL + i], A[oL + i]
-                sn = _sigmoid(-z, one)
-                r = (y - one) + sn if y >= half else y - a
-                e += r * r
-                D[oL + i] = -two * r * (a * sn)  # −2 r σ(z) σ(−z)
-        elif out_kind == 4:  # sigmoid + binary cross-entropy from the logits
-            for i in range(nL):
-                y, z = Y[j, i], Z[oL + i]
-                e += -(y * _log_sigmoid(z, one) + (one - y) * _log_sigmoid(-z, one))
-                D[oL + i] = A[oL + i] - y
-        elif out_kind == 5:  # softmax + cross-entropy: log a_i = (z_i − m) − log Σ e^{z_j − m}
-            m = Z[oL]
-            for i in range(1, nL):
-                if Z[oL + i] > m:
-                    m = Z[oL + i]
-            tot = zero
-            sy = zero
-            for i in range(nL):
-                t = Z[oL + i] - m
-                tot += np.exp(t if not floor > t else floor)
-                sy += Y[j, i]
-            lt = np.log(tot)
-            for i in range(nL):
-                y = Y[j, i]
-                e += y * ((Z[oL + i] - m) - lt)
-                D[oL + i] = A[oL + i] * sy - y  # J (−y/a) = a Σ y − y
-            e = -e
-        else:  # the chain rule: ∂e/∂z = ∂e/∂ŷ φ′(z)
-            out_code = acts[L - 1]
-            for i in range(nL):
-                y, z, a = Y[j, i], Z[oL + i], A[oL + i]
-                if out_kind == 0:
-                    e += (y - a) * (y - a)
-                    de = two * (a - y)
-                elif out_kind == 1:
-                    e += abs(y - a)
-                    de = one if a > y else (-one if a < y else zero)
-                else:  # perceptron
-                    p = -y * a
-                    e += p if not p <= 0 else zero
-                    de = -y if y * a <= 0 else zero
-                D[oL + i] = de * _dphi(out_code, z, a, one, slope)
+                e_i, D[oL + i] = _unit_error(out_kind, acts[L - 1], Y[j, i], Z[oL + i], A[oL + i], one, slope, half)
+                e += e_i
         c = C[j] if has_c else one
         E = float(c) * float(e)
         if c != one:
             for i in range(nL):
                 D[oL + i] = c * D[oL + i]  # c_s ∂e/∂z
         if rho_lam != 0.0:
-            sq = 0.0
-            for ell in range(L):
-                for q in range(w_off[ell], w_off[ell] + sizes[ell] * sizes[ell + 1]):
-                    sq += float(w[q]) * float(w[q])
-            E += 0.5 * rho_lam * sq
-        # backward, every dz^ℓ before any W^ℓ changes: dz^{ℓ−1} = φ′(z^{ℓ−1}) ⊙ (W^ℓ)ᵀ dz^ℓ,
-        # the sums over i in increasing order (row by row: contiguous in w)
-        for ell in range(L - 1, 0, -1):
-            n_in, n_out, ai, ao, wo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell]
-            for q in range(n_in):
-                D[ai + q] = zero
-            for i in range(n_out):
-                d = D[ao + i]
-                r = wo + i * n_in
-                for q in range(n_in):
-                    D[ai + q] += w[r + q] * d  # δ^ℓ = (W^{ℓ+1})ᵀ dz^{ℓ+1}
-            code = acts[ell - 1]
-            for q in range(n_in):
-                D[ai + q] = D[ai + q] * _dphi(code, Z[ai + q], A[ai + q], one, slope)
-        # Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ every |entry| of the step / γ; sums, so a NaN fails
-        bound = 0.0
-        for ell in range(L):
-            sd = 0.0
-            for i in range(off[ell + 1], off[ell + 2]):
-                sd += abs(float(D[i]))
-            sa = 0.0
-            for q in range(off[ell], off[ell + 1]):
-                sa += abs(float(A[q]))
-            bound += sd * (1.0 + sa)
+            E += 0.5 * rho_lam * _l2_square(w, sizes, w_off, L)
+        _backward(w, A, Z, D, sizes, off, w_off, acts, one, slope)  # every dz^ℓ before any W^ℓ changes
         shrink = 1.0 - gamma * rho_lam  # the regulariser's −γρλ w_ij
-        if not (np.isfinite(E) and gamma * bound < safe and abs(shrink) <= 1.0):
+        if not (np.isfinite(E) and gamma * _step_bound(A, D, off, L) < safe and abs(shrink) <= 1.0):
             break
         cast[0] = gamma
         cast[1] = shrink
-        gam_t, shr_t = cast[0], cast[1]
-        if track:  # the block estimate's sums: E_j and ∇E_j = dz aᵀ (+ ρλ w), at the w before the step
-            acc[0] += E
-            for ell in range(L):
-                n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
-                for i in range(n_out):
-                    d = float(D[ao + i])
-                    r = wo + i * n_in
-                    for q in range(n_in):
-                        acc[1 + r + q] += d * float(A[ai + q]) + rho_lam * float(w[r + q])
-                    if bo >= 0:
-                        acc[1 + bo + i] += d
-        for ell in range(L):
-            n_in, n_out, ai, ao, wo, bo = sizes[ell], sizes[ell + 1], off[ell], off[ell + 1], w_off[ell], b_off[ell]
-            for i in range(n_out):
-                g = gam_t * D[ao + i]
-                r = wo + i * n_in
-                if shrink != 1.0:
-                    for q in range(n_in):
-                        w[r + q] = shr_t * w[r + q] - g * A[ai + q]
-                else:
-                    for q in range(n_in):
-                        w[r + q] = w[r + q] - g * A[ai + q]
-                if bo >= 0:
-                    w[bo + i] -= gam_t * D[ao + i]
+        if track:  # the block estimate's sums, at the w before the step
+            _accumulate(acc, w, A, D, E, sizes, off, w_off, b_off, L, rho_lam)
+        _update(w, A, D, sizes, off, w_off, b_off, L, cast[0], cast[1], shrink)
         taken += 1
     return taken
 
 
-_HELPERS = ("_sigmoid", "_phi", "_dphi", "_log_sigmoid")
+_SECTIONS = ("_softmax", "_forward", "_softmax_cross_entropy", "_backward", "_l2_square", "_step_bound",
+             "_accumulate", "_update")  # the kernel's parts, inlined into it
+_HELPERS = ("sigmoid_scalar", "log_sigmoid_scalar", "_phi", "_dphi", "_unit_error", *_SECTIONS)
 _PY = {name: globals()[name] for name in (*_HELPERS, "_sgd_kernel")}  # the Python originals

@@ -28,20 +28,13 @@ from operator import mul
 import numpy as np
 
 from mlplab import activations, losses
-from mlplab.activations import LEAKY_RELU_SLOPE
+from mlplab.activations import LEAKY_RELU_SLOPE, log_sigmoid_scalar, sigmoid_scalar
 
 TINY = 128  # at most this many parameters (measured: the array step is as fast from d ≈ 150–200 on)
 _SAFE = 0.25 * float(np.finfo(np.float64).max)  # as Problem.sgd_step: step entries below this
 
 
 # --- activations: φ(z) and φ′(z) given a = φ(z) (mlplab.activations) -----------
-
-
-def _sigmoid(z):
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)  # z < 0: no overflow
-    return e / (1.0 + e)
 
 
 _EXP_FLOOR = activations._exp_floor(np.float64)  # as the array softplus: exp never goes subnormal
@@ -53,29 +46,24 @@ def _softplus(z):
 
 
 def _dsigmoid(z, a):
-    return a * _sigmoid(-z)  # σ′ = σ(z) σ(−z): σ(−z) from z, not 1 − a (cancels where a ≈ 1)
+    return a * sigmoid_scalar(-z)  # σ′ = σ(z) σ(−z): σ(−z) from z, not 1 − a (cancels where a ≈ 1)
 
 
 ACTIVATIONS = {
-    "sigmoid": (_sigmoid, _dsigmoid),
+    "sigmoid": (sigmoid_scalar, _dsigmoid),
     "tanh": (math.tanh, lambda z, a: 1.0 - a * a),
     # `not z <= 0` lets a NaN through, as NumPy's maximum / where do
     "relu": (lambda z: z if not z <= 0 else 0.0, lambda z, a: 1.0 if z > 0 else 0.0),
     "leaky_relu": (lambda z: z if not z <= 0 else LEAKY_RELU_SLOPE * z,
                    lambda z, a: 1.0 if z > 0 else LEAKY_RELU_SLOPE),
     "identity": (lambda z: z, lambda z, a: 1.0),
-    "softplus": (_softplus, lambda z, a: _sigmoid(z)),
+    "softplus": (_softplus, lambda z, a: sigmoid_scalar(z)),
     # e^z with the exponent clipped as the array form's (finite and normal for every finite z)
     "exp": (lambda z: math.exp(min(max(z, _EXP_FLOOR), _EXP_CEILING)), lambda z, a: a),
 }
 
 
 # --- losses: e and ∂e/∂ŷ for one output unit, summed over units (mlplab.losses) -----
-
-
-def _log_sigmoid(z):
-    # log σ(z), finite for any z
-    return -math.log1p(math.exp(-z)) if z >= 0 else z - math.log1p(math.exp(z))
 
 
 LOSSES = {
@@ -87,7 +75,7 @@ LOSSES = {
 
 def _sigmoid_residual(y, z):
     # r = y − σ(z) without cancellation, as in losses._squared_sigmoid: (y − 1) + σ(−z) where y ≥ ½
-    return (y - 1.0) + _sigmoid(-z) if y >= 0.5 else y - _sigmoid(z)
+    return (y - 1.0) + sigmoid_scalar(-z) if y >= 0.5 else y - sigmoid_scalar(z)
 
 
 def _squared_sigmoid(y, z):
@@ -100,7 +88,7 @@ LOGIT_FORMS = {
     # e = (y − σ(z))², ∂e/∂z = σ′(z) · 2(ŷ − y) = −2 r σ(z) σ(−z): the exact chain rule
     ("squared", "sigmoid"): (_squared_sigmoid, lambda y, z, a: -2.0 * _sigmoid_residual(y, z) * _dsigmoid(z, a)),
     ("binary_cross_entropy", "sigmoid"): (
-        lambda y, z: -(y * _log_sigmoid(z) + (1.0 - y) * _log_sigmoid(-z)),
+        lambda y, z: -(y * log_sigmoid_scalar(z) + (1.0 - y) * log_sigmoid_scalar(-z)),
         lambda y, z, a: a - y,
     ),
 }

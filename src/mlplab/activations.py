@@ -20,6 +20,7 @@ also under ``np.errstate(all="raise")`` (no overflow, no underflow).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -84,6 +85,26 @@ class Activation:
 
 
 # --- the functions, each next to its derivative ---------------------------------
+
+
+def sigmoid_scalar(z, one=1.0):
+    """σ(z) = 1 / (1 + e^{−z}) for ONE number: the per-component form of the scalar and compiled SGD steps.
+
+    ``one`` is 1 in the caller's dtype (a float32 kernel stays in float32). e^{−z} is taken only
+    for z ≥ 0 and e^z only for z < 0, so nothing overflows. Plain Python on ``math.exp``:
+    :mod:`mlplab._scalar` calls it as it is, :mod:`mlplab._compiled` compiles it with Numba.
+    """
+    if z >= 0:
+        return one / (one + math.exp(-z))
+    e = math.exp(z)  # z < 0: no overflow
+    return e / (one + e)
+
+
+def log_sigmoid_scalar(z):
+    """log σ(z) for ONE number, finite for any z: −log1p(e^{−z}) for z ≥ 0, z − log1p(e^z) below."""
+    if z >= 0:
+        return -math.log1p(math.exp(-z))
+    return z - math.log1p(math.exp(z))
 
 
 _SIGMOID_NUMPY_SIZE = 1024  # from this many entries on, NumPy's vectorised exp beats expit
