@@ -15,6 +15,7 @@ import pytest
 import mlplab
 from mlplab import analysis
 from mlplab.analysis import stationary
+from mlplab.analysis.stationary_measure import underflowed_ray
 from mlplab.optim import GD
 
 # --- the package layout -------------------------------------------------------------------------
@@ -501,7 +502,7 @@ def test_gd_from_zero_lands_where_E_underflows_and_the_verdict_names_the_infimum
         assert "underflowed" in sp.message and "‖w‖ → ∞" in sp.message and "infimum" in sp.message
         assert "reached only in the limit" in sp.message
     # E is positive closer in, and falls as t grows: the shrunk ray the message quotes
-    ts, Es = stationary._underflowed_ray(problem, w, np.zeros(3))
+    ts, Es = underflowed_ray(problem, w, np.zeros(3))
     assert np.all(np.diff(Es) >= 0) and Es[-1] > 0.1 and Es[0] == 0.0
     assert problem.value(0.01 * w) == pytest.approx(3.72e-44, rel=1e-2)
 
@@ -514,7 +515,7 @@ def test_an_exact_zero_residual_at_a_finite_w_is_still_a_minimum():
     problem = mlplab.Problem(net, X, X @ w_true)
     E, g = problem.value_and_grad(w_true)
     assert E == 0.0 and not np.any(g)
-    assert stationary._underflowed_ray(problem, w_true, [problem.value(t * w_true) for t in stationary.RAY_T]) is None
+    assert underflowed_ray(problem, w_true, [problem.value(t * w_true) for t in stationary.RAY_T]) is None
     sp = analysis.stationary_point(problem, w_true)
     assert sp.verdict == "local minimum", sp.message
 
@@ -525,5 +526,5 @@ def test_a_perceptron_fit_with_E_exactly_zero_everywhere_on_the_ray_is_not_calle
     problem = mlplab.Problem(mlplab.MLP([2, 1], activation="identity", bias=False), X, 2 * y - 1, "perceptron")
     w = np.array([-1.0, 0.0])
     assert problem.value(w) == 0.0 and problem.value(1e-12 * w) == 0.0
-    assert stationary._underflowed_ray(problem, w, np.zeros(3)) is None
+    assert underflowed_ray(problem, w, np.zeros(3)) is None
     assert analysis.stationary_point(problem, w).verdict == "flat valley / degenerate"

@@ -13,6 +13,7 @@ import pytest
 import mlplab
 from mlplab import io
 from mlplab.io import tensors_sha256
+from mlplab.model_format import check_checksum
 
 A = np.array([[1, 2], [3, 4]], dtype="<i4")
 B = np.arange(3, dtype="<f8")
@@ -94,5 +95,5 @@ def test_a_saved_model_checksum_is_the_checksum_of_its_tensors(tmp_path):
     tensors[name].view(np.uint8)[0] ^= 1
     assert tensors_sha256(tensors) != meta["tensors_sha256"]
     with pytest.raises(io.ModelFileError, match="checksum"):
-        io._check_checksum(meta, tensors, "m.safetensors")
-    io._check_checksum(meta, load_file(str(path)), "m.safetensors")  # the file itself passes
+        check_checksum(meta, tensors, "m.safetensors")
+    check_checksum(meta, load_file(str(path)), "m.safetensors")  # the file itself passes

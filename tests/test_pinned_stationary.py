@@ -14,7 +14,9 @@ import pytest
 import mlplab
 from mlplab import analysis
 from mlplab.analysis import stationary
-from mlplab.analysis.stationary import Curvature, _ambiguous, _falls, _fd_step, _model_restart
+from mlplab.analysis.curvature import _fd_step
+from mlplab.analysis.stationary import Curvature
+from mlplab.analysis.stationary_measure import _falls, _model_restart, ambiguous, underflowed_ray
 from mlplab.optim import GD
 
 
@@ -77,9 +79,9 @@ def test_ambiguous_is_within_the_residual_of_either_edge():
     def c(lo, res):
         return Curvature(lo, 1.0, v, v, res, 0.0, 0, 1e-5)
 
-    assert _ambiguous(c(0.5, 0.25), 0.25) and not _ambiguous(c(0.5, 0.2), 0.25)  # |0.5 − 0.25| ≤ 0.25
-    assert _ambiguous(c(-0.5, 0.25), 0.25) and not _ambiguous(c(-0.5, 0.2), 0.25)  # the edge −flat too
-    assert not _ambiguous(c(2.0, 0.5), 0.25)
+    assert ambiguous(c(0.5, 0.25), 0.25) and not ambiguous(c(0.5, 0.2), 0.25)  # |0.5 − 0.25| ≤ 0.25
+    assert ambiguous(c(-0.5, 0.25), 0.25) and not ambiguous(c(-0.5, 0.2), 0.25)  # the edge −flat too
+    assert not ambiguous(c(2.0, 0.5), 0.25)
 
 
 def test_fd_step_is_the_cube_root_of_the_unit_roundoff_times_the_rms():
@@ -213,7 +215,7 @@ def test_underflowed_points_further_out_on_the_ray_keep_the_infinity_verdict(far
     sp = analysis.stationary_point(problem, w)
     assert sp.verdict == "no minimum here: E decreases along the ray t·w", sp.message
     assert "underflowed" in sp.message and "‖w‖ → ∞" in sp.message
-    t, E = stationary._underflowed_ray(problem, w, np.zeros(3))
+    t, E = underflowed_ray(problem, w, np.zeros(3))
     assert np.all(np.diff(E) >= 0) and E[-1] > 0
 
 

@@ -13,10 +13,13 @@ flat parameter vector ``net.params``, δ^ℓ = ∂e/∂a^ℓ, V^ℓ = (W^ℓ)ᵀ
   :func:`fit_rate` (C k^{−p} or C q^k) and :func:`theory_rate` (the lecture's statement).
 * :mod:`~mlplab.analysis.gradflow` — do gradients vanish or explode? The
   factors of ‖∇_{W^ℓ} e‖₂ ≤ ‖Diag(φ^ℓ′)‖₂ ‖V^{ℓ+1}…V^L δ^L‖₂ ‖a^{ℓ−1}‖₂ per layer and
-  sample (:func:`gradient_flow`) and the verdict on them (:func:`diagnose_gradients`).
+  sample (:func:`gradient_flow`) and the verdict on them (:func:`diagnose_gradients`;
+  the records in ``gradflow_records``, the rules in ``gradflow_verdict``).
+* :mod:`~mlplab.analysis.curvature` — how is E curved at w? Hessian-vector products
+  and ∇²E's extreme eigenvalues by Lanczos (:func:`hessian_extremes`; :func:`hessian` for small d).
 * :mod:`~mlplab.analysis.stationary` — where did it stop? ∇E(w*) = 0 and the
-  Hessian's extreme eigenvalues by Lanczos on Hessian-vector products
-  (:func:`hessian_extremes`, :func:`stationary_point`; :func:`hessian` for small d).
+  second-order test (:func:`stationary_point`; its numbers in ``stationary_measure``,
+  its rules in ``stationary_verdict``).
 * :mod:`~mlplab.analysis.trajectory` — :class:`TrajectoryRecorder`, a ``train`` callback keeping every w^k.
 """
 

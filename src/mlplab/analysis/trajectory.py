@@ -1,4 +1,4 @@
-"""Trajectories: keep every recorded iterate w^k of a run, w^{k+1} = w^k − α^k d^k.
+"""Trajectories: keep every recorded iterate w^k of a run, w^{k+1} = w^k + α_k d^k.
 
 The recorded iterates w^0, w^1, … (rows of a (n_records, d) array, aligned with
 ``result.history``) are what the loss-surface pictures draw as paths and what
