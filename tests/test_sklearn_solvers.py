@@ -196,7 +196,7 @@ def test_sgd_without_momentum_leaves_sklearns_velocity():
     for _ in range(2):
         ref.partial_fit(X, y)
         est.partial_fit(X, y)
-    weights, biases = est.net_.unpack(est._sgd_state["v"])
+    weights, biases = est.net_.unpack(est._sgd_state.slots["v"])
     ours = [W.T for W in weights] + list(biases)
     assert len(ours) == len(ref._optimizer.velocities)
     for a, b in zip(ours, ref._optimizer.velocities):

@@ -10,11 +10,16 @@ _UNIFORM_DRAWS = 16384  # i.i.d. one-sample indices drawn at a time (at least S)
 
 
 class Sampler:
-    """Draws (j_k, 1) or (B_k, |B_k|) with B_k an index array or slice; (None, S) means all samples."""
+    """Draws (j_k, 1) or (B_k, |B_k|) with B_k an index array or slice; (None, S) means all samples.
+
+    Modes: "uniform", "shuffle", "cyclic" (see :class:`mlplab.optim.MiniBatchSGD`), and "reshuffle":
+    "shuffle", also when one block holds every sample (scikit-learn's epochs: the block is that
+    epoch's permutation, which sets the order of its sums and advances the random stream)."""
 
     def __init__(self, S: int, batch_size: int | None, mode: str, rng: np.random.Generator):
         self.S, self.rng, self.mode = S, rng, mode
-        self.b = None if batch_size is None or (batch_size >= S and mode != "uniform") else min(batch_size, S)
+        whole = batch_size is None or (batch_size >= S and mode not in ("uniform", "reshuffle"))
+        self.b = None if whole else min(batch_size, S)
         self.pos = S  # position within the current epoch's order
         self.order = None
 
@@ -37,7 +42,7 @@ class Sampler:
                 self.order, self.pos = self.rng.integers(0, self.S, size=max(self.S, _UNIFORM_DRAWS)), 0
         elif self.pos >= self.S:
             self.pos = 0
-            if self.mode == "shuffle":
+            if self.mode in ("shuffle", "reshuffle"):
                 self.order = self.rng.permutation(self.S)
 
     def peek(self, n: int) -> list[int]:
