@@ -31,7 +31,8 @@ pytest.importorskip("websockets", reason="the playground extra is not installed:
 import mlplab  # noqa: E402
 from mlplab.playground import figures  # noqa: E402
 from mlplab.playground.config import FormError, parse, parse_csv  # noqa: E402
-from mlplab.playground.session import Session, Thinned, _principal_plane  # noqa: E402
+from mlplab.playground.landscape import principal_plane  # noqa: E402
+from mlplab.playground.session import Session, Thinned  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a server: left out of the quick subset (pytest -m "not slow")
 
@@ -394,13 +395,13 @@ def test_principal_plane_is_orthonormal_and_spans_a_planar_path():
     u0, v0 = rng.standard_normal(50), rng.standard_normal(50)
     t = np.linspace(0, 1, 300)[:, None]
     traj = 1.0 + 3 * t * u0 + np.sin(4 * t) * v0  # a curve inside a plane through 1
-    u, v, shares = _principal_plane(traj, traj[-1])
+    u, v, shares = principal_plane(traj, traj[-1])
     assert abs(u @ u - 1) < 1e-12 and abs(v @ v - 1) < 1e-12 and abs(u @ v) < 1e-10
     B = np.stack([u, v], axis=1)
     resid = (traj - traj[-1]) - (traj - traj[-1]) @ B @ B.T
     assert np.abs(resid).max() < 1e-9 and sum(shares) == pytest.approx(1.0, abs=1e-9)
     straight = np.outer(np.linspace(0, 1, 10), u0)  # a straight path: the second direction completes the plane
-    u, v, shares = _principal_plane(straight, straight[-1])
+    u, v, shares = principal_plane(straight, straight[-1])
     assert abs(u @ v) < 1e-12 and shares[1] == 0.0
 
 

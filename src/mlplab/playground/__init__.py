@@ -6,10 +6,15 @@ plotly package, nothing from a CDN). Needs the ``playground`` extra::
 
     pip install "mlplab[playground]"
 
-Modules: :mod:`~mlplab.playground.config` (the form, validated field by field),
-:mod:`~mlplab.playground.session` (one tab's run, stepped one iteration at a time),
-:mod:`~mlplab.playground.figures` (Plotly figure dicts from arrays, shareable with
-the static report) and :mod:`~mlplab.playground.server` (the web app).
+Modules, in reading order: :mod:`~mlplab.playground.config` (the form, validated field
+by field), :mod:`~mlplab.playground.build` (what a form builds: data split, network,
+optimizer), :mod:`~mlplab.playground.session` (one tab's run: the training loop stepped an
+iteration at a time), :mod:`~mlplab.playground.history` (its bounded rows and snapshots),
+:mod:`~mlplab.playground.frames` and :mod:`~mlplab.playground.landscape` (what the page
+draws; figures from :mod:`~mlplab.playground.figures`), :mod:`~mlplab.playground.downloads`,
+then the web side: :mod:`~mlplab.playground.server` (routes, serving),
+:mod:`~mlplab.playground.protocol` (the page's messages), :mod:`~mlplab.playground.tab`
+(one tab's work in slices) and :mod:`~mlplab.playground.guard` (who may connect).
 """
 
 REQUIRED = ("starlette", "uvicorn", "websockets")
