@@ -129,8 +129,7 @@ class Optimizer:
     @property
     def draw(self) -> Draw:
         """How the loop draws B_k and scales its gradient (the one thing it asks about sampling)."""
-        block = "mean" if self.average else "summed" if getattr(self, "sum_blocks", False) else "sum"
-        return Draw(self.batch_size, self.sampling, block)
+        return Draw(self.batch_size, self.sampling, "mean" if self.average else "sum")
 
     @property
     def fused_schedule(self):

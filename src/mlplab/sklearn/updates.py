@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.utils import shuffle as sk_shuffle
 
 from mlplab.optim import MiniBatchSGD, Optimizer, OptState, StepInfo
+from mlplab.optim.optimizers import Draw
 
 
 @dataclass(frozen=True)
@@ -171,4 +172,6 @@ class SummedBlocks(MiniBatchSGD):
     "lecture_sgd" (γ_k per sample) would over the same samples, where scikit-learn's "sgd" and
     mlplab's "momentum"/"adam" step along the block mean ∇E_B."""
 
-    sum_blocks = True
+    @property
+    def draw(self) -> Draw:
+        return Draw(self.batch_size, self.sampling, "summed")
