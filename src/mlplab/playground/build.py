@@ -10,42 +10,31 @@ from __future__ import annotations
 import numpy as np
 
 import mlplab
-from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum, schedules
+from mlplab.optim import method
+from mlplab.optim.methods import schedule
 from mlplab.playground.config import Config, FormError
 
 
 def make_schedule(cfg: Config):
     """The step sizes γ_k the form names."""
-    if cfg.schedule == "inverse":
-        return schedules.Inverse(cfg.c)
-    if cfg.schedule == "constant":
-        return schedules.Constant(cfg.c)
-    if cfg.schedule == "power":
-        return schedules.Power(cfg.c, cfg.p)
-    if cfg.schedule == "step":
-        return schedules.StepDecay(cfg.c, 0.5, cfg.every)
-    return schedules.Exponential(cfg.c, cfg.rate)
+    name = "exp" if cfg.schedule == "exponential" else cfg.schedule
+    return schedule(name, cfg.c, power=cfg.p, factor=0.5, every=cfg.every, rate=cfg.rate)
+
+
+_GD_STEPS = {"gd-exact": "exact", "gd-armijo": "armijo"}
 
 
 def make_optimizer(cfg: Config, S: int):
-    """The engine's optimizer for the form (mini-batch gradients are block means with reduction "mean")."""
-    if cfg.optimizer == "gd-exact":
-        return GD("exact", alpha_max=cfg.alpha_max)
-    if cfg.optimizer == "gd-armijo":
-        return GD("armijo")
-    if cfg.optimizer == "gd-constant":
-        return GD(cfg.alpha)
-    sched = make_schedule(cfg)
-    if cfg.optimizer == "sgd":
-        return SGD(sched, sampling="uniform")
-    if cfg.batch > S:
+    """The engine's optimizer for the form (mini-batch gradients are block means with reduction "mean"),
+    built by :func:`mlplab.optim.method` as every front end's is."""
+    if cfg.optimizer.startswith("gd-"):
+        return method("gd", step=_GD_STEPS.get(cfg.optimizer, cfg.alpha),
+                      alpha_max=cfg.alpha_max if cfg.optimizer == "gd-exact" else None)
+    if cfg.optimizer != "sgd" and cfg.batch > S:
         raise FormError({"batch": f"|B| = {cfg.batch} is larger than the {S} samples; choose 1..{S}"})
-    base = MiniBatchSGD(cfg.batch, sched, average=cfg.reduction == "mean", sampling="shuffle")
-    if cfg.optimizer == "minibatch":
-        return base
-    if cfg.optimizer == "momentum":
-        return Momentum(base, beta=cfg.beta, nesterov=cfg.nesterov)
-    return Adam(base, b1=cfg.b1, b2=cfg.b2)
+    return method(cfg.optimizer, gamma=make_schedule(cfg), batch_size=cfg.batch, average=cfg.reduction == "mean",
+                  sampling="uniform" if cfg.optimizer == "sgd" else "shuffle", beta=cfg.beta,
+                  nesterov=cfg.nesterov, b1=cfg.b1, b2=cfg.b2)
 
 
 def split_data(X, y, cfg: Config):
