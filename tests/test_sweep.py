@@ -186,7 +186,7 @@ def test_report_is_one_offline_file_with_bands_and_verdicts(grid12, tmp_path):
 
 
 def test_band_median_and_range_over_seeds():
-    from mlplab.sweeps.report import band
+    from mlplab.sweeps.figures import band
 
     # the second run records at k = 0, 2 only: its E at k = 1 is interpolated (3 + 1)/2 = 2
     x, med, lo, hi, n = band([(np.array([0.0, 1, 2]), np.array([1.0, 2, 3])), (np.array([0.0, 2]), np.array([3.0, 1])),

@@ -146,7 +146,8 @@ def test_a_resume_reads_the_expansion_from_the_store(tmp_path, monkeypatch):
 def test_numbers_get_a_numeric_axis_and_a_failing_schedule_says_how_it_fails():
     pytest.importorskip("plotly")
     from mlplab.optim import schedules
-    from mlplab.sweeps.report import _failure, final_vs
+    from mlplab.sweeps.figures import final_vs
+    from mlplab.sweeps.findings import _failure
 
     rows = [(lr, s, "done", 1.0 + lr, None) for lr in (0.3, 0.001, 0.03) for s in (0, 1)]
     df = _frame(rows)

@@ -17,8 +17,11 @@ thread variables set to 1 before NumPy is imported.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import socket
 from contextlib import contextmanager
 
 
@@ -43,8 +46,8 @@ def _worker_main(conn) -> None:
     from mlplab.sweeps.runner import limit_threads
 
     limit_threads()
-    import mlplab.sweeps.runner  # noqa: F401 - the engine's imports, before saying ready
-    from mlplab.cli.common import resolve  # noqa: F401
+    import mlplab.config  # noqa: F401 - the engine's imports and the run's settings, before saying ready
+    import mlplab.sweeps.runner  # noqa: F401
 
     conn.send(("ready", os.getpid()))
     while True:
@@ -93,8 +96,6 @@ class LocalPool:
     name = "local"
 
     def __init__(self, workers: int | None = None):
-        import multiprocessing
-
         self.capacity = workers or os.cpu_count() or 1
         self.ctx = multiprocessing.get_context("spawn")
         self.slots: list[_Slot] = []
@@ -140,12 +141,11 @@ class LocalPool:
         slot.conn.send(task)
 
     def wait(self, timeout: float) -> list:
-        from multiprocessing.connection import wait
-
         busy = [s for s in self.slots if s.task is not None]
         if not busy:
             return []
-        ready = set(wait([s.conn for s in busy] + [s.proc.sentinel for s in busy], timeout))
+        ready = set(multiprocessing.connection.wait([s.conn for s in busy] + [s.proc.sentinel for s in busy],
+                                                    timeout))
         events = []
         for s in busy:
             if s.conn not in ready and s.proc.sentinel not in ready:
@@ -304,8 +304,6 @@ class RayBackend:
         Ray itself would wait about 60 s, then abort the driver, runs in flight left 'running'."""
         if self._probe is None:
             return True
-        import socket
-
         try:
             socket.create_connection(self._probe, timeout=2).close()
             self._misses = 0

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from mlplab.sweeps.spec import METRICS, check_metric, describe
 from mlplab.train import FORWARD_PER_GRADIENT
 
 RUN_COLUMNS = ("status", "final_loss", "grad_norm", "accuracy", "cost", "forward_evals", "grad_equivalents",
@@ -74,8 +75,6 @@ def runs_frame(rows: list[dict], swept: list[str] | None = None) -> pd.DataFrame
 def metric_values(runs: pd.DataFrame, metric: str = "auto") -> tuple[np.ndarray, str, bool]:
     """(values per run, the metric's name as shown, lower is better) of a ranking metric
     (:data:`mlplab.sweeps.spec.METRICS`); NaN where a run has no value (not done, no such split)."""
-    from mlplab.sweeps.spec import METRICS, check_metric
-
     check_metric(metric)
     lower = METRICS[metric][1]
     col = {"E": "final_loss", "cost": "grad_equivalents"}.get(metric, metric)
@@ -101,8 +100,6 @@ def group_keys(runs: pd.DataFrame) -> pd.Series:
 
 
 def _label(values: dict) -> str:
-    from mlplab.sweeps.spec import describe
-
     return describe(values) or "(all runs)"
 
 
@@ -112,6 +109,32 @@ def group_positions(keys) -> list[np.ndarray]:
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     return np.split(order, bounds) if len(order) else []
+
+
+def configurations(runs: pd.DataFrame, keys=None, which=None) -> list[tuple[str, pd.DataFrame]]:
+    """[(label, runs of the configuration)] in the summary's order (``which``: only these configurations,
+    by position in that order); linear in the runs, a DataFrame made only for the configurations asked for."""
+    swept = [k for k in runs.attrs.get("swept", []) if k != "seed"]
+    keys = group_keys(runs) if keys is None else keys
+    pos = group_positions(keys)
+    values_of = {k: runs[k].tolist() for k in swept}
+    out = []
+    for i in (range(len(pos)) if which is None else which):
+        g = runs.iloc[pos[i]]
+        out.append((_label({k: values_of[k][pos[i][0]] for k in swept}), g))
+    return out
+
+
+def first_params(runs: pd.DataFrame, keys) -> list[dict]:
+    """The settings of each configuration's first run, in the summary's order."""
+    params = runs["params"].tolist()
+    return [json.loads(params[p[0]]) for p in group_positions(keys)]
+
+
+def is_numeric(values) -> bool:
+    """Every value a number (bools aside): drawn on a numeric axis, binned by quantiles."""
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+               for v in values)
 
 
 def summarize(runs: pd.DataFrame, metric: str = "auto", keys=None) -> pd.DataFrame:

@@ -30,9 +30,13 @@ they are started again by the next ``mlplab sweep``).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
+
+from mlplab.io import load_network
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -65,9 +69,6 @@ def check_folder(folder: Path) -> None:
     Raises:
         StoreError: one line naming the part and the fix.
     """
-    import os
-    import tempfile
-
     folder = Path(folder)
     where = str(folder)
     for name, want_dir in ((FILE, False), ("models", True), (".lock", False)):
@@ -181,8 +182,7 @@ def lock(folder: Path):
 
     Returns the open lock file (keep it open); raises BlockingIOError when another driver holds it.
     """
-    import fcntl
-    import os
+    import fcntl  # POSIX only: a Windows driver fails here, not on `import mlplab.sweeps`
 
     f = open(Path(folder) / ".lock", "a+")
     try:
@@ -329,8 +329,6 @@ def histories(con, folder: Path, ids) -> dict[int, dict]:
         h = r.get("history")
         if h is None and r.get("model"):
             try:
-                from mlplab.io import load_network
-
                 _, meta = load_network(Path(folder) / r["model"])
                 h = ((meta.get("extra") or {}).get("cli") or {}).get("history")
             except Exception:  # noqa: BLE001 - a missing or damaged model file: no curve for that run
