@@ -10,7 +10,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.utils.optimize import _check_optimize_result
 
-from mlplab.optim import GD, SGD, MiniBatchSGD, Momentum
+from mlplab.optim import method
 from mlplab.optim.schedules import as_schedule
 from mlplab.sklearn.compat import make_schedule, warn
 from mlplab.sklearn.epochs import FitData, epoch_ends, finish
@@ -29,17 +29,17 @@ def engine_optimizer(est, n_samples, mean_w=1.0):
     sampling = "shuffle" if est.shuffle else "cyclic"
     lr = est.learning_rate_init
     if est.solver == "gd":
-        return GD(est.line_search if est.line_search is not None else float(lr))
+        return method("gd", step=est.line_search if est.line_search is not None else float(lr))
     schedule = make_schedule(est.schedule, lr)
     if est.solver == "lecture_sgd":
-        return SGD(schedule=schedule, sampling=sampling)
+        return method("sgd", gamma=schedule, sampling=sampling)
     if est.solver == "minibatch":  # the lecture's step along the block's summed sample gradients
         if mean_w != 1.0:
             gamma = schedule
             schedule = as_schedule(lambda k: mean_w * gamma(k))
         return SummedBlocks(est._batch(n_samples), schedule=schedule, sampling=sampling)
-    base = MiniBatchSGD(est._batch(n_samples), schedule=schedule, average=True, sampling=sampling)
-    return Momentum(base, beta=est.momentum, nesterov=est.nesterovs_momentum)
+    return method("momentum", gamma=schedule, batch_size=est._batch(n_samples), average=True, sampling=sampling,
+                  beta=est.momentum, nesterov=est.nesterovs_momentum)
 
 
 def fit_engine(est, fd: FitData) -> None:
