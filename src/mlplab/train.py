@@ -1,4 +1,5 @@
-"""The training loop — the single loop every front end goes through.
+"""The front door: ``train(net, X, Y, loss, optimizer, …)`` = ``fit(Problem(net, X, Y, loss, …), optimizer, …)``,
+the single loop every front end goes through (:mod:`mlplab.training`).
 
 At each iteration k it (1) records E(w^k) and ∇E(w^k) when due — exact on all
 samples, or the block estimate of the steps since the last record (``monitor``;
@@ -28,8 +29,7 @@ slope φ′ (a forward-mode pass), not gradients: ``history.forward_evals`` coun
 those sample forward passes separately (φ: 1 per sample, (φ, φ′): 2).
 ``history.grad_equivalents`` = cost + forward_evals / 3 puts both on one axis
 (a sample gradient = a forward and a backward pass ≈ 3 forward passes); figures
-and the ``max_cost`` budget use it. (Before mlplab 0.2, ``cost`` itself counted
-every line-search evaluation of E as one sample gradient per sample.)
+and the ``max_cost`` budget use it.
 Evaluations made only to record the history or test the stopping rule (full E
 and ∇E at w^k that no step uses, e.g. at the final w or every ``eval_every``
 steps of a stochastic method) are not counted, so ``result.cost ==
@@ -101,7 +101,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             also the exact values where their work (S + a fixed overhead in sample
             gradients per pass, counted, not timed) keeps within 10 % of the steps'
             work. The tests (tol, rtol, diverge_factor) use the estimate between the
-            ends, so a seed gives the same history on any machine. "epoch" (alias "full", the default before mlplab 0.3): every
+            ends, so a seed gives the same history on any machine. "epoch" (alias "full"): every
             record exact, one extra pass over the data each (not counted in cost).
             "batch": every record after the first is the estimate, the last too.
             ``history.exact`` says which records are exact. No setting changes the
