@@ -25,9 +25,7 @@ taking its figure from :mod:`mlplab.viz` when called.
 * :mod:`~mlplab.compare.build` — :func:`run_comparison`, :func:`from_result`;
 * :mod:`~mlplab.compare.export` — the histories as CSV/JSON, the table as text, ``python -m mlplab.compare``.
 
-    python -m mlplab.compare [--budget 1000] [--seed 0]
-
-prints the default comparison on the lecture's toy problem (``mlplab compare
+``python -m mlplab.compare [--budget 1000] [--seed 0]`` prints the default comparison on the lecture's toy problem (``mlplab compare
 --report/--plots`` draws it). NumPy/SciPy only.
 """
 
