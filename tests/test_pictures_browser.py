@@ -16,7 +16,7 @@ pytest.importorskip("plotly", reason="plotly is not installed (pip install 'mlpl
 from mlplab.cli import main  # noqa: E402
 
 from browser_helpers import artifacts_dir, browser, watch  # noqa: E402,F401 - browser: the module-scoped fixture
-from test_playground import Server, server  # noqa: E402,F401 - server: the module-scoped fixture
+from playground_helpers import server  # noqa: E402,F401 - server: the module-scoped fixture
 
 pytestmark = pytest.mark.slow  # Chromium: left out of the quick subset (pytest -m "not slow")
 

@@ -4,12 +4,11 @@ WebSocket protocol on a real socket.
 
 Browser checks (Playwright + Debian's chromium) and the 20-session load test are in
 test_playground_browser.py, the guards (Host, Origin, token, stopping work, message bounds) in
-test_playground_security.py; all start the server with :class:`Server` below.
+test_playground_security.py; all start the server with :class:`Server` from playground_helpers.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -17,7 +16,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -33,64 +31,9 @@ from mlplab.playground import figures  # noqa: E402
 from mlplab.playground.config import FormError, parse, parse_csv  # noqa: E402
 from mlplab.playground.landscape import principal_plane  # noqa: E402
 from mlplab.playground.session import Session, Thinned  # noqa: E402
+from playground_helpers import ROOT, recv_until, server, ws_connect  # noqa: E402,F401 - server: a fixture
 
 pytestmark = pytest.mark.slow  # a server: left out of the quick subset (pytest -m "not slow")
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-# --- a server in a subprocess (used by the browser and load tests too) --------------------------------
-
-
-class Server:
-    """``mlplab playground --no-browser --port 0`` in a subprocess (``entry``: the command before
-    ``playground``, ``python -m mlplab.cli`` by default); ``url`` once it listens."""
-
-    def __init__(self, *extra: str, timeout: float = 120.0, entry: list[str] | None = None):
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-        entry = entry or [sys.executable, "-m", "mlplab.cli"]
-        self.proc = subprocess.Popen([*entry, "playground", "--no-browser", "--port", "0", *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.stderr: list[str] = []
-        threading.Thread(target=self._drain, daemon=True).start()
-        line, deadline = "", time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if line or self.proc.poll() is not None:
-                break
-        m = re.search(r"(http://\S+/)", line)
-        if not m:
-            self.stop()
-            raise RuntimeError(f"the playground did not start: {line!r} {''.join(self.stderr)}")
-        self.url = m.group(1)
-        self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
-        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = Server()
-    yield srv
-    srv.stop()
-    assert "Traceback" not in "".join(srv.stderr), "".join(srv.stderr)
-
 
 # --- oracles ----------------------------------------------------------------------------------------
 
@@ -479,27 +422,6 @@ def test_cli_opens_the_browser_unless_told_not_to(monkeypatch, capsys):
 
 
 # --- the server on a real socket --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def ws_connect(server):
-    """A tab's WebSocket: (ws, session id) after the hello and the first frame."""
-    from websockets.sync.client import connect
-
-    with connect(server.ws_url, max_size=None, open_timeout=60) as ws:
-        hello = json.loads(ws.recv(timeout=60))
-        assert hello["type"] == "hello"
-        first = json.loads(ws.recv(timeout=60))
-        assert first["type"] == "frame" and first["k"] == 0
-        yield ws, hello["sid"]
-
-
-def recv_until(ws, kind, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if msg["type"] == kind:
-            return msg
 
 
 def test_server_serves_the_page_offline_and_plotly_from_the_package(server):

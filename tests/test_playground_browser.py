@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from browser_helpers import browser, watch  # noqa: F401 - browser: the module-scoped fixture
-from test_playground import Server, server  # noqa: F401 - server: the module-scoped fixture, shared
+from playground_helpers import Server, server  # noqa: F401 - server: the module-scoped fixture, shared
 
 pytestmark = pytest.mark.slow  # Chromium: left out of the quick subset (pytest -m "not slow")
 

@@ -17,7 +17,7 @@ from browser_helpers import artifacts_dir, browser, watch  # noqa: F401 - browse
 from mlplab.objective import Problem
 from mlplab.playground.config import Config, FormError, parse
 from mlplab.playground.session import MAX_EDGES, Session, network_diagram, split_data
-from test_playground import Server, server  # noqa: F401 - server: the module-scoped fixture
+from playground_helpers import server  # noqa: F401 - server: the module-scoped fixture
 
 pytestmark = pytest.mark.slow  # servers and Chromium: left out of the quick subset (pytest -m "not slow")
 

@@ -27,7 +27,7 @@ pytest.importorskip("websockets", reason="the playground extra is not installed:
 from mlplab.playground.config import parse  # noqa: E402
 from mlplab.playground.guard import MAX_DEPTH, Guard, load_message, split_host  # noqa: E402
 from mlplab.playground.session import Session  # noqa: E402
-from test_playground import Server, recv_until, server, ws_connect  # noqa: E402,F401 - server: shared fixture
+from playground_helpers import Server, recv_until, server, ws_connect  # noqa: E402,F401 - server: shared fixture
 
 pytestmark = pytest.mark.slow  # servers in subprocesses: left out of the quick subset (pytest -m "not slow")
 
