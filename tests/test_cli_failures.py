@@ -524,9 +524,11 @@ def _cli_imports(name: str) -> set[str]:
 
 
 def test_command_modules_depend_only_downward():
-    assert _cli_imports("common") == set()
-    assert _cli_imports("reports") <= {"common"}
-    assert _cli_imports("commands") <= {"common"}
+    assert _cli_imports("models") == set()
+    assert _cli_imports("common") <= {"models"}
+    assert _cli_imports("parsers") == set()
+    assert _cli_imports("reports") <= {"common", "models"}
+    assert _cli_imports("commands") <= {"common", "models"}
     assert "commands" not in _cli_imports("train") and _cli_imports("train") <= {"common", "reports", "checkpoints",
                                                                                   "progress"}
 

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 import mlplab
-from mlplab.cli import POSITIVE_INT
+from mlplab.config import POSITIVE_INT
 from mlplab.optim import GD, SGD, MiniBatchSGD, inverse
 
 

@@ -38,26 +38,6 @@ MAY_CHANGE = {"max_iter", "epochs", "time_limit", "tol", "rtol", "out", "checkpo
 _NOW_ONLY = {"json", "quiet", "config", "resume", "command"}  # never taken from the checkpoint
 
 
-def every_type(text: str):
-    """``N`` steps, or ``Ne`` / ``N epochs`` → ("steps"|"epochs", N)."""
-    t = text.strip().lower().replace(" ", "")
-    unit = "steps"
-    for suffix in ("epochs", "epoch", "e"):
-        if t.endswith(suffix):
-            t, unit = t[: -len(suffix)], "epochs"
-            break
-    try:
-        n = int(t)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of steps (500) or epochs (2e), got {text!r}")
-    return unit, n
-
-
-every_type.__name__ = "steps-or-epochs"
-
-
 def steps(every, optimizer, S: int) -> int:
     """--checkpoint-every in steps: epochs times the steps of one pass (GD 1, SGD S, blocks ⌈S/b⌉)."""
     unit, n = every

@@ -1,8 +1,8 @@
 """The subcommands evaluate, predict, inspect, gradcheck and datasets.
 
 ``train`` is in :mod:`mlplab.cli.train`; ``compare`` and ``report`` in :mod:`mlplab.cli.reports`;
-what they all share (settings, data and model loading, output checks, printing) in
-:mod:`mlplab.cli.common`.
+what they share: output checks and printing in :mod:`mlplab.cli.common`, model loading in
+:mod:`mlplab.cli.models`, the settings, the data and the run in :mod:`mlplab.config`.
 
 Each ``cmd_*`` takes the parsed arguments and returns an exit code; user
 errors are raised as :class:`~mlplab.cli.UserError` /
@@ -23,17 +23,10 @@ import numpy as np
 
 import mlplab
 from mlplab import data as D
-from mlplab.cli import UserError
-from mlplab.cli.common import (TRAIN_ONLY, arch_str, build_net, check_out_path, check_weights_sane,
-                               describe_optimizer, emit_json, evaluate_metrics, finite, fmt, info_from_python_model,
-                               is_builtin, load_data, load_model, model_inputs, model_targets, predict_codes,
-                               print_table, resolve, targets)
-
-# the names these helpers had before mlplab.cli.common (kept for code that imports them from here)
-_emit_json, _finite, _is_builtin, _check_out_path, _arch_str, _metrics = (emit_json, finite, is_builtin,
-                                                                         check_out_path, arch_str, evaluate_metrics)
-_predict_codes, _fmt, _table, _load_model, _model_inputs = predict_codes, fmt, print_table, load_model, model_inputs
-_info_from_python_model = info_from_python_model
+from mlplab.cli.common import arch_str, check_out_path, emit_json, fmt, print_table
+from mlplab.cli.models import check_weights_sane, load_model, model_inputs, model_targets
+from mlplab.config import (TRAIN_ONLY, UserError, build_net, describe_optimizer, evaluate_metrics, load_data,
+                           predict_codes, resolve, targets)
 
 
 def run(args) -> int:
@@ -41,7 +34,6 @@ def run(args) -> int:
     from mlplab.cli import dispatch
 
     return dispatch(args)
-
 
 
 def cmd_evaluate(args) -> int:

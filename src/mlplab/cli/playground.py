@@ -5,31 +5,6 @@ from __future__ import annotations
 import sys
 
 
-def add_parser(sub, parents) -> None:
-    p = sub.add_parser(
-        "playground", parents=parents,
-        help="train live in the browser: pick data, network and the lecture's optimizers, watch every panel move",
-        description="Start the local playground web app (the engine runs here, the page draws) and open it in "
-                    "the default browser. Needs: pip install \"mlplab[playground]\".")
-    p.add_argument("--port", type=_port, default=8643, help="TCP port (default 8643; 0 picks a free one)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1, this machine only); beyond loopback the printed "
-                        "URL carries a token that every request must present")
-    p.add_argument("--no-browser", action="store_true", help="do not open a browser; only print the URL")
-
-
-def _port(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a whole number 0..65535, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
-    return value
-
-
 def cmd_playground(args) -> int:
     from mlplab.cli import UserError
     from mlplab.playground import missing

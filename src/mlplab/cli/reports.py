@@ -9,22 +9,13 @@ Writes never leave half a result behind: the report is written into a
 temporary folder beside the target and moved over it with ``os.replace``; each
 PNG likewise, one file at a time.
 
-Optimizer specs for ``compare --method`` (repeatable, or comma-separated)::
-
-    gd[:exact|armijo|STEP]                gd:exact (default), gd:armijo, gd:0.1 (constant step)
-    sgd[:SCHEDULE[:C]]                    sgd:inverse:1.0  — gamma_k = C/(k+1), one sample per step
-    minibatch[:B[:SCHEDULE[:C]]]          minibatch:2:inverse:1.0 — |B_k| = B, block sum (the lecture's)
-    momentum[:B[:C[:BETA]]]               momentum:32:0.01:0.9 — block mean
-    adam[:B[:C]]                          adam:32:0.01 — block mean
-
-SCHEDULE is inverse (C/(k+1)), constant (C), power (C/(k+1)^0.75), step
-(C·0.5^floor(k/1000)) or exp (C·exp(−0.001 k)), as ``train --schedule``.
+Optimizer specs for ``compare --method`` (``minibatch:2:inverse:1.0``) are read by
+:mod:`mlplab.config.methods`; :func:`method_name` labels them in the lecture's notation.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import sys
@@ -35,74 +26,16 @@ import numpy as np
 
 import mlplab
 from mlplab import data as D
-from mlplab.cli import UserError
-from mlplab.cli.common import TRAIN_ONLY as _TRAIN_ONLY
-from mlplab.cli.common import build_net, build_optimizer, describe_optimizer, load_data, model_targets
-from mlplab.cli.common import check_out_path as _check_out_path, emit_json as _emit_json, finite as _finite
-from mlplab.cli.common import load_model as _load_model, resolve as _resolve, targets as _targets
-from mlplab.cli.common import probe_folder
+from mlplab.cli.common import check_out_path, emit_json, probe_folder
+from mlplab.cli.models import load_model, model_targets
+from mlplab.config import (TRAIN_ONLY, UserError, build_net, build_optimizer, describe_optimizer, finite, load_data,
+                           resolve, targets)
+from mlplab.config.methods import EXAMPLES, OPTIMIZERS, SCHEDULES, method_list, parse_method  # noqa: F401
 
 INSTALL = 'pip install "mlplab[viz]"'
-SCHEDULES = ("inverse", "constant", "power", "step", "exp")
-OPTIMIZERS = ("gd", "sgd", "minibatch", "momentum", "adam")
-EXAMPLES = "e.g. gd:exact, sgd:inverse:1.0, minibatch:2:inverse:1.0, adam:32:0.01"
 
 
 # --- optimizer specs ---------------------------------------------------------------------------
-
-
-def _spec_error(text, why):
-    return argparse.ArgumentTypeError(f"bad optimizer spec {text!r}: {why} ({EXAMPLES})")
-
-
-def parse_method(text: str) -> dict:
-    """One spec like ``minibatch:2:inverse:1.0`` → the optimizer config of :func:`mlplab.cli.common.build_optimizer`."""
-    parts = [p.strip() for p in text.strip().split(":")]
-    opt, rest = parts[0].lower(), parts[1:]
-    if opt not in OPTIMIZERS:
-        raise _spec_error(text, f"unknown optimizer {parts[0]!r}; use one of {', '.join(OPTIMIZERS)}")
-
-    def number(s, what, integer=False):
-        try:
-            v = int(s) if integer else float(s)
-        except ValueError:
-            raise _spec_error(text, f"{what} must be {'an integer' if integer else 'a number'}, got {s!r}") from None
-        if not math.isfinite(v) or v <= 0:
-            raise _spec_error(text, f"{what} must be positive, got {s!r}")
-        return v
-
-    cfg = dict(optimizer=opt, line_search=None, lr=None, schedule=None, power=None, decay_factor=None,
-               decay_every=None, decay_rate=None, sampling=None, batch_size=None, average=None, beta=None,
-               nesterov=None)
-    if opt == "gd":
-        if len(rest) > 1:
-            raise _spec_error(text, "gd takes one field: exact, armijo or a constant step")
-        ls = rest[0].lower() if rest else "exact"
-        if ls in ("exact", "armijo"):
-            cfg.update(line_search=ls)
-        else:
-            cfg.update(line_search="none", lr=number(rest[0], "the gd step size"))
-        return cfg
-    fields = {"sgd": ["schedule", "lr"], "minibatch": ["batch_size", "schedule", "lr"],
-              "momentum": ["batch_size", "lr", "beta"], "adam": ["batch_size", "lr"]}[opt]
-    if len(rest) > len(fields):
-        raise _spec_error(text, f"{opt} takes at most {len(fields)} fields: {':'.join(f.upper() for f in fields)}")
-    given = dict(zip(fields, rest))
-    if "schedule" in given and given["schedule"].lower() not in SCHEDULES:
-        raise _spec_error(text, f"unknown schedule {given['schedule']!r}; use one of {', '.join(SCHEDULES)}")
-    cfg.update(
-        schedule=given.get("schedule", "inverse" if opt in ("sgd", "minibatch") else "constant").lower(),
-        lr=number(given["lr"], "the step size constant C") if "lr" in given else
-        {"sgd": 1.0, "minibatch": 1.0, "momentum": 0.01, "adam": 1e-3}[opt],
-        batch_size=None if opt == "sgd" else (number(given["batch_size"], "the batch size B", integer=True)
-                                              if "batch_size" in given else 32),
-        average=opt in ("momentum", "adam"))
-    if "beta" in given:
-        beta = number(given["beta"], "beta")
-        if beta >= 1:
-            raise _spec_error(text, f"beta must be in [0, 1), got {given['beta']!r}")
-        cfg["beta"] = beta
-    return cfg
 
 
 def method_name(cfg: dict) -> str:
@@ -118,17 +51,6 @@ def method_name(cfg: dict) -> str:
     batch = "" if opt == "sgd" else f", |B|={cfg['batch_size']}"
     beta = f", β = {cfg['beta']:g}" if cfg.get("beta") is not None else ""
     return f"{label}{batch}, γ_k = {gamma}{beta}"
-
-
-def method_list(text: str) -> list[dict]:
-    """``--method`` value: one spec or several separated by commas (as a config file's list gives them)."""
-    specs = [s for s in text.split(",") if s.strip()]
-    if not specs:
-        raise argparse.ArgumentTypeError(f"expected an optimizer spec ({EXAMPLES}), got {text!r}")
-    return [parse_method(s) for s in specs]
-
-
-method_list.__name__ = "optimizer spec"
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -147,7 +69,7 @@ def require_viz(report, plots) -> None:
 
 def check_outputs(report, plots, report_flag="--report"):
     """Validate --report FILE.html and --plots DIR before any work is done; returns (Path|None, Path|None)."""
-    rpath = _check_out_path(report, ".html", report_flag) if report else None
+    rpath = check_out_path(report, ".html", report_flag) if report else None
     pdir = None
     if plots:
         pdir = Path(plots)
@@ -238,15 +160,15 @@ def _say_written(written: dict, quiet: bool) -> None:
 def _diagnosis_json(d) -> dict:
     """The gradient-flow verdict and the per-sample medians it was decided from."""
     return {"kind": d.kind, "layers": list(d.layers), "point": d.point, "basis": d.basis,
-            "median_grad_norm": [_finite(float(v)) for v in d.grad_median],
-            "median_chain_ratio": [_finite(float(v)) for v in d.chain]}
+            "median_grad_norm": [finite(float(v)) for v in d.grad_median],
+            "median_chain_ratio": [finite(float(v)) for v in d.chain]}
 
 
 def _comparison_json(comp, written: dict) -> dict:
-    rows = [{k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in comp.table()]
+    rows = [{k: (finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in comp.table()]
     for row, run in zip(rows, comp.runs):
         row["where it stopped (message)"] = run.stop.message if run.stop is not None else None
-    return {"title": comp.title, "E_ref": _finite(comp.E_ref), "E_ref_note": comp.E_ref_note,
+    return {"title": comp.title, "E_ref": finite(comp.E_ref), "E_ref_note": comp.E_ref_note,
             "budget": comp.budget, "config": {k: v for k, v in comp.config.items()}, "runs": rows,
             "gradient_flow": None if comp.gradient_flow is None else comp.gradient_flow.diagnosis.message,
             "gradient_flow_diagnosis": None if comp.gradient_flow is None else _diagnosis_json(comp.gradient_flow.diagnosis),
@@ -265,12 +187,12 @@ def _problem(args):
         return None, None, None, None  # the lecture's toy problem with the slides' w^0 = (0.5, 0.5)
     table = load_data(args)
     ns = argparse.Namespace(**vars(args))
-    for flag in _TRAIN_ONLY:
+    for flag in TRAIN_ONLY:
         setattr(ns, flag, None)
-    cfg = _resolve(ns, table)
+    cfg = resolve(ns, table)
     try:
         net = build_net(cfg)
-        y = _targets(table, cfg)
+        y = targets(table, cfg)
         mlplab.Problem(net, table.X[:1], y[:1], cfg["loss"])
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -331,7 +253,7 @@ def cmd_compare(args) -> int:
     if hpath is not None:
         written["history"] = write_history_file(hpath, comp)
     if args.json:
-        _emit_json(_comparison_json(comp, written))
+        emit_json(_comparison_json(comp, written))
         return 0
     print(compare.format_table(comp))  # the result, not progress: printed with --quiet too, as train's summary
     _say_written(written, args.quiet)
@@ -414,7 +336,7 @@ def cmd_report(args) -> int:
     if not args.out and not args.plots:
         raise UserError("nothing to write: add --out REPORT.html and/or --plots DIR")
     rpath, pdir = check_outputs(args.out, args.plots, "--out")
-    net, meta, info, scaler = _load_model(args.model)
+    net, meta, info, scaler = load_model(args.model)
     table, X, y = model_targets(args, net, info, scaler, "a report")
     cli = (meta.get("extra") or {}).get("cli") or {}
     config, training = cli.get("config") or {}, cli.get("training") or {}
@@ -452,7 +374,7 @@ def cmd_report(args) -> int:
                           "only the saved weights w (saved) — no path, no convergence over k, no fitted rate.")
     written = write_outputs(comp, rpath, pdir)
     if args.json:
-        _emit_json(_comparison_json(comp, written))
+        emit_json(_comparison_json(comp, written))
         return 0
     # the result is printed with --quiet too (as train's summary); only the "report: ..." lines are progress
     run = comp.runs[0]

@@ -12,61 +12,7 @@ when some runs failed (their workers died three times, or they raised; see ``--s
 
 from __future__ import annotations
 
-import argparse
 import sys
-
-EPILOG = """spec: a `mlplab train --config` file plus a [grid] table, e.g.
-  data = "moons"
-  hidden = [8]
-  epochs = 30
-  [grid]
-  optimizer = ["sgd", "minibatch", "adam"]
-  lr = [0.1, 0.01]
-  seed = [0, 1]
-optional [random]: n = 8, sampler_seed = 0, key = { loguniform = [lo, hi] } (also uniform, randint, choice)
-optional [search]: metric = "validation_loss", sampler = "tpe" (Optuna's TPE draws [random]'s n points),
-  early_stop = { budget = "epochs", min = 1, eta = 3 } (successive halving: a whole rung is promoted at once)
-relative data paths are read from the spec's folder; on Ray the data travel with the tasks
-
-examples:
-  mlplab sweep examples/sweep.toml --out sweep-out --workers 2
-  mlplab sweep sweep-out --show --report sweep.html
-  mlplab sweep sweep-out --best best.toml && mlplab train --config best.toml --out best.safetensors
-  mlplab sweep examples/sweep.toml --out sweep-out --backend ray --address auto"""
-
-
-def add_parser(sub) -> None:
-    from mlplab.cli import POSITIVE_INT
-
-    p = sub.add_parser(
-        "sweep", help="run many trainings from one spec (grid/random), resumable, results in SQLite",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
-        description="Run every combination of a spec's [grid] (and [random]) values through `mlplab train`,\n"
-                    "on a local process pool or a Ray cluster; results in DIR/results.sqlite, models in\n"
-                    "DIR/models/. Running the same command again skips the runs already done.")
-    p.add_argument("spec", metavar="SPEC.toml|DIR", help="the sweep spec; with --show, the results folder")
-    p.add_argument("--out", "-o", metavar="DIR", help="results folder (created if missing; resumed if it exists)")
-    p.add_argument("--backend", choices=["local", "ray"], default=None, help="local process pool (default) or Ray")
-    p.add_argument("--workers", "-j", type=POSITIVE_INT, metavar="N",
-                   help="parallel runs (default: the number of cores, or the Ray cluster's CPUs)")
-    p.add_argument("--address", metavar="ADDR",
-                   help="--backend ray: the cluster (auto, or ray://HOST:10001); default: start a local Ray")
-    p.add_argument("--show", action="store_true", help="show the results stored in DIR (runs nothing)")
-    p.add_argument("--report", metavar="SWEEP.html",
-                   help="write one self-contained HTML report (Plotly): convergence bands, final E against each "
-                        "swept value, Robbins–Monro verdict of each schedule")
-    p.add_argument("--metric", metavar="NAME",
-                   help="rank the configurations by NAME: auto (default: validation mean loss, else test, else "
-                        "training E), E, grad_norm, train_loss, validation_loss, test_loss, train_accuracy, "
-                        "validation_accuracy, test_accuracy, accuracy, cost, seconds")
-    p.add_argument("--top", type=POSITIVE_INT, metavar="N",
-                   help="print the N best configurations (default: all up to 50, else the 20 best) and draw the "
-                        "N best in the report's convergence figures (default 10)")
-    p.add_argument("--best", metavar="BEST.toml",
-                   help="with DIR: write the best configuration's best run as a `mlplab train --config` file "
-                        "(rerunning it reproduces the run's row)")
-    p.add_argument("--json", action="store_true", help="print one machine-readable JSON object")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
 
 class _Display:

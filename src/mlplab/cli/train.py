@@ -4,7 +4,7 @@ Defaults come from the data: sigmoid output + binary cross-entropy for 2
 classes, softmax + cross-entropy for more, identity + squared error for
 regression; the lecture's sets (``lecture``, ``lecture-network``, and no data
 at all) get the slides' networks — sigmoid, no biases, squared error. Every
-choice (resolved in :func:`mlplab.cli.common.resolve`) is checked before training starts, so a user error never creates or
+choice (resolved in :func:`mlplab.config.resolve`) is checked before training starts, so a user error never creates or
 overwrites a model file; Ctrl-C saves the best model seen so far.
 """
 
@@ -17,16 +17,14 @@ from pathlib import Path
 import numpy as np
 
 import mlplab
-from mlplab.cli import UserError
-from mlplab.cli.common import (arch_str, build_net, build_optimizer, check_out_path, prepare_run,  # noqa: F401
-                               describe_optimizer, emit_json, finite, fmt, load_data,
-                               optimizer_config, print_table, probe_folder, resolve, split_metrics, targets,
-                               training_summary)
-
-# the names these helpers had before mlplab.cli.common (kept for code that imports them from here)
-_resolve, _targets, _optimizer_config = resolve, targets, optimizer_config
-
-CLI_FORMAT = 1
+from mlplab.cli import Terminated
+from mlplab.cli import checkpoints as C
+from mlplab.cli.common import arch_str, check_out_path, emit_json, fmt, print_table, probe_folder
+from mlplab.cli.progress import Progress
+from mlplab.cli.reports import check_history, check_outputs
+from mlplab.config import (HISTORY_ROWS, UserError, describe_optimizer, finite, load_data,  # noqa: F401
+                           model_extra, prepare_run, resolve, split_metrics, training_summary)
+from mlplab.config.run import CLI_FORMAT  # noqa: F401
 
 
 def _steps_total(cfg, optimizer, S: int) -> int | None:
@@ -57,10 +55,59 @@ def _interrupt_path(out: str | None) -> Path:
     return p
 
 
-def cmd_train(args) -> int:
-    from mlplab.cli import checkpoints as C
+def _checkpoint_folder(args) -> Path | None:
+    """--checkpoint-every's folder, checked writable before training (None without checkpoints)."""
+    if args.checkpoint_every is None:
+        if args.checkpoint_dir is not None or args.keep_checkpoints is not None:
+            raise UserError("--checkpoint-dir/--keep-checkpoints need --checkpoint-every N")
+        return None
+    ck_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else C.default_dir(args.out)
+    if ck_dir is None:
+        raise UserError("--checkpoint-every needs a place for the checkpoints: add --out MODEL.safetensors "
+                        "or --checkpoint-dir DIR")
+    if ck_dir.exists() and not ck_dir.is_dir():
+        raise UserError(f"--checkpoint-dir {str(ck_dir)!r} is a file; give a folder")
+    if not ck_dir.parent.is_dir():
+        raise UserError(f"cannot create checkpoint folder {str(ck_dir)!r}: {str(ck_dir.parent)!r} does not exist")
+    probe_folder(ck_dir if ck_dir.is_dir() else ck_dir.parent, f"cannot write checkpoints into {str(ck_dir)!r}")
+    return ck_dir
 
-    resume = None
+
+def _check_resume(run: dict, ck_meta: dict, ck_path, fingerprint) -> None:
+    """A checkpoint resumes only the same training data and the same network."""
+    net = run["net"]
+    if ck_meta["extra"]["cli"].get("data_hash") != fingerprint:
+        raise UserError(f"the training data differ from those of checkpoint {str(ck_path)!r} (was the data file "
+                        "changed?); resuming needs exactly the same data")
+    if run["resume"].params.shape != net.params.shape or run["resume"].params.dtype != net.params.dtype:
+        raise UserError(f"checkpoint {str(ck_path)!r} does not fit the network {arch_str(net)}")
+
+
+def _open_checkpoints(args, run: dict, run_args: dict, fingerprint):
+    """Create --checkpoint-every's folder, lock it and add the writer to the training keywords.
+    Returns (lock, created): ``created`` when this run made the folder."""
+    ck_dir = run["ck_dir"]
+    created = not ck_dir.exists()
+    try:
+        ck_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create checkpoint folder {str(ck_dir)!r} ({exc.strerror or exc}); choose "
+                        "another --checkpoint-dir") from None
+    try:
+        lock = C.FolderLock(ck_dir)  # one run per folder: two would prune each other's checkpoints
+    except UserError:
+        if created:
+            _remove_if_empty(ck_dir)
+        raise
+    writer = C.Writer(ck_dir, args.keep_checkpoints or 2, run["net"],
+                      extra={"cli": {"args": run_args, "data_hash": fingerprint}})
+    run["train_kw"].update(checkpoint_every=C.steps(args.checkpoint_every, run["optimizer"], len(run["Xtr"])),
+                           on_checkpoint=writer)
+    return lock, created
+
+
+def cmd_train(args) -> int:
+    resume = ck_meta = ck_path = None
     if args.resume:
         resume, ck_meta, ck_path = C.find_resume(args.resume)
         args, given = C.merge_args(args, ck_meta["extra"]["cli"]["args"], ck_path)
@@ -70,63 +117,25 @@ def cmd_train(args) -> int:
     if resume is not None:
         C.check_unchanged(args, given, lambda a: resolve(a, table), cfg, ck_path)
     out = check_out_path(args.out, ".safetensors", "--out") if args.out else None
-    from mlplab.cli.reports import check_outputs
-
     report_path, plots_dir = check_outputs(args.report, args.plots)  # before training, not after it
-    from mlplab.cli.reports import check_history
-
     check_history(getattr(args, "history", None))  # before training, not after it
-    ck_dir = None
-    if args.checkpoint_every is not None:
-        ck_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else C.default_dir(args.out)
-        if ck_dir is None:
-            raise UserError("--checkpoint-every needs a place for the checkpoints: add --out MODEL.safetensors "
-                            "or --checkpoint-dir DIR")
-        if ck_dir.exists() and not ck_dir.is_dir():
-            raise UserError(f"--checkpoint-dir {str(ck_dir)!r} is a file; give a folder")
-        if not ck_dir.parent.is_dir():
-            raise UserError(f"cannot create checkpoint folder {str(ck_dir)!r}: {str(ck_dir.parent)!r} does not exist")
-        probe_folder(ck_dir if ck_dir.is_dir() else ck_dir.parent, f"cannot write checkpoints into {str(ck_dir)!r}")
-    elif args.checkpoint_dir is not None or args.keep_checkpoints is not None:
-        raise UserError("--checkpoint-dir/--keep-checkpoints need --checkpoint-every N")
+    ck_dir = _checkpoint_folder(args)
     run = prepare_run(cfg, table)  # splits, targets, scaler, network, optimizer (shared with sweeps)
-    X, y_all, tr, va, te, scaler = (run[k] for k in ("X", "y_all", "tr", "va", "te", "scaler"))
-    net, optimizer = run["net"], run["optimizer"]
-    Xtr, ytr = X[tr], y_all[tr]
+    run.update(out=out, report_path=report_path, plots_dir=plots_dir, ck_dir=ck_dir, resume=resume,
+               ck_path=ck_path, train_kw={})
+    Xtr, ytr = run["X"][run["tr"]], run["y_all"][run["tr"]]
     # the training data's fingerprint (a hash of every byte): only checkpoints store it and --resume compares it
-    fingerprint = C.data_hash(Xtr, ytr) if resume is not None or args.checkpoint_every is not None else None
-    Xtr = Xtr.astype(net.dtype, copy=False)  # once, not again in each pass that checks X (same values)
+    fingerprint = C.data_hash(Xtr, ytr) if resume is not None or ck_dir is not None else None
+    run.update(Xtr=Xtr.astype(run["net"].dtype, copy=False), ytr=ytr)  # cast once, not in each pass (same values)
     if resume is not None:
-        stored = ck_meta["extra"]["cli"]
-        if stored.get("data_hash") != fingerprint:
-            raise UserError(f"the training data differ from those of checkpoint {str(ck_path)!r} (was the data file "
-                            "changed?); resuming needs exactly the same data")
-        if resume.params.shape != net.params.shape or resume.params.dtype != net.params.dtype:
-            raise UserError(f"checkpoint {str(ck_path)!r} does not fit the network {arch_str(net)}")
-    train_kw = {}
-    lock = None
+        _check_resume(run, ck_meta, ck_path, fingerprint)
+        run["train_kw"]["resume"] = resume
+    lock = created = None
     if ck_dir is not None:
-        created = not ck_dir.exists()
-        try:
-            ck_dir.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"cannot create checkpoint folder {str(ck_dir)!r} ({exc.strerror or exc}); choose "
-                            "another --checkpoint-dir") from None
-        try:
-            lock = C.FolderLock(ck_dir)  # one run per folder: two would prune each other's checkpoints
-        except UserError:
-            if created:
-                _remove_if_empty(ck_dir)
-            raise
-        writer = C.Writer(ck_dir, args.keep_checkpoints or 2, net,
-                          extra={"cli": {"args": run_args, "data_hash": fingerprint}})
-        train_kw.update(checkpoint_every=C.steps(args.checkpoint_every, optimizer, len(Xtr)), on_checkpoint=writer)
-    if resume is not None:
-        train_kw["resume"] = resume
+        lock, created = _open_checkpoints(args, run, run_args, fingerprint)
     code = None
     try:
-        code = _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, scaler, X, y_all,
-                    tr, va, te, resume, ck_path if resume is not None else None, train_kw, (Xtr, ytr))
+        code = _run(args, cfg, table, run)
         return code
     finally:
         if lock is not None:
@@ -141,8 +150,6 @@ def _save_interrupted(net, start, best, cfg, Xtr, ytr, out, ck_dir, how_code, ex
 
     Nothing is saved (an existing ``--out`` stays as it is) while the weights are still this run's w^0:
     the interrupt came before any step. Returns the exit code (130 or 143)."""
-    from mlplab.cli import checkpoints as C
-
     how, code = how_code
     again = ""
     if ck_dir is not None and any(ck_dir.glob(C.PATTERN)):
@@ -240,31 +247,11 @@ def _remove_if_empty(folder: Path) -> None:
         pass
 
 
-def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, scaler, X, y_all, tr, va, te,
-         resume, ck_path, train_kw, train_split) -> int:
-    """Train (the settings are checked and the outputs writable), save, write the report, print.
-    ``train_split``: (X[tr], y_all[tr])."""
-    from mlplab.cli import Terminated
-    from mlplab.cli import checkpoints as C
-
-    Xtr, ytr = train_split
-
-    interactive = sys.stdout.isatty() and not args.json and not args.quiet
-    mode = "off" if args.quiet or args.json else ("rich" if interactive else "plain")
-    from mlplab.cli.progress import Progress
-
-    total = _steps_total(cfg, optimizer, len(Xtr))
-    progress = Progress(total, mode)
-    start = net.params.copy()  # w^0 of this run: an interrupt before any step never saves (nor overwrites) it
-    best = {"loss": math.inf, "params": None, "k": None}  # the lowest exact E at a record after w^0
-    trajectory = None
-    if report_path is not None or plots_dir is not None:
-        from mlplab.analysis import TrajectoryRecorder
-
-        trajectory = TrajectoryRecorder(net)  # every recorded w^k, for the paths on the loss surface
-
-    bound = cfg["max_weight"]
-    k_start = 0 if resume is None else resume.k
+def _watch(run: dict, cfg: dict, best: dict, trajectory, progress):
+    """train's callback: record w^k for the report's paths, stop at |w_i| > --max-weight, keep the lowest
+    exact E after w^0 (what an interrupt saves), move the progress display."""
+    net, bound = run["net"], cfg["max_weight"]
+    k_start = 0 if run["resume"] is None else run["resume"].k
 
     def callback(rec):
         w = net.params
@@ -278,43 +265,72 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
         progress.update(rec, rec["last_step_size"])
         return False
 
+    return callback
+
+
+def _diverged(exc, cfg) -> UserError:
+    """The one line for a run that diverged: where, why, and the fix that applies to its optimizer."""
+    hint = ("a smaller --lr or a decaying --schedule (inverse, power)" if cfg["optimizer"] != "gd"
+            else "--line-search exact or armijo, or a smaller --lr")
+    if isinstance(exc, _WeightBound):
+        what = f"max |w_i| = {exc.value:.3g} is above --max-weight {exc.bound:g}"
+    else:
+        what = str(exc).split(": ", 1)[-1].split(". The last good weights", 1)[0]
+        if "diverge_factor" in what:
+            what += "; --diverge-factor sets the factor"
+    return UserError(f"training diverged at iteration {exc.k} ({what}); try {hint}, "
+                     "or --standardize; no model was saved")
+
+
+def _run(args, cfg, table, run) -> int:
+    """Train (the settings are checked and the outputs writable), save, write the report, print.
+    Returns the exit code: 0, or 130/143 after an interrupt (the best model so far saved)."""
+    net, Xtr, ytr, resume = run["net"], run["Xtr"], run["ytr"], run["resume"]
+    interactive = sys.stdout.isatty() and not args.json and not args.quiet
+    mode = "off" if args.quiet or args.json else ("rich" if interactive else "plain")
+    progress = Progress(_steps_total(cfg, run["optimizer"], len(Xtr)), mode)
+    start = net.params.copy()  # w^0 of this run: an interrupt before any step never saves (nor overwrites) it
+    best = {"loss": math.inf, "params": None, "k": None}  # the lowest exact E at a record after w^0
+    trajectory = None
+    if run["report_path"] is not None or run["plots_dir"] is not None:
+        from mlplab.analysis import TrajectoryRecorder
+
+        trajectory = TrajectoryRecorder(net)  # every recorded w^k, for the paths on the loss surface
     if resume is not None and not args.json and not args.quiet:
-        print(f"resuming from {ck_path} at iteration {resume.k}", flush=True)
+        print(f"resuming from {run['ck_path']} at iteration {resume.k}", flush=True)
     if mode == "plain":
         print(f"training {arch_str(net)} on {table.source} ({len(Xtr)} samples), loss {cfg['loss']}, "
               f"{describe_optimizer(cfg)}", flush=True)
     try:
-        result = mlplab.train(net, Xtr, ytr, loss=cfg["loss"], optimizer=optimizer, max_iter=cfg["max_iter"],
+        result = mlplab.train(net, Xtr, ytr, loss=cfg["loss"], optimizer=run["optimizer"], max_iter=cfg["max_iter"],
                               epochs=cfg["epochs"], tol=cfg["tol"], rtol=cfg["rtol"], time_limit=cfg["time_limit"],
-                              eval_every=cfg["eval_every"], callback=callback, seed=cfg["seed"], l2=cfg["l2"],
-                              reduction=cfg["reduction"], diverge_factor=cfg["diverge_factor"], **train_kw)
+                              eval_every=cfg["eval_every"], callback=_watch(run, cfg, best, trajectory, progress),
+                              seed=cfg["seed"], l2=cfg["l2"], reduction=cfg["reduction"],
+                              diverge_factor=cfg["diverge_factor"], **run["train_kw"])
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (mlplab.cli.Terminated)
         progress.close()
-        terminated = isinstance(exc, Terminated)
-        return _save_interrupted(net, start, best, cfg, Xtr, ytr, out, ck_dir,
-                                 ("terminated (SIGTERM)", 143) if terminated else ("interrupted", 130),
-                                 lambda training: _extra(cfg, table, scaler, metrics={}, training=training))
+        how = ("terminated (SIGTERM)", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+        return _save_interrupted(net, start, best, cfg, Xtr, ytr, run["out"], run["ck_dir"], how,
+                                 lambda training: model_extra(cfg, table, run["scaler"], metrics={}, training=training))
     except (mlplab.DivergenceError, _WeightBound) as exc:
         progress.close()
-        hint = ("a smaller --lr or a decaying --schedule (inverse, power)" if cfg["optimizer"] != "gd"
-                else "--line-search exact or armijo, or a smaller --lr")
-        if isinstance(exc, _WeightBound):
-            what = f"max |w_i| = {exc.value:.3g} is above --max-weight {exc.bound:g}"
-        else:
-            what = str(exc).split(": ", 1)[-1].split(". The last good weights", 1)[0]
-            if "diverge_factor" in what:
-                what += "; --diverge-factor sets the factor"
-        raise UserError(f"training diverged at iteration {exc.k} ({what}); try {hint}, "
-                        "or --standardize; no model was saved") from None
+        raise _diverged(exc, cfg) from None
     progress.close(result.n_iter)
+    return _finish(args, cfg, table, run, result, trajectory, interactive)
 
-    metrics = split_metrics(net, X, y_all, tr, va, te, cfg, train=train_split)
+
+def _finish(args, cfg, table, run, result, trajectory, interactive: bool) -> int:
+    """After training: metrics per split, the model file, the report/figures/history, the summary."""
+    net, out, ytr = run["net"], run["out"], run["ytr"]
+    metrics = split_metrics(net, run["X"], run["y_all"], run["tr"], run["va"], run["te"], cfg,
+                            train=(run["Xtr"], ytr))
     training = training_summary(result, cfg)
     warning = _chance_warning(metrics["train"], ytr, cfg)
     if warning:
         print(f"mlplab: warning: {warning}", file=sys.stderr, flush=True)
     if out:
-        saved, note = save_with_fallback(net, out, _extra(cfg, table, scaler, metrics, training, result.history))
+        saved, note = save_with_fallback(net, out, model_extra(cfg, table, run["scaler"], metrics, training,
+                                                               result.history))
         if note:  # the model is safe elsewhere; the run still failed to do what was asked
             raise UserError(f"{note.lstrip('; ')}; the model was saved to {saved} instead")
     written = None
@@ -324,17 +340,17 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
         path = trajectory.finish(result)
         # after --resume the history also holds the records before the checkpoint; draw the path only when aligned
         path = path if len(path) == len(result.history) else None
-        written = train_outputs(net, Xtr, ytr, result, cfg, path, report_path, plots_dir,
+        written = train_outputs(net, run["Xtr"], ytr, result, cfg, path, run["report_path"], run["plots_dir"],
                                 describe_optimizer(cfg))
     if getattr(args, "history", None):  # (checked before training by cmd_train)
-        from mlplab.cli.reports import check_history, write_history_file
+        from mlplab.cli.reports import write_history_file
 
         training["history_file"] = write_history_file(check_history(args.history),
                                                       [(describe_optimizer(cfg), result.history)])
-    if ck_dir is not None:
-        training["checkpoints"] = str(ck_dir)
-    if resume is not None:
-        training["resumed_from"] = str(ck_path)
+    if run["ck_dir"] is not None:
+        training["checkpoints"] = str(run["ck_dir"])
+    if run["resume"] is not None:
+        training["resumed_from"] = str(run["ck_path"])
     summary = {"model": None if out is None else str(out), "architecture": arch_str(net),
                "n_params": net.n_params, "data": table.source, "loss": cfg["loss"], "optimizer": describe_optimizer(cfg),
                "training": training, "metrics": metrics}
@@ -347,21 +363,6 @@ def _run(args, cfg, table, net, optimizer, out, report_path, plots_dir, ck_dir, 
     else:
         _print_summary(summary, rich=interactive)
     return 0
-
-
-HISTORY_ROWS = 1000  # at most this many history records are stored in a model file (evenly spaced)
-
-
-def _extra(cfg, table, scaler, metrics, training, history=None) -> dict:
-    return {"cli": {
-        "format": CLI_FORMAT, "task": cfg["task"], "loss": cfg["loss"], "l2": cfg["l2"],
-        "reduction": cfg["reduction"], "classes": cfg["classes"], "feature_names": table.feature_names,
-        "feature_names_given": table.named,
-        "target": table.target_name, "n_features": int(table.X.shape[1]),
-        "scaler": None if scaler is None else scaler.to_dict(), "data": table.source,
-        "config": {k: v for k, v in cfg.items() if k not in ("classes",)},
-        "training": training, "metrics": metrics,
-        "history": None if history is None or not len(history) else history.to_dict(HISTORY_ROWS)}}
 
 
 def _forward_note(t) -> str:

@@ -41,9 +41,9 @@ def limit_threads() -> None:
 
 
 def prepare(cfg: dict, table):
-    """Splits, scaler, targets, network and optimizer of a run: :func:`mlplab.cli.common.prepare_run`,
+    """Splits, scaler, targets, network and optimizer of a run: :func:`mlplab.config.prepare_run`,
     exactly as ``mlplab train`` builds them."""
-    from mlplab.cli.common import prepare_run
+    from mlplab.config import prepare_run
 
     return prepare_run(cfg, table)
 
@@ -140,8 +140,7 @@ def run_task(task: dict) -> dict:
     import numpy as np
 
     import mlplab
-    from mlplab.cli.common import finite, split_metrics, training_summary
-    from mlplab.cli.train import HISTORY_ROWS, _extra
+    from mlplab.config import HISTORY_ROWS, finite, model_extra, split_metrics, training_summary
     from mlplab.sweeps.spec import Resolver
 
     global _resolver
@@ -172,7 +171,7 @@ def run_task(task: dict) -> dict:
         metrics = split_metrics(net, p["X"], p["y_all"], tr, p["va"], p["te"], cfg, train=(Xtr, ytr))
     training = training_summary(result, cfg)
     training["elapsed_s"] = None  # the model file depends on the run's settings alone: byte-equal on every backend
-    extra = _extra(cfg, table, p["scaler"], metrics, training, result.history)
+    extra = model_extra(cfg, table, p["scaler"], metrics, training, result.history)
     if extra["cli"]["history"] is not None:  # wall-clock seconds per record: read back as NaN, like older files
         extra["cli"]["history"].pop("time", None)
     if task.get("return_model"):  # a Ray node may not share the driver's disk: the bytes go back with the result

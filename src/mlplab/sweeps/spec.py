@@ -35,36 +35,31 @@ Relative data paths are resolved against the spec's folder (then the current
 folder), so every worker gets the same absolute path; on Ray the data travel
 with the tasks (the object store), and no node needs the driver's files.
 
-Every combination goes through the CLI's own config reader and ``train``'s
-resolution (:func:`mlplab.cli.common.resolve` and the engine's constructors),
-so a combination that ``mlplab train`` would refuse is refused here with the
-same message — all of them before any run starts.
+Every combination goes through ``mlplab train --config``'s own config reader and
+resolution (:mod:`mlplab.config`, which the command line is built from too), so a
+combination that ``mlplab train`` would refuse is refused here with the same
+message — all of them before any run starts. The [grid] and [random] tables
+are expanded in :mod:`mlplab.sweeps.grid`, each run resolved by
+:class:`mlplab.sweeps.resolver.Resolver`.
 """
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 import json
-import math
+import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-SWEEP_TABLES = ("grid", "random", "search")
-# train options that belong to the sweep, not to a run: outputs, checkpoints, display
-NOT_IN_SPEC = {
-    "out": "each run's model is saved under DIR/models/ (the sweep's --out DIR)",
-    "report": "use `mlplab sweep ... --report sweep.html` for the sweep's report",
-    "plots": "figures of one run: `mlplab report DIR/models/run-0001.safetensors --plots FIGDIR`",
-    "checkpoint-every": "a sweep resumes run by run; checkpoints are not kept for sweep runs",
-    "checkpoint-dir": "a sweep resumes run by run; checkpoints are not kept for sweep runs",
-    "keep-checkpoints": "a sweep resumes run by run; checkpoints are not kept for sweep runs",
-    "resume": "rerun the same `mlplab sweep` command to resume a sweep",
-    "json": "give --json to `mlplab sweep`",
-    "quiet": "give --quiet to `mlplab sweep`",
-}
-
+import mlplab
+from mlplab.config import UserError, is_builtin, read_config_text
+from mlplab.data import DataError
+from mlplab.sweeps.grid import (MAX_RUNS, NOT_IN_SPEC, SWEEP_TABLES, SpecError, canonical,  # noqa: F401
+                                combinations, describe, draw_values)
+from mlplab.sweeps.resolver import NET_KEYS, TARGET_KEYS, Resolver  # noqa: F401
 
 METRICS = {  # name -> (what it is, lower is better)
     "auto": ("validation mean loss, else test mean loss, else training E", True),
@@ -83,10 +78,6 @@ METRICS = {  # name -> (what it is, lower is better)
 BUDGETS = ("epochs", "max_iter")
 
 
-class SpecError(ValueError):
-    """The spec cannot be run as written; the message (one line) says what is wrong and how to fix it."""
-
-
 @dataclass
 class Run:
     """One combination: ``combo`` its swept values, ``cfg`` train's resolved settings, ``params`` their canonical JSON."""
@@ -97,15 +88,8 @@ class Run:
     params: str = ""
 
 
-def canonical(obj) -> str:
-    """Canonical JSON: sorted keys, no spaces, floats by repr (exact round trip)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 def load(spec, where: str = "the spec") -> tuple[dict, str]:
     """(spec dict, name used in messages) from a TOML path or a dict."""
-    import tomllib
-
     if isinstance(spec, dict):
         return spec, where
     if not isinstance(spec, (str, Path)):
@@ -114,8 +98,6 @@ def load(spec, where: str = "the spec") -> tuple[dict, str]:
     if Path(path).is_dir():
         raise SpecError(f"{path!r} is a folder; give a sweep spec (.toml), or add --show to show the results stored "
                         "in that folder")
-    from mlplab.cli import UserError, read_config_text
-
     try:  # the encodings `mlplab train --config` reads (UTF-8 with or without a BOM, UTF-16, UTF-32)
         return tomllib.loads(read_config_text(path)), f"spec {path!r}"
     except FileNotFoundError:
@@ -126,110 +108,6 @@ def load(spec, where: str = "the spec") -> tuple[dict, str]:
         raise SpecError(f"sweep spec {path!r} is not valid TOML ({exc}); fix its syntax") from None
     except OSError as exc:
         raise SpecError(f"cannot read sweep spec {path!r} ({exc.strerror})") from None
-
-
-def _flag(key: str) -> str:
-    return key.replace("_", "-")
-
-
-def _draw(name: str, dist, n: int, rng: np.random.Generator, where: str) -> list:
-    """n values of one [random] key."""
-    if isinstance(dist, list):
-        dist = {"choice": dist}
-    if isinstance(dist, dict) and "dist" in dist:  # the long form: { dist = "loguniform", low = 1e-3, high = 1 }
-        rest = {k: v for k, v in dist.items() if k != "dist"}
-        kind = dist["dist"]
-        if kind == "choice" and set(rest) == {"values"}:
-            dist = {"choice": rest["values"]}
-        elif set(rest) == {"low", "high"}:
-            dist = {kind: [rest["low"], rest["high"]]}
-        else:
-            raise SpecError(f"{where}: [random] {name}: {{ dist = {kind!r}, ... }} needs low and high (or values for "
-                            f"choice), got {sorted(rest)}")
-    if not isinstance(dist, dict) or len(dist) != 1:
-        raise SpecError(f"{where}: [random] {name} must be a list of choices or one of {{ uniform = [lo, hi] }}, "
-                        f"{{ loguniform = [lo, hi] }}, {{ randint = [lo, hi] }}, {{ choice = [...] }}; got {dist!r}")
-    (kind, arg), = dist.items()
-    if kind == "choice":
-        if not isinstance(arg, list) or not arg:
-            raise SpecError(f"{where}: [random] {name}: choice needs a non-empty list, got {arg!r}")
-        return [arg[int(i)] for i in rng.integers(0, len(arg), size=n)]
-    ok = (isinstance(arg, list) and len(arg) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                         and math.isfinite(v) for v in arg) and arg[0] <= arg[1])
-    if not ok or kind not in ("uniform", "loguniform", "randint"):
-        raise SpecError(f"{where}: [random] {name} = {{ {kind} = {arg!r} }} is not a distribution; use uniform, "
-                        "loguniform or randint with [lo, hi] (lo <= hi), or choice = [...]")
-    lo, hi = arg
-    if kind == "uniform":
-        return [float(v) for v in rng.uniform(lo, hi, size=n)]
-    if kind == "loguniform":
-        if lo <= 0:
-            raise SpecError(f"{where}: [random] {name}: loguniform needs 0 < lo <= hi, got [{lo}, {hi}]")
-        return [float(v) for v in np.exp(rng.uniform(math.log(lo), math.log(hi), size=n))]
-    if int(lo) != lo or int(hi) != hi:
-        raise SpecError(f"{where}: [random] {name}: randint needs integer bounds, got [{lo}, {hi}]")
-    return [int(v) for v in rng.integers(int(lo), int(hi) + 1, size=n)]
-
-
-def combinations(spec: dict, where: str = "the spec", draw: bool = True) -> tuple[dict, list[dict], list[str]]:
-    """(shared options, [combo, ...], swept keys) of a spec dict; checks the sweep-specific parts."""
-    if not isinstance(spec, dict):
-        raise SpecError(f"a sweep spec must be a table (dict) of options with a [grid] table, got {type(spec).__name__}")
-    grid = spec.get("grid", {})
-    rand = spec.get("random", {})
-    if not isinstance(grid, dict) or not isinstance(rand, dict):
-        raise SpecError(f"{where}: grid and random must be tables ([grid], [random])")
-    if not grid and not rand:
-        raise SpecError(f"{where} has no [grid] table; list the values to sweep, e.g. [grid] lr = [0.1, 0.01]")
-    shared = {k: v for k, v in spec.items() if k not in SWEEP_TABLES}
-    for key, value in shared.items():
-        if isinstance(value, dict) and key != "train":
-            raise SpecError(f"{where}: table [{key}] does not apply to a sweep; a spec holds train options, a [train] "
-                            "table, [grid] and [random]")
-    for key in [*shared, *grid, *rand, *(k for t in shared.values() if isinstance(t, dict) for k in t)]:
-        if _flag(key) in NOT_IN_SPEC:
-            raise SpecError(f"{where}: {key!r} cannot be set in a sweep spec; {NOT_IN_SPEC[_flag(key)]}")
-    _check_finite(where, shared, grid)
-    swept, flags = [], {}
-    for key, values in grid.items():
-        if _flag(key) in flags:
-            raise SpecError(f"{where}: [grid] {flags[_flag(key)]!r} and {key!r} name the same option; keep one of them")
-        flags[_flag(key)] = key
-        if not isinstance(values, list) or not values:
-            raise SpecError(f"{where}: [grid] {key} must be a non-empty list of values, e.g. {key} = [..., ...]; "
-                            f"got {values!r}")
-        if len({canonical(v) for v in values}) != len(values):
-            raise SpecError(f"{where}: [grid] {key} lists a value twice ({values!r}); list each value once")
-        swept.append(key)
-    if not rand:
-        _check_size(where, 1, grid)
-    for key in shared:
-        if _flag(key) in {_flag(k) for k in [*grid, *rand]}:
-            raise SpecError(f"{where}: {key!r} is both a shared option and a swept key; keep one of them")
-    n = rand.get("n")
-    draws = {}
-    if rand:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise SpecError(f"{where}: [random] needs n = the number of draws (an integer >= 1), got {n!r}")
-        seed = rand.get("sampler_seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise SpecError(f"{where}: [random] sampler_seed must be an integer >= 0, got {seed!r}")
-        keys = [k for k in rand if k not in ("n", "sampler_seed")]
-        if not keys:
-            raise SpecError(f"{where}: [random] has n but no distribution; add e.g. lr = {{ loguniform = [1e-3, 1] }}")
-        _check_size(where, n, grid)
-        rng = np.random.default_rng(seed)
-        for key in keys:
-            if _flag(key) in {_flag(k) for k in grid}:
-                raise SpecError(f"{where}: {key!r} is both a [grid] and a [random] key; keep one of them")
-            if draw:
-                draws[key] = _draw(key, rand[key], n, rng, where)
-                swept.append(key)
-            else:  # TPE: checked here, drawn by Optuna
-                _draw(key, rand[key], 1, np.random.default_rng(0), where)
-    points = [dict(zip(draws, vals)) for vals in zip(*draws.values())] if draws else [{}]
-    combos = [{**p, **dict(zip(grid, vals))} for p in points for vals in itertools.product(*grid.values())]
-    return shared, combos, swept
 
 
 def search_options(spec: dict, where: str = "the spec") -> dict:
@@ -282,51 +160,9 @@ def rungs(es: dict, top) -> list[int]:
     return out + [top]
 
 
-MAX_RUNS = 100_000  # runs in one sweep: each is resolved and stored before the first starts
-
-
-def _check_size(where: str, n_draws: int, grid: dict) -> None:
-    """The number of runs (draws × the grid's product), counted before anything is expanded."""
-    total = n_draws
-    for values in grid.values():
-        total *= len(values)
-    if total > MAX_RUNS:
-        raise SpecError(f"{where} asks for {total:,} runs; a sweep holds at most {MAX_RUNS:,} — split it into "
-                        "several specs (each with its own --out), or sample it with [random] n = ...")
-
-
-def _check_finite(where: str, shared: dict, grid: dict) -> None:
-    """NaN and ±inf (TOML's nan, inf) are no option's value: one line naming the key."""
-    def bad(v):
-        if isinstance(v, float) and not math.isfinite(v):
-            return True
-        return isinstance(v, list) and any(bad(x) for x in v)
-
-    tables = [("", shared), *((f"[{k}] ", t) for k, t in shared.items() if isinstance(t, dict)), ("[grid] ", grid)]
-    for prefix, table in tables:
-        for key, value in table.items():
-            if not isinstance(value, dict) and bad(value):
-                raise SpecError(f"{where}: {prefix}{key} = {value!r} holds a non-finite number (nan or inf); give "
-                                "finite values")
-
-
-def describe(combo: dict) -> str:
-    """'optimizer=sgd lr=0.1 seed=0'."""
-    def show(v):
-        if isinstance(v, list):
-            return ",".join(map(str, v)) or "''"
-        if isinstance(v, float):
-            return f"{v:g}"
-        return str(v)
-
-    return " ".join(f"{k}={show(v)}" for k, v in combo.items())
-
-
 def absolute_data(value, base: Path | None):
     """A data option as every worker must read it: a relative file path made absolute against the spec's
     folder (``base``; then the current folder); built-in names and anything else unchanged."""
-    from mlplab.cli.common import is_builtin
-
     if not isinstance(value, str) or not value or is_builtin(value) or Path(value).is_absolute():
         return value
     for root in ([base] if base is not None else []) + [Path.cwd()]:
@@ -360,199 +196,6 @@ def _with_absolute_data(spec: dict, base: Path | None) -> dict:
     return spec
 
 
-NET_KEYS = ("layer_sizes", "activation", "output_activation", "bias", "init", "dtype", "loss", "reduction")
-
-
-TARGET_KEYS = ("task", "classes", "loss", "output_activation", "target")
-
-
-class Resolver:
-    """Resolves runs through the CLI: config keys → flags → ``train``'s settings (one parser, data cached).
-
-    :meth:`resolve` gives exactly :func:`mlplab.cli.common.resolve`'s settings and the checks of
-    :func:`mlplab.cli.common.prepare_run`, with what a check depends on memoised: options that differ
-    only in the seed share one parse (the seed enters the settings as ``cfg["seed"]`` alone), the
-    targets, the network and the loss are checked once per distinct (architecture, loss), the split
-    once per (split, seed), and the optimizer for every run (cheap). A 10,000-run spec resolves in
-    about a second instead of a minute.
-    """
-
-    def __init__(self):
-        from mlplab.cli import _subparsers, build_parser
-
-        self.parser = build_parser()
-        self.subparsers = _subparsers(self.parser)
-        self.train = self.subparsers["train"]
-        self._tables = {}
-        self._parsed = {}   # options without the seed -> (cfg, table key) or the UserError raised
-        self._seeds = {}    # seed value -> None (fine) or the error
-        self._targets = {}
-        self._nets = {}
-        self._splits = {}
-        self.calls = {"parse": 0, "prepare": 0}  # counted for the complexity tests
-
-    def args(self, options: dict, where: str):
-        """The parsed ``mlplab train`` arguments of one run's options (raises the CLI's UserError)."""
-        from mlplab.cli import _config_tokens
-
-        tokens, positional = _config_tokens(where, "train", self._parsers_for(options), cfg=dict(options))
-        self.train.set_defaults(**{"data": None, **positional})
-        self.calls["parse"] += 1
-        return self.parser.parse_args(["train", *tokens])
-
-    def train_flags(self) -> set:
-        """The names of ``mlplab train``'s options (flags without dashes, and positionals)."""
-        if not hasattr(self, "_train_flags"):
-            self._train_flags = {s[2:] for a in self.train._actions for s in a.option_strings if s.startswith("--")}
-            self._train_flags |= {a.dest for a in self.train._actions if not a.option_strings}
-        return self._train_flags
-
-    def _parsers_for(self, options: dict) -> dict:
-        """The subparsers _config_tokens needs: train's alone when every key is a train option (the others
-        only decide whether an unknown key is another subcommand's option, to be skipped)."""
-        self.train_flags()
-        keys = [k for k, v in options.items() if not isinstance(v, dict)]
-        keys += [k for k, v in options.items() if isinstance(v, dict) for k in v]
-        if all(k.replace("_", "-") in self._train_flags for k in keys) and all(
-                k == "train" for k, v in options.items() if isinstance(v, dict)):
-            return {"train": self.train}
-        return self.subparsers
-
-    def table(self, args):
-        from mlplab.cli.common import load_data
-
-        key = (args.data, args.target, args.n_samples, args.noise)
-        if key not in self._tables:
-            self._tables[key] = load_data(args)
-        return self._tables[key]
-
-    def _memo(self, cache: dict, key, fn):
-        if key not in cache:
-            try:
-                cache[key] = (fn(), None)
-            except Exception as exc:  # noqa: BLE001 - re-raised for every run with this key
-                cache[key] = (None, exc)
-        value, exc = cache[key]
-        if exc is not None:
-            raise exc
-        return value
-
-    def _fast_args(self, options: dict, where: str):
-        """The arguments of options = the shared options (parsed once) + a few simple swept flags parsed onto a
-        copy of them; None where that shortcut does not apply (then :meth:`args` parses everything)."""
-        import argparse
-
-        shared = self.shared
-        if shared is None or any(k in options and options[k] != v for k, v in shared.items()) \
-                or not all(k in options for k in shared):
-            return None
-        combo = {k: v for k, v in options.items() if k not in shared}
-        if not hasattr(self, "_simple"):
-            exclusive = {id(a) for g in self.train._mutually_exclusive_groups for a in g._group_actions}
-            self._simple = {s[2:]: a for a in self.train._actions for s in a.option_strings
-                            if s.startswith("--") and type(a) is argparse._StoreAction and id(a) not in exclusive}
-        tokens = []
-        for k, v in combo.items():
-            flag = k.replace("_", "-")
-            if flag not in self._simple or isinstance(v, (bool, dict)) or not isinstance(v, (int, float, str, list)):
-                return None
-            if isinstance(v, list):
-                if any(isinstance(x, (bool, dict, list)) for x in v):
-                    return None
-                v = ",".join(str(x) for x in v)
-            tokens += [f"--{flag}", str(v)]
-        if self._shared_args is None:
-            self._shared_args = self.args(shared, where)
-        base = self._shared_args
-        self.calls["parse"] += 1
-        ns = argparse.Namespace(**vars(base))
-        try:  # what argparse does for a plain store action: type(), then the choices
-            for flag, text in zip(tokens[::2], tokens[1::2]):
-                action = self._simple[flag[2:]]
-                if action.nargs is not None or text.startswith("-"):
-                    raise ValueError(flag)
-                value = action.type(text) if callable(action.type) else text
-                if action.choices is not None and value not in action.choices:
-                    raise ValueError(flag)
-                setattr(ns, action.dest, value)
-            return ns
-        except Exception:  # noqa: BLE001 - argparse itself, for its own message
-            self.train.set_defaults(data=base.data)
-            return self.train.parse_args(tokens, namespace=argparse.Namespace(**vars(base)))
-
-    shared = None
-    _shared_args = None
-
-    def _parse(self, options: dict, where: str):
-        args = self._fast_args(options, where) or self.args(options, where)
-        table = self.table(args)
-        from mlplab.cli.common import resolve
-
-        return resolve(args, table), (args.data, args.target, args.n_samples, args.noise)
-
-    def resolve(self, options: dict, where: str) -> dict:
-        """train's resolved settings for one run; the same checks (and messages) as `mlplab train`."""
-        has_seed = "seed" in options
-        skey = repr(options.get("seed"))  # repr: exact for floats, 1 / 1.0 / True apart (a memo key only)
-        shared = self.shared or {}
-        key = repr([(k, v) for k, v in options.items()  # the shared options are the same in every run
-                    if k != "seed" and not (k in shared and shared[k] is v)])
-        if key not in self._parsed or (has_seed and skey not in self._seeds):
-            try:
-                cfg, tkey = self._parse(options, where)
-            except Exception as exc:
-                if key in self._parsed:  # the same options parsed with another seed: this seed is the fault
-                    self._seeds[skey] = exc
-                raise
-            if has_seed:
-                self._seeds[skey] = None
-            self._parsed.setdefault(key, ({k: v for k, v in cfg.items() if k != "seed"}, tkey))
-        else:
-            if has_seed and self._seeds[skey] is not None:
-                raise self._seeds[skey]
-            base, tkey = self._parsed[key]
-            cfg = {**base, "seed": 0 if options.get("seed") is None else options["seed"]}
-        self.check(cfg, self._tables[tkey], tkey)
-        return cfg
-
-    def check(self, cfg: dict, table, tkey) -> None:
-        """:func:`mlplab.cli.common.prepare_run`'s checks, memoised by what each depends on."""
-        import numpy as np
-
-        import mlplab
-        from mlplab import data as D
-        from mlplab._checks import check_real
-        from mlplab.cli import UserError
-        from mlplab.cli.common import build_net, build_optimizer, targets
-
-        y_all = self._memo(self._targets, (tkey, repr([cfg[k] for k in TARGET_KEYS])),
-                           lambda: targets(table, cfg))
-
-        def split():
-            tr, _, _ = D.split_indices(len(table.X), cfg["val_split"], cfg["test_split"], cfg["seed"])
-            if cfg["task"] == "classification" and len(np.unique(y_all[tr])) < 2:
-                raise UserError("the training split holds a single class; use a smaller --val-split/--test-split or "
-                                "another --seed")
-            return tr[:1]
-
-        first = self._memo(self._splits, (tkey, cfg["task"], cfg["val_split"], cfg["test_split"], cfg["seed"]), split)
-
-        def net():
-            self.calls["prepare"] += 1
-            try:
-                n = build_net(cfg)
-                mlplab.Problem(n, table.X[first], y_all[first], cfg["loss"], l2=0.0, reduction=cfg["reduction"])
-            except ValueError as exc:
-                raise UserError(str(exc)) from None
-
-        self._memo(self._nets, (tkey, repr([cfg[k] for k in NET_KEYS])), net)
-        try:
-            check_real("l2", cfg["l2"], low=0.0)  # the Problem's own check of λ, the rest of it checked above
-            build_optimizer(cfg)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-
-
 @dataclass
 class Expansion:
     """A spec, expanded: the runs (every rung of successive halving included), the swept keys, names for
@@ -579,9 +222,6 @@ class Expansion:
 
 
 def _resolve_all(resolver, shared, combos, where, source) -> list[Run]:
-    from mlplab.cli import UserError
-    from mlplab.data import DataError
-
     runs, bad = [], {}
     for combo in combos:
         run = Run(combo=combo, options={**shared, **combo})
@@ -617,11 +257,6 @@ def expand(spec, where: str | None = None) -> tuple[list[Run], list[str], str, s
 def spec_key(spec: dict) -> str:
     """A fingerprint of an expansion's inputs: the spec (data paths absolute), mlplab's version and the data
     files' size and modification time. Equal fingerprints give equal runs, so a resume reads them stored."""
-    import hashlib
-    import os
-
-    import mlplab
-
     files = []
 
     def walk(v):
@@ -669,7 +304,7 @@ def expand_spec(spec, where: str | None = None, cached=None) -> Expansion:
         e.grid, e.n, e.seed = combos, rand["n"], rand.get("sampler_seed", 0)
         e.random = {k: v for k, v in rand.items() if k not in ("n", "sampler_seed")}
         # check the spec with one point (each distribution's first draw) crossed with the grid
-        first = {k: _draw(k, v, 1, np.random.default_rng(e.seed), where)[0] for k, v in e.random.items()}
+        first = {k: draw_values(k, v, 1, np.random.default_rng(e.seed), where)[0] for k, v in e.random.items()}
         e.make_runs([{**first, **c} for c in combos])
         swept += [k for k in e.random if k not in swept]
     else:
