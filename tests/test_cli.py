@@ -7,39 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import mlplab
-from mlplab.cli import main
 
-SRC = str(Path(mlplab.__file__).resolve().parents[1])
-# the installed console script when there is one (pip install puts it beside the interpreter)
-SCRIPT = Path(sys.executable).parent / "mlplab"
-COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "mlplab.cli"]
-
-
-def run(*args, cwd=None, timeout=120):
-    """The command line as a user runs it: a separate process, stdout not a terminal."""
-    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.pop("MLPLAB_DEBUG", None)
-    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=timeout)
-
-
-def ok(*args, **kw):
-    r = run(*args, **kw)
-    assert r.returncode == 0, r.stderr
-    return r
-
-
-def cli(capsys, *args):
-    """In-process run: (exit code, stdout, stderr)."""
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli_helpers import SCRIPT, SRC, cli, ok, run
 
 
 def write_csv(path, n=40, seed=0):

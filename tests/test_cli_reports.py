@@ -11,7 +11,7 @@ import mlplab
 from mlplab.cli.reports import method_list, parse_method
 from mlplab.figures import pretty
 
-from test_cli import SRC, cli, ok, run
+from cli_helpers import SRC, cli, ok, run
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")

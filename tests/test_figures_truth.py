@@ -10,7 +10,7 @@ import mlplab
 from mlplab import analysis, compare, figures
 from mlplab.optim import GD, SGD, MiniBatchSGD, inverse
 
-from test_cli import cli
+from cli_helpers import cli
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")

@@ -72,7 +72,7 @@ def test_the_report_page_shows_the_verdict_and_its_table(deep_run, tmp_path):
 
 
 def test_cli_train_report_on_a_deep_sigmoid_net_says_vanishing(tmp_path):
-    from test_cli import ok
+    from cli_helpers import ok
 
     ok("train", "moons", "--hidden", "16,16,16,16,16,16,16,16", "--activation", "sigmoid", "--optimizer", "sgd",
        "--epochs", 2, "--report", "deep.html", cwd=tmp_path, timeout=300)
@@ -82,7 +82,7 @@ def test_cli_train_report_on_a_deep_sigmoid_net_says_vanishing(tmp_path):
 
 
 def test_report_json_stores_the_verdicts(tmp_path):
-    from test_cli import ok
+    from cli_helpers import ok
 
     model = tmp_path / "m.safetensors"
     ok("train", "moons", "--n-samples", "60", "--hidden", "4,4,4,4,4,4", "--activation", "sigmoid", "--epochs", 3,
