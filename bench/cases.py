@@ -211,11 +211,11 @@ def b5(sz: Sizes, b1_rows, earlier_peaks=None) -> list[dict]:
         sizes = (sz.n_in, sz.hidden, 10) if "784-300-10" in r["case"] else (sz.n_in, *sz.deep, 10)
         flops = b1_flops(sz.S, sizes)
         bound = flops / (peaks[dtype] * 1e9)
-        from mlplab import _blas
+        from mlplab.fast import blas
 
         # the faster of NumPy's BLAS and SciPy's (the engine's): the better case for "no overhead"
         gemm_timing = min((measure(lambda: _gemms_only(sz.S, sz.batch, sizes, dtype, mm), repeats=max(3, sz.repeats))[0]
-                           for mm in (np.matmul, _blas.matmul)), key=lambda t: t.median)
+                           for mm in (np.matmul, blas.matmul)), key=lambda t: t.median)
         rows.append({"case": f"B5 roofline {r['case'][3:]}", "library": "mlplab", "flops": flops,
                      "flop_bound_s": bound, "measured_s": r["time"]["median"],
                      "fraction_of_roofline": bound / r["time"]["median"],
@@ -227,7 +227,7 @@ def b5(sz: Sizes, b1_rows, earlier_peaks=None) -> list[dict]:
 def _gemms_only(S, batch, sizes, dtype, matmul=np.matmul):
     """The epoch's GEMMs alone, at B1's shapes (|B| × N_ℓ), into preallocated outputs:
     what an engine with zero overhead outside BLAS would take. ``matmul``: NumPy's, or
-    ``mlplab._blas.matmul`` (SciPy's BLAS, which mlplab's engine uses)."""
+    ``mlplab.fast.blas.matmul`` (SciPy's BLAS, which mlplab's engine uses)."""
     from bench.core import Clock
 
     rng = np.random.default_rng(0)

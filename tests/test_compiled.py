@@ -1,6 +1,6 @@
-"""The compiled one-sample SGD kernel (mlplab._compiled) against the paths it replaces.
+"""The compiled one-sample SGD kernel (mlplab.fast.compiled) against the paths it replaces.
 
-Oracles: ``_scalar.sgd_steps`` (the same component formulas in Python floats) and
+Oracles: ``scalar.sgd_steps`` (the same component formulas in Python floats) and
 ``Problem.sgd_step`` one sample at a time (the array code). Tests of the fallback
 (no Numba, ``MLPLAB_NO_NUMBA=1``) run without Numba too.
 """
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab import MLP, Problem, _compiled, _scalar, train
+from mlplab import MLP, Problem, train
+from mlplab.fast import compiled, scalar
 from mlplab.optim import SGD
 
 try:
@@ -27,7 +28,7 @@ needs_numba = pytest.mark.skipif(numba is None, reason="numba is not installed (
 
 @pytest.fixture(autouse=True)
 def _numba_on(monkeypatch):
-    monkeypatch.delenv(_compiled.ENV_SWITCH, raising=False)
+    monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
 
 
 def _problem(sizes, act, out, loss, bias, l2=0.0, reduction="sum", weighted=False, dtype="float64", S=9):
@@ -80,15 +81,15 @@ def _run(p, n, seed=11, scale=0.05):
 @pytest.mark.parametrize("bias, l2, reduction, weighted", CONFIGS)
 def test_compiled_float64_matches_scalar_and_array_steps(act, out, loss, bias, l2, reduction, weighted):
     p = _problem(_sizes(out, loss), act, out, loss, bias, l2, reduction, weighted)
-    assert _compiled.plan(p) is not None
+    assert compiled.plan(p) is not None
     js, gammas = _run(p, 1000)
     w = p.net.params.copy()
     assert p.sgd_steps(w, js, gammas) == 1000
     assert p._compiled_plan is not None
     assert not np.array_equal(w, p.net.params)
-    if _scalar.supports(p):
+    if scalar.supports(p):
         w_s = p.net.params.copy()
-        assert _scalar.sgd_steps(p, w_s, js, gammas) == 1000
+        assert scalar.sgd_steps(p, w_s, js, gammas) == 1000
         np.testing.assert_allclose(w, w_s, rtol=1e-12, atol=1e-14)
     w_a = p.net.params.copy()
     for j, gamma in zip(js, gammas):
@@ -127,7 +128,7 @@ def test_train_on_the_slides_network_goes_through_the_kernel_and_matches_array_s
         p.sgd_step(w, int(j), 1.0 / (k + 1))
     r = train(net.copy(), X, y, "squared", SGD(), max_iter=3000, tol=None, seed=4)
     np.testing.assert_allclose(r.params, w, rtol=1e-12)
-    assert _compiled.plan(p) is not None
+    assert compiled.plan(p) is not None
 
 
 @needs_numba
@@ -144,7 +145,7 @@ def test_compiled_steps_stop_before_a_step_that_could_overflow(dtype):
     np.testing.assert_allclose(w, w_ref, rtol=1e-12 if dtype == "float64" else 1e-6)
     if dtype == "float64":
         w_s = p.net.params.copy()
-        assert _scalar.sgd_steps(p, w_s, js, gammas) == 2
+        assert scalar.sgd_steps(p, w_s, js, gammas) == 2
 
 
 @needs_numba
@@ -166,7 +167,7 @@ def test_negative_and_out_of_range_sample_indices():
     p = _problem((2, 2, 1), "sigmoid", "sigmoid", "squared", True)
     w, w_ref = p.net.params.copy(), p.net.params.copy()
     assert p.sgd_steps(w, [-1, 3], [0.1, 0.1]) == 2
-    _scalar.sgd_steps(p, w_ref, [-1, 3], [0.1, 0.1])
+    scalar.sgd_steps(p, w_ref, [-1, 3], [0.1, 0.1])
     np.testing.assert_allclose(w, w_ref, rtol=1e-14)
     with pytest.raises(IndexError):
         p.sgd_steps(w, [p.S], [0.1])
@@ -177,16 +178,16 @@ def test_negative_and_out_of_range_sample_indices():
 def test_kernel_applies_only_where_it_is_defined():
     from mlplab.activations import Activation
 
-    assert _compiled.plan(_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False, dtype="float32")) is not None
+    assert compiled.plan(_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False, dtype="float32")) is not None
     big = _problem((20, 200, 200, 3), "tanh", "identity", "squared", True)  # d > MAX_PARAMS: BLAS is faster
-    assert big.d > _compiled.MAX_PARAMS and _compiled.plan(big) is None
+    assert big.d > compiled.MAX_PARAMS and compiled.plan(big) is None
     X, y = np.random.default_rng(0).normal(size=(6, 2)), np.eye(3)[np.arange(6) % 3]
     sq_softmax = Problem(MLP([2, 2, 3], output_activation="softmax", seed=0), X, y, "squared")
-    assert _compiled.plan(sq_softmax) is None  # softmax only with cross-entropy
+    assert compiled.plan(sq_softmax) is None  # softmax only with cross-entropy
     p = _problem((2, 3, 1), "relu", "identity", "squared", True)
     p.net.activations = (Activation("relu", lambda z: np.maximum(z, 0) ** 2, lambda z, a: 2 * np.maximum(z, 0)),
                          p.net.activations[1])
-    assert _compiled.plan(p) is None  # a look-alike record, not the built-in relu
+    assert compiled.plan(p) is None  # a look-alike record, not the built-in relu
 
 
 @needs_numba
@@ -202,7 +203,7 @@ def test_a_read_only_install_compiles_without_a_cache(monkeypatch):
 
     with pytest.raises(RuntimeError, match="cannot cache"):
         numba.njit(cache=True)(f)
-    assert _compiled._njit(numba, f)(1.0) == 2.0
+    assert compiled._njit(numba, f)(1.0) == 2.0
 
 
 # --- the fallback: no Numba, or MLPLAB_NO_NUMBA=1 -----------------------------------
@@ -224,7 +225,7 @@ def _fallback_matches_scalar():
     assert p.sgd_steps(w, js, gammas) == 200
     assert p._compiled_plan is None
     w_s = p.net.params.copy()
-    _scalar.sgd_steps(p, w_s, js, gammas)
+    scalar.sgd_steps(p, w_s, js, gammas)
     np.testing.assert_array_equal(w, w_s)  # the Python-float path itself
     q = _problem((3, 4, 3), "tanh", "softmax", "cross_entropy", True, dtype="float32")
     w = q.net.params.copy()
@@ -237,13 +238,13 @@ def _fallback_matches_scalar():
 def test_without_numba_everything_runs_as_before(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
     monkeypatch.setattr(_compiled, "_state", {})
-    assert _compiled.kernel() is None
+    assert compiled.kernel() is None
     _fallback_matches_scalar()
 
 
 def test_environment_switch_forces_the_fallback(monkeypatch):
-    monkeypatch.setenv(_compiled.ENV_SWITCH, "1")
-    assert _compiled.disabled()
+    monkeypatch.setenv(compiled.ENV_SWITCH, "1")
+    assert compiled.disabled()
     _fallback_matches_scalar()
-    monkeypatch.setenv(_compiled.ENV_SWITCH, "0")
-    assert not _compiled.disabled()
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    assert not compiled.disabled()

@@ -169,7 +169,7 @@ def test_each_exact_step_makes_the_new_gradient_orthogonal():
         E, g = P.value_and_grad(w)
         g = g.copy()
         step, _, info = GD("exact").update(g.copy(), GD("exact").init(w), w, loss=E,
-                                           value_fn=mlplab.training.kernels.BlockValue(P, None, 1))
+                                           value_fn=mlplab.fast.kernels.BlockValue(P, None, 1))
         w = w + step
         g_new = P.value_and_grad(w)[1]
         assert abs(g_new @ g) <= 1e-12 * (g @ g)  # φ′(α*) = ∇E(w + α*d)ᵀd = 0

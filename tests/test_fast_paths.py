@@ -220,7 +220,7 @@ def test_value_hands_out_the_outputs_of_its_forward_pass(dtype, S):
 
 
 # ---------------------------------------------------------------------------
-# _blas: every product through one BLAS, against float64 NumPy
+# fast.blas: every product through one BLAS, against float64 NumPy
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
@@ -228,7 +228,7 @@ def test_value_hands_out_the_outputs_of_its_forward_pass(dtype, S):
                                      (40, 300, 1), (1, 300, 40), (64, 20, 16)])
 @pytest.mark.parametrize("tA, tB", [(False, False), (True, False), (False, True), (True, True)])
 def test_blas_products_match_numpy(dtype, tol, m, k, n, tA, tB):
-    from mlplab import _blas
+    from mlplab.fast import blas
 
     rng = np.random.default_rng(m * 1000 + k + n)
     A = rng.standard_normal((k, m) if tA else (m, k)).astype(dtype)
@@ -237,49 +237,49 @@ def test_blas_products_match_numpy(dtype, tol, m, k, n, tA, tB):
     B = B.T if tB else B
     ref = A.astype(np.float64) @ B.astype(np.float64)
     scale = max(1.0, float(np.abs(ref).max()))
-    out = _blas.matmul(A, B)
+    out = blas.matmul(A, B)
     assert out.shape == (m, n) and out.dtype == dtype and out.flags.c_contiguous
     assert np.abs(out - ref).max() / scale < tol
     into = np.full((m, n), np.nan, dtype=dtype)  # β = 0 must not read the old contents
-    assert _blas.matmul(A, B, out=into) is into
+    assert blas.matmul(A, B, out=into) is into
     assert np.abs(into - ref).max() / scale < tol
     C = rng.standard_normal((m, n)).astype(dtype)
     expected = 0.9 * C.astype(np.float64) - 0.5 * ref
-    _blas.gemm_update(C, -0.5, A, B, 0.9)
+    blas.gemm_update(C, -0.5, A, B, 0.9)
     assert np.abs(C - expected).max() / scale < tol
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_blas_rank_one_update_and_dot(dtype):
-    from mlplab import _blas
+    from mlplab.fast import blas
 
     rng = np.random.default_rng(0)
     C = rng.standard_normal((300, 784)).astype(dtype)
     x, y = rng.standard_normal(300).astype(dtype), rng.standard_normal(784).astype(dtype)
     expected = C.astype(np.float64) - 0.25 * np.outer(x, y)
-    _blas.ger_update(C, -0.25, x, y)
+    blas.ger_update(C, -0.25, x, y)
     np.testing.assert_allclose(C, expected, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
     for size in (5, 50_000):  # NumPy's dot below OpenBLAS's threading size, SciPy's from it on
         u, v = rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
         ref = float(u.astype(np.float64) @ v.astype(np.float64))
-        assert isinstance(_blas.dot(u, v), float)
-        assert abs(_blas.dot(u, v) - ref) <= (1e-3 if dtype == np.float32 else 1e-10) * max(1.0, abs(ref))
+        assert isinstance(blas.dot(u, v), float)
+        assert abs(blas.dot(u, v) - ref) <= (1e-3 if dtype == np.float32 else 1e-10) * max(1.0, abs(ref))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_blas_axpy_updates_in_place(dtype):
-    from mlplab import _blas
+    from mlplab.fast import blas
 
     rng = np.random.default_rng(1)
     y, x = rng.standard_normal(1001).astype(dtype), rng.standard_normal(1001).astype(dtype)
     expected = y.astype(np.float64) - 0.3 * x.astype(np.float64)
     address = y.ctypes.data
-    _blas.axpy(y, -0.3, x)
+    blas.axpy(y, -0.3, x)
     assert y.ctypes.data == address  # the same memory, updated
     np.testing.assert_allclose(y, expected, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-6)
     big = np.zeros(2001, dtype=dtype)
     strided = big[::2]  # not contiguous: the result is written back
-    _blas.axpy(strided, 2.0, x)
+    blas.axpy(strided, 2.0, x)
     np.testing.assert_array_equal(big[::2], 2 * x)
     assert not big[1::2].any()
 
@@ -287,26 +287,26 @@ def test_blas_axpy_updates_in_place(dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_all_finite_finds_every_nan_and_inf_and_accepts_huge_finite_entries(dtype):
     """The steps' and inputs' finiteness check (one BLAS dot, the entries where it is not finite)."""
-    from mlplab import _blas
+    from mlplab.fast import blas
 
     rng = np.random.default_rng(3)
     for size in (1, 7, 50_000):
         x = rng.standard_normal(size).astype(dtype)
-        assert _blas.all_finite(x) is True
+        assert blas.all_finite(x) is True
         for bad in (np.nan, np.inf, -np.inf):
             for where in {0, size // 2, size - 1}:
                 y = x.copy()
                 y[where] = bad
-                assert _blas.all_finite(y) is False
-                assert _blas.all_finite(y.reshape(1, -1)) is False
-                assert _blas.all_finite(y[::-1]) is False  # not contiguous: the entries decide
+                assert blas.all_finite(y) is False
+                assert blas.all_finite(y.reshape(1, -1)) is False
+                assert blas.all_finite(y[::-1]) is False  # not contiguous: the entries decide
         huge = x.copy()
         huge[size // 2] = 0.9 * np.finfo(dtype).max  # its square overflows: still finite
         huge[0] = -0.9 * np.finfo(dtype).max
-        assert _blas.all_finite(huge) is True and _blas.all_finite(huge[::-1]) is True
-    assert _blas.all_finite(np.zeros(0, dtype)) is True
-    assert _blas.all_finite(np.array([1, 2], dtype=np.int64)) is True
-    assert _blas.all_finite(np.array([1.0, np.nan], dtype=np.float16)) is False
+        assert blas.all_finite(huge) is True and blas.all_finite(huge[::-1]) is True
+    assert blas.all_finite(np.zeros(0, dtype)) is True
+    assert blas.all_finite(np.array([1, 2], dtype=np.int64)) is True
+    assert blas.all_finite(np.array([1.0, np.nan], dtype=np.float16)) is False
 
 
 def test_sigmoid_block_form_matches_expit_to_a_few_ulps():
@@ -334,12 +334,12 @@ def test_sigmoid_block_form_matches_expit_to_a_few_ulps():
 # ---------------------------------------------------------------------------
 
 def test_scalar_activations_match_the_array_ones():
-    from mlplab import _scalar
+    from mlplab.fast import scalar
     from mlplab.activations import get_activation
 
     z = np.concatenate([np.linspace(-50, 50, 2001), [-800.0, -745.0, -720.0, -40.0, 0.0, 1e-300, 40.0, 800.0,
                                                        np.nan]])
-    for name, (phi, dphi) in _scalar.ACTIVATIONS.items():
+    for name, (phi, dphi) in scalar.ACTIVATIONS.items():
         act = get_activation(name)
         # rows of one sample's size: the array code's one-sample form (NaN passes through both)
         a_ref = np.concatenate([act.phi(z[i:i + 100].reshape(1, -1)).ravel() for i in range(0, len(z), 100)])
@@ -348,14 +348,14 @@ def test_scalar_activations_match_the_array_ones():
         da = np.array([dphi(float(v), float(av)) for v, av in zip(z, a)])
         np.testing.assert_allclose(a, a_ref, rtol=2e-15, atol=1e-300, err_msg=name)  # a few ulps
         np.testing.assert_allclose(da, da_ref, rtol=2e-15, atol=1e-15, err_msg=name)  # 1 − a² near 0
-    assert set(_scalar.ACTIVATIONS) == set(mlplab.activations.ACTIVATIONS) - {"softmax"}
+    assert set(scalar.ACTIVATIONS) == set(mlplab.activations.ACTIVATIONS) - {"softmax"}
 
 
 @pytest.mark.parametrize("loss, out", [("squared", "sigmoid"), ("squared", "identity"), ("absolute", "tanh"),
                                        ("perceptron", "identity"), ("perceptron", "tanh"),
                                        ("binary_cross_entropy", "sigmoid")])
 def test_scalar_output_error_matches_the_array_one(loss, out):
-    from mlplab import _scalar
+    from mlplab.fast import scalar
     from mlplab.activations import get_activation
     from mlplab.losses import get_loss, output_error
 
@@ -367,13 +367,13 @@ def test_scalar_output_error_matches_the_array_one(loss, out):
              }.get(loss, rng.normal(size=(1, 3))).astype(float)
         a = act.phi(z)
         e_ref, dz_ref = output_error(lossf, act, y, z, a)
-        if (loss, out) in _scalar.LOGIT_FORMS:
-            value, grad_z = _scalar.LOGIT_FORMS[(loss, out)]
+        if (loss, out) in scalar.LOGIT_FORMS:
+            value, grad_z = scalar.LOGIT_FORMS[(loss, out)]
             e = sum(value(yi, zi) for yi, zi in zip(y[0], z[0]))
             dz = [grad_z(yi, zi, ai) for yi, zi, ai in zip(y[0], z[0], a[0])]
         else:
-            value, grad = _scalar.LOSSES[loss]
-            dphi = _scalar.ACTIVATIONS[out][1]
+            value, grad = scalar.LOSSES[loss]
+            dphi = scalar.ACTIVATIONS[out][1]
             e = sum(value(yi, ai) for yi, ai in zip(y[0], a[0]))
             dz = [grad(yi, ai) * dphi(zi, ai) for yi, zi, ai in zip(y[0], z[0], a[0])]
         np.testing.assert_allclose(e, e_ref[0], rtol=1e-14)
@@ -406,10 +406,10 @@ def _tiny_problem(sizes, act, out, loss, bias, l2=0.0, reduction="sum", weighted
 @pytest.mark.parametrize("bias, l2, reduction, weighted", [
     (False, 0.0, "sum", False), (True, 0.0, "sum", False), (True, 0.2, "sum", True), (True, 0.2, "mean", True)])
 def test_scalar_steps_match_array_steps(sizes, act, out, loss, bias, l2, reduction, weighted):
-    from mlplab import _scalar
+    from mlplab.fast import scalar
 
     p = _tiny_problem(sizes, act, out, loss, bias, l2, reduction, weighted)
-    assert _scalar.supports(p)
+    assert scalar.supports(p)
     rng = np.random.default_rng(11)
     js = rng.integers(0, p.S, size=60).tolist()
     gammas = [0.3 / (k + 1) ** 0.6 for k in range(60)]
@@ -424,14 +424,14 @@ def test_scalar_steps_match_array_steps(sizes, act, out, loss, bias, l2, reducti
 
 
 def test_scalar_path_is_used_only_where_it_applies():
-    from mlplab import _scalar
+    from mlplab.fast import scalar
 
-    assert _scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False))
-    assert not _scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False, dtype="float32"))
-    assert not _scalar.supports(_tiny_problem((2, 40, 3), "tanh", "identity", "squared", True))  # d = 243
+    assert scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False))
+    assert not scalar.supports(_tiny_problem((2, 2, 1), "sigmoid", "sigmoid", "squared", False, dtype="float32"))
+    assert not scalar.supports(_tiny_problem((2, 40, 3), "tanh", "identity", "squared", True))  # d = 243
     X, y = np.random.default_rng(0).normal(size=(6, 2)), np.arange(6) % 3
     ce = Problem(MLP([2, 2, 3], output_activation="softmax", seed=0), X, y, "cross_entropy")
-    assert not _scalar.supports(ce)
+    assert not scalar.supports(ce)
 
 
 def test_scalar_steps_stop_before_a_step_that_could_overflow():
@@ -492,14 +492,14 @@ def test_full_pass_in_chunks_equals_one_pass(monkeypatch, chunk, bias, l2, reduc
 
 def test_scalar_path_rejects_look_alike_records():
     # a user's own activation that happens to be called "relu" must not run the built-in formulas
-    from mlplab import _scalar
+    from mlplab.fast import scalar
     from mlplab.activations import Activation
 
     p = _tiny_problem((2, 3, 1), "relu", "identity", "squared", True)
-    assert _scalar.supports(p)
+    assert scalar.supports(p)
     mine = Activation("relu", lambda z: np.maximum(z, 0) ** 2, lambda z, a: 2 * np.maximum(z, 0))
     p.net.activations = (mine, p.net.activations[1])
-    assert not _scalar.supports(p)
+    assert not scalar.supports(p)
     # copies of the built-in records (a pickled network) are the records
     import pickle
 
@@ -578,17 +578,17 @@ def test_a_schedule_failing_at_step_k_fails_there_with_w_at_k():
 def test_blas_dot_falls_back_to_numpy_for_other_dtypes_and_overflows_quietly():
     import warnings
 
-    from mlplab import _blas
+    from mlplab.fast import blas
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=20_000)
     for a, b in ((x.astype(np.float16), x.astype(np.float16)), (np.arange(20_000), np.arange(20_000)),
                  (x.astype(np.float32), x)):
-        assert _blas.dot(a, b) == pytest.approx(float(np.dot(a, b)), rel=1e-3)
+        assert blas.dot(a, b) == pytest.approx(float(np.dot(a, b)), rel=1e-3)
     big = np.full(10, 1e30, dtype=np.float32)
     with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")
-        assert _blas.dot(big, big) == np.inf  # the overflow tests read inf; no warning, no exception
+        assert blas.dot(big, big) == np.inf  # the overflow tests read inf; no warning, no exception
 
 
 def test_overflow_test_of_the_step_raises_no_floating_point_errors():
@@ -612,52 +612,52 @@ def test_sigmoid_of_integer_blocks():
 
 
 def test_blas_thread_policy_runs_small_products_on_one_thread_and_restores_the_count(monkeypatch):
-    from mlplab import _blas
+    from mlplab.fast import blas
 
-    fns = _blas._openblas()
+    fns = blas._openblas()
     if fns is None:
         pytest.skip("threadpoolctl cannot find SciPy's OpenBLAS here")
     from threadpoolctl import threadpool_limits
 
     get, _ = fns
     seen = []
-    original = _blas._threads_for
+    original = blas._threads_for
 
     def spy(size):
         original(size)
         seen.append((size, int(get())))
 
-    monkeypatch.setattr(_blas, "_threads_for", spy)
+    monkeypatch.setattr(blas, "_threads_for", spy)
     A32 = np.ones((64, 64), dtype=np.float32)
     big = np.ones((600, 600), dtype=np.float32)  # 2.16e8 ≥ THREADED_MIN
     v = np.ones(600, dtype=np.float32)
     with threadpool_limits(2, user_api="blas"):
         before = int(get())
-        with _blas.thread_policy():
-            _blas.matmul(A32, A32)
-            _blas.matmul(big, v[:, None])  # a matrix-vector product: gemv, by size
-            with _blas.thread_policy():  # nested: the outer policy rules
-                _blas.matmul(A32, A32)
+        with blas.thread_policy():
+            blas.matmul(A32, A32)
+            blas.matmul(big, v[:, None])  # a matrix-vector product: gemv, by size
+            with blas.thread_policy():  # nested: the outer policy rules
+                blas.matmul(A32, A32)
         assert int(get()) == before  # restored
         assert seen == [(64 ** 3, 1), (600 ** 2, 1), (64 ** 3, 1)]
         seen.clear()
-        _blas.matmul(A32, A32)  # outside a policy: the count is left alone
+        blas.matmul(A32, A32)  # outside a policy: the count is left alone
         assert seen == [(64 ** 3, before)]
     with threadpool_limits(1, user_api="blas"):  # a limit around the call is never raised
         seen.clear()
-        with _blas.thread_policy():
-            _blas.matmul(big, big)
+        with blas.thread_policy():
+            blas.matmul(big, big)
         assert seen == [(600 ** 3, 1)] and int(get()) == 1
-    np.testing.assert_allclose(_blas.matmul(big, big), np.full((600, 600), 600.0, dtype=np.float32))
+    np.testing.assert_allclose(blas.matmul(big, big), np.full((600, 600), 600.0, dtype=np.float32))
 
 
 def test_blas_tuner_moves_a_shape_to_the_thread_count_that_measures_faster(monkeypatch):
     """A fake clock makes products slow on 2 threads (cores taken by other work), then slow on one:
     the shape moves to one thread, then back; the product itself always runs on the chosen count
     and gives the right numbers; the probe (the other count) only writes scratch memory."""
-    from mlplab import _blas
+    from mlplab.fast import blas
 
-    fns = _blas._openblas()
+    fns = blas._openblas()
     if fns is None:
         pytest.skip("threadpoolctl cannot find SciPy's OpenBLAS here")
     from threadpoolctl import threadpool_limits
@@ -672,14 +672,14 @@ def test_blas_tuner_moves_a_shape_to_the_thread_count_that_measures_faster(monke
         clock["end"] = not clock["end"]
         return clock["t"]
 
-    monkeypatch.setattr(_blas, "_clock", fake_clock)
-    monkeypatch.setattr(_blas, "_shapes", {})
-    monkeypatch.setattr(_blas, "PROBE_MIN", 1.5)
-    monkeypatch.setattr(_blas, "PROBE_MAX", 3.0)
+    monkeypatch.setattr(blas, "_clock", fake_clock)
+    monkeypatch.setattr(blas, "_shapes", {})
+    monkeypatch.setattr(blas, "PROBE_MIN", 1.5)
+    monkeypatch.setattr(blas, "PROBE_MAX", 3.0)
     rng = np.random.default_rng(0)
     A, B = rng.standard_normal((128, 300)), rng.standard_normal((300, 200))  # 7.7e6 ≥ TUNED_MIN
     runs = []
-    original = _blas._tuned_gemm
+    original = blas._tuned_gemm
 
     def spy(call, key, allowed, probe):
         def counted():
@@ -688,42 +688,42 @@ def test_blas_tuner_moves_a_shape_to_the_thread_count_that_measures_faster(monke
 
         original(counted, key, allowed, probe)
 
-    monkeypatch.setattr(_blas, "_tuned_gemm", spy)
+    monkeypatch.setattr(blas, "_tuned_gemm", spy)
     with threadpool_limits(2, user_api="blas"):
         if int(get()) != 2:
             pytest.skip("this OpenBLAS cannot run 2 threads")
-        with _blas.thread_policy():
+        with blas.thread_policy():
             for _ in range(6):
-                np.testing.assert_allclose(_blas.matmul(A, B), A @ B, rtol=1e-12, atol=1e-12)
-            (shape,) = _blas._shapes.values()
+                np.testing.assert_allclose(blas.matmul(A, B), A @ B, rtol=1e-12, atol=1e-12)
+            (shape,) = blas._shapes.values()
             assert runs == [2] * 6 and shape.threads == 2  # the quiet machine: 2 threads hold
             cost[2] = 20.0  # another process takes a core: 2 threads are 20× slower
             runs.clear()
             for _ in range(8):
-                np.testing.assert_allclose(_blas.matmul(A, B), A @ B, rtol=1e-12, atol=1e-12)
+                np.testing.assert_allclose(blas.matmul(A, B), A @ B, rtol=1e-12, atol=1e-12)
             # a slow product triggers a probe at once; once the median of the last five is slow, two
             # probes in a row on one thread win: a few slow products, not a probe interval's worth
             assert shape.threads == 1 and runs[0] == 2 and runs[-1] == 1 and runs.count(2) <= 4
             cost[2] = 0.5  # the core is free again
             runs.clear()
             for _ in range(20):
-                _blas.matmul(A, B)
+                blas.matmul(A, B)
             assert shape.threads == 2 and runs[-1] == 2 and 1 in runs
             cost[2] = 1.2  # no longer decisively faster (1.2 > SWITCH_BACK × 1): one thread holds
             shape.threads, shape.recent, shape.favour = 1, [1.0], None
             runs.clear()
             for _ in range(40):
-                _blas.matmul(A, B)
+                blas.matmul(A, B)
             assert set(runs) == {1}
             cost[2] = 0.85  # back to the allowed count at ≤ SWITCH_BACK (0.9) × the 1-thread time …
             runs.clear()
             for _ in range(40):
-                _blas.matmul(A, B)
+                blas.matmul(A, B)
             assert shape.threads == 2 and runs[-1] == 2
             cost[2], cost[1] = 1.0, 0.85  # … but away from it only at ≤ SWITCH (0.75) ×: 2 threads hold
             shape.recent, shape.favour = [1.0], None
             runs.clear()
             for _ in range(40):
-                _blas.matmul(A, B)
+                blas.matmul(A, B)
             assert set(runs) == {2}
         assert int(get()) == 2  # restored

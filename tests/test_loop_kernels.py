@@ -1,7 +1,7 @@
 """The training loop's step kernels against the general one, and optimizers the loop has never seen.
 
 Oracle: the general kernel (``optimizer.update`` on the block gradient, then w += step), forced
-by replacing :func:`mlplab.training.kernels.choose`; and hand-written update loops.
+by replacing :func:`mlplab.fast.kernels.choose`; and hand-written update loops.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from mlplab import MLP, DivergenceError, Problem, train
 from mlplab.optim import GD, SGD, Adam, MiniBatchSGD, Momentum, Optimizer, StepInfo
 from mlplab.optim.schedules import inverse
-from mlplab.training import kernels
+from mlplab.fast import kernels
 
 
 def _data(S=23, seed=0):

@@ -13,7 +13,7 @@ import pytest
 
 from mlplab import MLP, Problem, train
 from mlplab.optim import SGD, Adam, MiniBatchSGD
-from mlplab.training import kernels
+from mlplab.fast import kernels
 from mlplab.training.monitor import EXACT_OVERHEAD, EXACT_SHARE, Monitor
 
 

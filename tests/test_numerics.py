@@ -241,10 +241,10 @@ def test_residual_form_for_real_targets():
 
 
 def test_scalar_forms_match_mpmath():
-    from mlplab import _scalar
+    from mlplab.fast import scalar
 
-    value, grad_z = _scalar.LOGIT_FORMS[("squared", "sigmoid")]
-    phi, dphi = _scalar.ACTIVATIONS["sigmoid"]
+    value, grad_z = scalar.LOGIT_FORMS[("squared", "sigmoid")]
+    phi, dphi = scalar.ACTIVATIONS["sigmoid"]
     for label in (0.0, 1.0):
         z = [float(v) for v in Z_GRID]
         a = [phi(v) for v in z]

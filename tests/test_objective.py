@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab import _scalar
+from mlplab.fast import scalar
 from mlplab.objective import Problem
 
 
@@ -105,7 +105,7 @@ def test_class_labels_of_every_dtype_equal_one_hot_rows(kind):
 def test_a_problem_for_one_gradient_does_not_ask_for_the_scalar_kernel(monkeypatch):
     """Whether the one-sample scalar kernel applies is decided when sgd_steps first asks."""
     asked = []
-    real = _scalar.supports
+    real = scalar.supports
     monkeypatch.setattr(_scalar, "supports", lambda p: asked.append(p) or real(p))
     net = mlplab.MLP([2, 2, 1], seed=0)
     X, y = np.array([[0.1, 0.2], [0.3, -0.1]]), np.array([0.5, -0.5])

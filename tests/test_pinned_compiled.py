@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab import _compiled
+from mlplab.fast import compiled
 from mlplab.objective import Problem
 
 numba = pytest.importorskip("numba")
@@ -19,7 +19,7 @@ numba = pytest.importorskip("numba")
 
 @pytest.fixture(autouse=True)
 def _numba_on(monkeypatch):
-    monkeypatch.delenv(_compiled.ENV_SWITCH, raising=False)
+    monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
 
 
 def problem(dtype, l2=0.0, S=9, seed=5):
@@ -60,7 +60,7 @@ def reference_float32(p, w, js, gammas):
 @pytest.mark.parametrize("l2", [0.0, 0.3])
 def test_float32_kernel_is_bit_exact_float32_arithmetic(l2):
     p = problem(np.float32, l2)
-    assert _compiled.plan(p) is not None
+    assert compiled.plan(p) is not None
     js, gammas = steps(p)
     w = p.net.params.copy()
     assert p.sgd_steps(w, js, gammas) == len(js) and w.dtype == np.float32

@@ -92,7 +92,7 @@ def sigmoid_scalar(z, one=1.0):
 
     ``one`` is 1 in the caller's dtype (a float32 kernel stays in float32). e^{−z} is taken only
     for z ≥ 0 and e^z only for z < 0, so nothing overflows. Plain Python on ``math.exp``:
-    :mod:`mlplab._scalar` calls it as it is, :mod:`mlplab._compiled` compiles it with Numba.
+    :mod:`mlplab.fast.scalar` calls it as it is, :mod:`mlplab.fast.compiled` compiles it with Numba.
     """
     if z >= 0:
         return one / (one + math.exp(-z))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from mlplab import _blas
+from mlplab.fast import blas
 
 
 def issparse(X) -> bool:
@@ -20,7 +20,7 @@ def input_product(X, W: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     through scipy.sparse, never densifying X (``out`` is then not used: the result is a new array)."""
     if scipy.sparse.issparse(X):
         return np.asarray(X @ W.T)
-    return _blas.matmul(X, W.T, out=out)
+    return blas.matmul(X, W.T, out=out)
 
 
 def input_grad(dz: np.ndarray, X) -> np.ndarray:

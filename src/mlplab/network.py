@@ -19,10 +19,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from mlplab import _blas
+from mlplab.fast import blas
 from mlplab._checks import make_rng
 from mlplab._memory import check_memory
-from mlplab._network_speed import CACHES, Workspace, check_sparse_X, resolve_dtype, views, workspace
+from mlplab.fast.workspace import CACHES, Workspace, check_sparse_X, resolve_dtype, views, workspace
 from mlplab.activations import Activation, get_activation
 from mlplab.initializers import initialize
 from mlplab.inputs import input_grad, input_product, issparse
@@ -145,7 +145,7 @@ class MLP:
         return weights, biases
 
     def workspace(self, S: int) -> Workspace:
-        """Reused Z^ℓ, δ^ℓ buffers for blocks of S rows (speed only; :mod:`mlplab._network_speed`)."""
+        """Reused Z^ℓ, δ^ℓ buffers for blocks of S rows (speed only; :mod:`mlplab.fast.workspace`)."""
         return workspace(self, S)
 
     def copy(self, dtype=None) -> "MLP":
@@ -213,7 +213,7 @@ class MLP:
         if arr.shape[0] == 0:
             raise ValueError("X has no samples; give at least one row")
         arr = np.ascontiguousarray(arr, dtype=self.dtype)
-        if not _blas.all_finite(arr):  # one BLAS dot, no (S, N_0) mask unless it finds something
+        if not blas.all_finite(arr):  # one BLAS dot, no (S, N_0) mask unless it finds something
             row, col = np.argwhere(~np.isfinite(arr))[0]
             raise ValueError(f"X contains NaN or inf (row {row}, column {col}); remove or impute it")
         return arr, one
@@ -251,7 +251,7 @@ class MLP:
             else:
                 # z^ℓ = W^ℓ a^{ℓ−1}, for every sample (row) at once; W.T is a transposed view
                 out = None if ws is None else ws.Z[ell]
-                Z = input_product(X, W, out) if ell == 0 else _blas.matmul(As[-1], W.T, out=out)
+                Z = input_product(X, W, out) if ell == 0 else blas.matmul(As[-1], W.T, out=out)
                 if biases is not None:
                     Z += biases[ell]  # … + b^ℓ
             Zs.append(Z)
@@ -297,7 +297,7 @@ class MLP:
             yield ell, dz, As[ell - 1]
             if ell > 1:
                 buf = None if ws is None else ws.delta[ell - 2]
-                delta = _blas.matmul(dz, weights[ell - 1], out=buf)  # δ^{ℓ−1} = (W^ℓ)ᵀ Diag(φ′(z^ℓ)) δ^ℓ = V^ℓ δ^ℓ
+                delta = blas.matmul(dz, weights[ell - 1], out=buf)  # δ^{ℓ−1} = (W^ℓ)ᵀ Diag(φ′(z^ℓ)) δ^ℓ = V^ℓ δ^ℓ
                 act = self.activations[ell - 2]
                 dz = act.backward(Zs[ell - 2], As[ell - 1], delta, out=buf)  # Diag(φ′(z^{ℓ−1})) δ^{ℓ−1}
 
@@ -323,9 +323,9 @@ class MLP:
                 else:
                     np.multiply(dz.T, a_prev, out=gW)
             elif accumulate:
-                _blas.gemm_update(gW, 1.0, dz.T, a_prev, 1.0)  # gW + dZᵀ A^{ℓ−1}
+                blas.gemm_update(gW, 1.0, dz.T, a_prev, 1.0)  # gW + dZᵀ A^{ℓ−1}
             else:
-                _blas.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
+                blas.matmul(dz.T, a_prev, out=gW)  # dZᵀ A^{ℓ−1}: dZᵀ is a transposed view, no copy
             if s.b is not None:
                 if accumulate:
                     g[s.b] += dz.sum(axis=0)

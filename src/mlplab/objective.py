@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlplab import _blas
-from mlplab._fused_steps import FusedSteps
+from mlplab.fast import blas
+from mlplab.fast.sgd_steps import FusedSteps
 from mlplab._checks import check_real
-from mlplab._network_speed import describe
+from mlplab.fast.workspace import describe
 from mlplab.inputs import input_product, issparse
 from mlplab.losses import get_loss, output_error
 from mlplab.network import MLP
@@ -103,7 +103,7 @@ class Problem(FusedSteps):
     def _l2_value(self, w, n) -> float:
         if self.l2 == 0.0:
             return 0.0
-        sq = sum(_blas.dot(w[s.W], w[s.W]) for s in self.net.slices)
+        sq = sum(blas.dot(w[s.W], w[s.W]) for s in self.net.slices)
         return self._reg_weight(n) * 0.5 * self.l2 * sq  # ρ_B (λ/2) Σ‖W^ℓ‖²
 
     def _l2_grad(self, w, g, n) -> None:
@@ -115,7 +115,7 @@ class Problem(FusedSteps):
 
     # --- the objective ---------------------------------------------------------
 
-    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
+    @blas.with_thread_policy  # small products on one BLAS thread (see mlplab.fast.blas)
     def value(self, w: np.ndarray, idx=None, *, outputs: np.ndarray | None = None) -> float:
         """E(w) over all samples, or over the block idx (forward pass only).
 
@@ -217,7 +217,7 @@ class Problem(FusedSteps):
                 for (X, Y, c), Z_d, cache in forward(alpha):
                     E_rows, dz = self._weighted_output(Y, cache, c, n)  # R(Σ c e), ∂(·)/∂z^L
                     E += E_rows
-                    slope += _blas.dot(dz.ravel(), self._tangent(cache, Z_d, weights, Ds, dbs).ravel())
+                    slope += blas.dot(dz.ravel(), self._tangent(cache, Z_d, weights, Ds, dbs).ravel())
             return E + self._l2_value(trial, n), slope + self._l2_slope(trial, d, n)
 
         phi.value_and_slope = value_and_slope
@@ -231,8 +231,8 @@ class Problem(FusedSteps):
         for ell in range(1, net.n_layers):  # ż^{ℓ+1} from ż^ℓ, layers 2..L
             act = net.activations[ell - 1]
             Adot = act.backward(Zs[ell - 1], As[ell], Zdot)  # ȧ^ℓ = Diag(φ′(z^ℓ)) ż^ℓ (softmax: J ż)
-            Zdot = _blas.matmul(Adot, weights[ell].T)  # W^{ℓ+1} ȧ^ℓ
-            Zdot += _blas.matmul(As[ell], Ds[ell].T)  # + Ẇ^{ℓ+1} a^ℓ
+            Zdot = blas.matmul(Adot, weights[ell].T)  # W^{ℓ+1} ȧ^ℓ
+            Zdot += blas.matmul(As[ell], Ds[ell].T)  # + Ẇ^{ℓ+1} a^ℓ
             if dbs is not None:
                 Zdot += dbs[ell]  # + ḃ^{ℓ+1}
         return Zdot
@@ -241,7 +241,7 @@ class Problem(FusedSteps):
         """d/dα of ρ_B (λ/2) Σ‖W^ℓ + α D^ℓ‖² = ρ_B λ Σ ⟨W^ℓ + α D^ℓ, D^ℓ⟩ (w = w + α d given)."""
         if self.l2 == 0.0:
             return 0.0
-        return self._reg_weight(n) * self.l2 * sum(_blas.dot(w[s.W], d[s.W]) for s in self.net.slices)
+        return self._reg_weight(n) * self.l2 * sum(blas.dot(w[s.W], d[s.W]) for s in self.net.slices)
 
     def _value_from(self, cache, Y, c, n, w) -> float:
         return self._data_value(cache, Y, c, n) + self._l2_value(w, n)
@@ -251,7 +251,7 @@ class Problem(FusedSteps):
         e, _ = self._output(Y, cache[0][-1], cache[1][-1], need_grad=False)
         return _reduce(e, self._scale(c, n))
 
-    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
+    @blas.with_thread_policy  # small products on one BLAS thread (see mlplab.fast.blas)
     def value_and_grad(self, w: np.ndarray, idx=None, out=None):
         """(E(w), ∇E(w)) over all samples, or over the block idx.
 
@@ -293,7 +293,7 @@ class Problem(FusedSteps):
             dz *= scale[:, None]
         return _reduce(e, scale), dz
 
-    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
+    @blas.with_thread_policy  # small products on one BLAS thread (see mlplab.fast.blas)
     def per_sample_grads(self, w: np.ndarray, idx=None, chunk_size: int = 1024) -> np.ndarray:
         """(|B|, d) array, row s = ∇_w e^s(w) (no weights, no reduction, no regulariser).
 
@@ -357,4 +357,4 @@ MLP.per_sample_grads = per_sample_grads
 
 def _reduce(e: np.ndarray, scale) -> float:
     """R(Σ_s c_s e^s): Σ_s e^s times one number, or Σ_s (c_s R) e^s with per-row weights."""
-    return float(e.sum()) * scale if np.isscalar(scale) else _blas.dot(e, scale)
+    return float(e.sum()) * scale if np.isscalar(scale) else blas.dot(e, scale)

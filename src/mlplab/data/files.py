@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlplab import _blas
+from mlplab.fast import blas
 from mlplab.data.csv_files import _load_csv, csv_header
 from mlplab.data.table import DataError, Table, _finite_target, _one_line, _table, _target_column
 
@@ -201,7 +201,7 @@ def _from_arrays(X, y, source: str) -> Table:
     if X.ndim != 2:
         raise DataError(f"{where}: X must be 2-D (samples, features), got shape {X.shape}")
     X = X.astype(np.float64)
-    if not _blas.all_finite(X):  # one BLAS dot; the (S, N_0) mask only when it finds something
+    if not blas.all_finite(X):  # one BLAS dot; the (S, N_0) mask only when it finds something
         i, j = np.argwhere(~np.isfinite(X))[0]
         raise DataError(f"{where}: column {j + 1}, row {i + 1} contains {X[i, j]}; remove or impute that value")
     if y is not None:

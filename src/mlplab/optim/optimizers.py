@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from mlplab import _blas
+from mlplab.fast import blas
 from mlplab._checks import check_int, check_real, is_real
 from mlplab.optim.linesearch import Armijo, ExactLineSearch
 from mlplab.optim.schedules import Schedule, as_schedule, inverse
@@ -155,7 +155,7 @@ class Optimizer:
         """One step: returns (step = α_k d^k, new state, StepInfo)."""
         d, state = self.direction(grad, state)
         restarted = False
-        if self.uses_line_search and _blas.dot(grad, d) >= 0:
+        if self.uses_line_search and blas.dot(grad, d) >= 0:
             d, restarted = -grad, True  # not a descent direction: fall back to −g
         info = self.step_size(d, grad, state, params, loss, value_fn)
         info.restarted = restarted
@@ -199,7 +199,7 @@ class GD(Optimizer):
             return StepInfo(step_size=self.step)
         if value_fn is None or loss is None:
             raise ValueError("a line search needs value_fn and loss (E at w^k)")
-        slope = _blas.dot(grad, d)  # φ′(0) = ⟨∇E(w^k), d^k⟩ < 0
+        slope = blas.dot(grad, d)  # φ′(0) = ⟨∇E(w^k), d^k⟩ < 0
         if hasattr(value_fn, "along"):  # the training loop's: reuses layer 1's GEMMs, gives φ′ too
             phi = value_fn.along(params, d)
         else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlplab import _blas
+from mlplab.fast import blas
 from mlplab.objective import CHUNK, Problem
 
 
@@ -70,11 +70,11 @@ class SklearnObjective(Problem):
         if alpha:  # ∇ = (fg/Σc) (∇Σ c e + (alpha/fg) W^ℓ)
             for s in self.slices_W:
                 W = w[s]
-                sq += _blas.dot(W, W)
+                sq += blas.dot(W, W)
                 if scaled:  # scikit-learn's coef_grads += alpha * coefs, two roundings (no fused axpy)
                     g[s] += (alpha / fg) * W
                 else:
-                    _blas.axpy(g[s], alpha / fg, W)
+                    blas.axpy(g[s], alpha / fg, W)
         if self.log_loss is None:
             E = (self.f * E + 0.5 * alpha * sq) / total
         else:  # scikit-learn's loss += (0.5 * alpha) * values / sw_sum
@@ -86,7 +86,7 @@ class SklearnObjective(Problem):
         g /= g.dtype.type(total)  # scikit-learn's division by sw_sum, for its rounding
         return E, g
 
-    @_blas.with_thread_policy
+    @blas.with_thread_policy
     def log_loss_term(self, w, idx, out):
         """(scikit-learn's log-loss of the block, ∇ Σ_B c_s e^s) from one forward pass: the gradient
         is the engine's (ŷ − y at the logits, scikit-learn's too), the value scikit-learn's, from the
@@ -124,7 +124,7 @@ class EpochSums:
 
     def add(self, E: float, n: int, g: np.ndarray) -> None:
         self.loss += E * n
-        _blas.axpy(self.grad, n / self.S, g)
+        blas.axpy(self.grad, n / self.S, g)
 
 
 def sklearn_log_loss(is_classifier: bool, loss_param, out_activation: str, loss: str):

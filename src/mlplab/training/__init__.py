@@ -2,9 +2,9 @@
 
 Reading order: :mod:`.loop` (the lecture's loop, :class:`Run`), :mod:`.run` (:func:`start`,
 :func:`fit`: options checked, parts built), then the parts — :mod:`.sampler` (B_k),
-:mod:`.kernels` (the step, fast paths), :mod:`.monitor` (records), :mod:`.budget` (limits),
+:mod:`.monitor` (records), :mod:`.budget` (limits),
 :mod:`.records` (History, TrainResult, Checkpoint, DivergenceError). :func:`mlplab.train` is
-the front door.
+the front door. The step kernels are speed paths: :mod:`mlplab.fast.kernels`.
 """
 
 from mlplab.training.loop import Run

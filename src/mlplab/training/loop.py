@@ -9,7 +9,7 @@
 :meth:`Run.loop` is that loop, in one function with those sections. The counters (k, cost,
 samples seen, forward passes) advance in one place, :meth:`Run.take_step`, from what the step
 kernel returns. The parts are named objects: the sampler (:mod:`.sampler`), the step kernel
-(:mod:`.kernels`: general, fused mini-batch, compiled one-sample — they compute and return),
+(:mod:`mlplab.fast.kernels`: general, fused mini-batch, compiled one-sample — they compute and return),
 the monitor (:mod:`.monitor`: exact records or block estimates), the budget (:mod:`.budget`)
 and the checkpoint state (:meth:`Run.checkpoint`). ``loop(max_steps=n)`` pauses after n steps
 and continues exactly (the playground, the estimators' epochs).
@@ -23,9 +23,9 @@ import time
 
 import numpy as np
 
-from mlplab import _blas
-from mlplab.training import kernels
-from mlplab.training.kernels import StepNotFinite
+from mlplab.fast import blas
+from mlplab.fast import kernels
+from mlplab.fast.kernels import StepNotFinite
 from mlplab.training.records import Checkpoint, DivergenceError, History, TrainResult
 
 _E_FLOOR = 1e-6  # per sample: the blow-up test's scale is at least this (a start with E(w^0) ≈ 0,
@@ -82,7 +82,7 @@ class Run:
         self.pause_at = None if max_steps is None else self.k + max_steps
         if self.done or max_steps == 0:
             return self.done
-        with _blas.thread_policy():  # small products on one BLAS thread (robust when cores are busy)
+        with blas.thread_policy():  # small products on one BLAS thread (robust when cores are busy)
             return self._loop()
 
     def _loop(self) -> bool:
@@ -187,7 +187,7 @@ class Run:
             self.evaluated_k = self.k
             if not math.isfinite(E):
                 self.diverged(f"E(w) = {E}", keep_current=False)
-        gnorm = math.sqrt(_blas.dot(g, g))
+        gnorm = math.sqrt(blas.dot(g, g))
         if math.isnan(self.gnorm0):
             self.gnorm0 = gnorm
         self.E_k, self.gnorm_k = E, gnorm
@@ -197,7 +197,7 @@ class Run:
             if not exact and monitor.exact_is_due():  # "auto": the exact values too, within their work share
                 E_x, g_x = monitor.exact(self.w, np.empty_like(self.g), between=True)
                 if math.isfinite(E_x):  # (only shown: the tests keep the estimate)
-                    shown = (E_x, g_x, math.sqrt(_blas.dot(g_x, g_x)), True)
+                    shown = (E_x, g_x, math.sqrt(blas.dot(g_x, g_x)), True)
             self.record(*shown)
             self.E_k, self.gnorm_k = shown[0], shown[2]
             if self.callback is not None and self.callback(self.last_record()):
@@ -219,7 +219,7 @@ class Run:
         h.epoch.append(self.seen / self.problem.S)
         h.loss.append(E)
         h.grad_norm.append(gnorm)
-        h.layer_grad_norms.append([math.sqrt(_blas.dot(g[s.W], g[s.W])) for s in self.problem.net.slices])
+        h.layer_grad_norms.append([math.sqrt(blas.dot(g[s.W], g[s.W])) for s in self.problem.net.slices])
         h.step_size.append(math.nan)
         h.ls_evals.append(0)
         h.capped.append(False)
@@ -252,7 +252,7 @@ class Run:
                 exact = True
                 if not math.isfinite(E):
                     self.diverged(f"E(w) = {E}", keep_current=False)
-            self.E_k, self.gnorm_k = E, math.sqrt(_blas.dot(g, g))
+            self.E_k, self.gnorm_k = E, math.sqrt(blas.dot(g, g))
             self.record(E, g, self.gnorm_k, exact)
             if self.callback is not None:
                 self.callback(self.last_record())  # the final w, too (return value ignored)
@@ -260,9 +260,9 @@ class Run:
             E, g = monitor.exact(self.w, self.g)
             if math.isfinite(E):
                 h = self.history
-                self.E_k, self.gnorm_k = E, math.sqrt(_blas.dot(g, g))
+                self.E_k, self.gnorm_k = E, math.sqrt(blas.dot(g, g))
                 h.loss[-1], h.grad_norm[-1], h.exact[-1] = E, self.gnorm_k, True
-                h.layer_grad_norms[-1] = [math.sqrt(_blas.dot(g[s.W], g[s.W])) for s in self.problem.net.slices]
+                h.layer_grad_norms[-1] = [math.sqrt(blas.dot(g[s.W], g[s.W])) for s in self.problem.net.slices]
 
     def last_record(self) -> dict:
         h = self.history

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlplab import _blas
+from mlplab.fast import blas
 
 MODES = ("auto", "epoch", "full", "batch")
 EXACT_SHARE = 0.10  # "auto": exact evaluations between the ends take at most this share of the steps' work
@@ -105,7 +105,7 @@ class Monitor:
         if weight == 1:
             self.acc_g += g
         else:  # += |B| ∇E_B by BLAS axpy: one pass, no temporary
-            _blas.axpy(self.acc_g, float(weight), g)
+            blas.axpy(self.acc_g, float(weight), g)
         self.acc_n += n_B
 
     def has_blocks(self) -> bool:

@@ -10,7 +10,7 @@
 * :class:`OneSampleBLAS` — one-sample SGD on networks too large for the compiled
   kernel: each W^ℓ updated by a BLAS rank-1 update (ger) in place, no (d,) vectors.
 * :class:`CompiledSGD` — the lecture's one-sample SGD on small networks as a
-  compiled loop (:mod:`mlplab._compiled`, Numba), as many steps per call as fit
+  compiled loop (:mod:`mlplab.fast.compiled`, Numba), as many steps per call as fit
   before the next record, checkpoint or budget: the same formulas per component,
   equal to the array kernels to rounding (its sums run in another order than BLAS').
 
@@ -29,8 +29,8 @@ import time
 
 import numpy as np
 
-from mlplab import _blas
-from mlplab._compiled import MAX_PARAMS
+from mlplab.fast import blas
+from mlplab.fast.compiled import MAX_PARAMS
 from mlplab.optim.optimizers import scheduled_step
 
 _CHUNK_SECONDS = 0.02  # one-sample compiled SGD runs about this long between checks of the clock …
@@ -131,7 +131,7 @@ class GeneralStep(_Kernel):
             E_B = self.block_gradient(w, idx, n_B)
         value_fn = BlockValue(problem, idx, n_B if self.average else 1.0 / n_B if self.summed else 1)
         step, state, info = self.optimizer.update(self.g, state, w, loss=E_B, value_fn=value_fn)
-        if not _blas.all_finite(step):
+        if not blas.all_finite(step):
             raise StepNotFinite("the step is not finite", keep_current=True)
         w += step
         return self.taken.set(1, n_B, info.forward_passes * n_B, info.step_size, info.step_size, info, state,
@@ -153,7 +153,7 @@ class FusedStep(_Kernel):
         self.block_gradient(w, idx, n_B)
         gamma = self.schedule(state.k)
         step = scheduled_step(self.g, gamma, out=self.buf)  # −γ_k g^k
-        if not _blas.all_finite(step):
+        if not blas.all_finite(step):
             raise StepNotFinite("the step is not finite", keep_current=True)
         w += step
         return self.taken.set(1, n_B, 0, gamma, gamma, None, self.optimizer.advanced(state, 1, gamma))
@@ -188,7 +188,7 @@ class OneSampleBLAS(_Kernel):
 
 
 class CompiledSGD(_Kernel):
-    """Runs of one-sample SGD steps in the compiled loop (see :mod:`mlplab._compiled`)."""
+    """Runs of one-sample SGD steps in the compiled loop (see :mod:`mlplab.fast.compiled`)."""
 
     takes_runs = True
 

@@ -1,6 +1,6 @@
 """One-sample SGD steps as a compiled loop (Numba): the lecture's component formulas, any dtype.
 
-The same steps as :mod:`mlplab._scalar` — per component, in the order of the
+The same steps as :mod:`mlplab.fast.scalar` — per component, in the order of the
 backpropagation slides,
 
     z_i^ℓ = Σ_j w_ij^ℓ a_j^{ℓ−1} + b_i^ℓ,    a_i^ℓ = φ(z_i^ℓ)
@@ -10,10 +10,10 @@ backpropagation slides,
 
 — compiled once per signature with ``numba.njit(cache=True, fastmath=False)``
 (IEEE arithmetic: no reassociation, so the sums run left to right as in
-``_scalar``), for float64 and float32 (float32 arithmetic stays in float32, as
+``fast.scalar``), for float64 and float32 (float32 arithmetic stays in float32, as
 in the array code), every element-wise activation, softmax on the output with
 cross-entropy, every loss, biases, L2, sample weights and both reductions.
-The stopping rule is ``_scalar``'s: before the first step whose E_j is not
+The stopping rule is ``fast.scalar``'s: before the first step whose E_j is not
 finite, whose size could overflow (γ Σ_ℓ Σ|dz^ℓ| (1 + Σ|a^{ℓ−1}|) ≥ ¼ of the
 dtype's largest number, a bound on every entry of the step), or whose
 regulariser factor |1 − γρλ| exceeds 1.
@@ -44,7 +44,7 @@ from mlplab import activations, losses
 from mlplab.activations import LEAKY_RELU_SLOPE, log_sigmoid_scalar, sigmoid_scalar
 
 # Measured against Problem.sgd_step (the array path; 2 cores, OpenBLAS), steps/s, 8-h-h-2 tanh nets:
-#   d = 66: 62× (float64; vs _scalar) / 152× (float32), d = 450: 35×, d = 4,866: 4.6×, d = 17,922: 1.8×,
+#   d = 66: 62× (float64; vs fast.scalar) / 152× (float32), d = 450: 35×, d = 4,866: 4.6×, d = 17,922: 1.8×,
 #   d = 68,610: 0.7–0.9×, d = 268,290: 0.2–0.3×; 784-300-10 sigmoid/softmax float32 (d = 238,510): 0.28×.
 # The kernel's sums Σ_j w_ij a_j run serially (fastmath=False: one add latency per term), so
 # beyond a few ten thousand parameters BLAS wins; the crossover is near d ≈ 40,000. The limit
@@ -126,7 +126,7 @@ def plan(problem):
 
     Applies when Numba imports, ``MLPLAB_NO_NUMBA`` is unset, d ≤ MAX_PARAMS, the
     dtype is float32/float64, every activation and the loss are the built-in records
-    (as :func:`mlplab._scalar.supports`), and the output error has a form here: the
+    (as :func:`mlplab.fast.scalar.supports`), and the output error has a form here: the
     pair's logit form where :mod:`mlplab.losses` declares one, else the chain rule with
     an element-wise output activation.
     """

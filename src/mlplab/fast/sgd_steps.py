@@ -3,7 +3,7 @@
 The lecture's step w ← w − γ ∇E_B(w) needs ∇E_B as a (d,) vector; these methods take it
 without forming that vector (the GEMM or rank-1 update that computes ∇_{W^ℓ} E_B adds it
 to W^ℓ at once), or run whole sequences of one-sample steps in compiled or scalar code
-(:mod:`mlplab._compiled`, :mod:`mlplab._scalar`). Each is tested equal to the plain
+(:mod:`mlplab.fast.compiled`, :mod:`mlplab.fast.scalar`). Each is tested equal to the plain
 ``value_and_grad`` step (tests/test_fast_paths.py, tests/test_compiled.py).
 """
 
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from mlplab import _blas, _compiled, _scalar
+from mlplab.fast import blas, compiled, scalar
 from mlplab.inputs import input_grad
 
 
@@ -25,9 +25,9 @@ class FusedSteps:
     def _use_scalar(self) -> bool:
         """One-sample SGD steps in Python floats (tiny float64 nets, dense X)? Decided on first use:
         only :meth:`sgd_steps` asks, so a Problem built for one gradient (``MLP.loss_and_grad``) skips it."""
-        return not self.sparse and _scalar.supports(self)
+        return not self.sparse and scalar.supports(self)
 
-    @_blas.with_thread_policy  # small products on one BLAS thread (see mlplab._blas)
+    @blas.with_thread_policy  # small products on one BLAS thread (see mlplab.fast.blas)
     def sgd_step(self, w: np.ndarray, idx, gamma: float, acc: np.ndarray | None = None) -> tuple[float, bool]:
         """The (mini-batch) SGD step on the sample j or the block idx, in place: w ← w − γ ∇E_B(w).
 
@@ -75,9 +75,9 @@ class FusedSteps:
             elif n == 1:
                 if shrink != 1.0:
                     W *= f(shrink)
-                _blas.ger_update(W, -gamma, dz_l[0], a_prev[0])  # W^ℓ ← W^ℓ − γ dz (a^{ℓ−1})ᵀ
+                blas.ger_update(W, -gamma, dz_l[0], a_prev[0])  # W^ℓ ← W^ℓ − γ dz (a^{ℓ−1})ᵀ
             else:
-                _blas.gemm_update(W, -gamma, dz_l.T, a_prev, shrink)  # W^ℓ ← (1 − γρλ) W^ℓ − γ dZᵀ A^{ℓ−1}
+                blas.gemm_update(W, -gamma, dz_l.T, a_prev, shrink)  # W^ℓ ← (1 − γρλ) W^ℓ − γ dZᵀ A^{ℓ−1}
             if s.b is not None:
                 b = w[s.b]
                 b -= f(gamma) * (dz_l[0] if n == 1 else dz_l.sum(axis=0))  # b^ℓ ← b^ℓ − γ Σ_s dz_s
@@ -94,9 +94,9 @@ class FusedSteps:
             if ell == 1 and self.sparse:
                 G += input_grad(dz_l, a_prev)
             elif n == 1:
-                _blas.ger_update(G, 1.0, dz_l[0], a_prev[0])
+                blas.ger_update(G, 1.0, dz_l[0], a_prev[0])
             else:
-                _blas.gemm_update(G, 1.0, dz_l.T, a_prev, 1.0)
+                blas.gemm_update(G, 1.0, dz_l.T, a_prev, 1.0)
             if s.b is not None:
                 acc[s.b] += dz_l[0] if n == 1 else dz_l.sum(axis=0)
 
@@ -104,38 +104,38 @@ class FusedSteps:
         """Consecutive one-sample SGD steps w ← w − γ_k ∇E_{j_k}(w), for j_k, γ_k in zip(js, gammas).
 
         The same steps as calling :meth:`sgd_step` for each pair. Networks of at most
-        :data:`mlplab._compiled.MAX_PARAMS` parameters run them in a compiled loop when
-        Numba is installed (:mod:`mlplab._compiled`; ``MLPLAB_NO_NUMBA=1`` turns it off),
-        else tiny float64 networks in Python floats (:mod:`mlplab._scalar`): the same
+        :data:`mlplab.fast.compiled.MAX_PARAMS` parameters run them in a compiled loop when
+        Numba is installed (:mod:`mlplab.fast.compiled`; ``MLPLAB_NO_NUMBA=1`` turns it off),
+        else tiny float64 networks in Python floats (:mod:`mlplab.fast.scalar`): the same
         formulas per component, equal to rounding. Stops before the first step
         whose E_j is not finite or that might overflow (each path with its own
-        bound, see :meth:`sgd_step` and :func:`mlplab._scalar.sgd_steps`) and
+        bound, see :meth:`sgd_step` and :func:`mlplab.fast.scalar.sgd_steps`) and
         returns the number of steps taken; w then holds the last good iterate.
 
-        ``acc`` (compiled kernel only; see :func:`mlplab._compiled.sgd_steps`): float64
+        ``acc`` (compiled kernel only; see :func:`mlplab.fast.compiled.sgd_steps`): float64
         sums [Σ E_j, Σ ∇E_j] of the steps taken are added to it.
         """
         plan = self.compiled_plan()
         if (plan is not None and w.dtype == self.net.dtype and w.shape == (self.d,)
                 and w.flags.c_contiguous and w.flags.writeable):
-            return _compiled.sgd_steps(self, w, js, gammas, plan, acc=acc)
+            return compiled.sgd_steps(self, w, js, gammas, plan, acc=acc)
         if acc is not None:
             raise ValueError("sgd_steps: acc needs the compiled kernel (Numba), which does not apply here")
         if self._use_scalar:
-            return _scalar.sgd_steps(self, w, js, gammas)
+            return scalar.sgd_steps(self, w, js, gammas)
         for taken, (j, gamma) in enumerate(zip(js, gammas)):
             if not self.sgd_step(w, j, gamma)[1]:
                 return taken
         return len(js)
 
     def compiled_plan(self):
-        """The compiled one-sample SGD kernel's plan for this problem (:func:`mlplab._compiled.plan`),
+        """The compiled one-sample SGD kernel's plan for this problem (:func:`mlplab.fast.compiled.plan`),
         or None where it does not apply (a sparse X included) or Numba is absent or switched off."""
         plan = self.__dict__.get("_compiled_plan", False)
         if plan is False:  # decided on the first call
-            plan = self._compiled_plan = None if getattr(self, "sparse", False) else _compiled.plan(self)
+            plan = self._compiled_plan = None if getattr(self, "sparse", False) else compiled.plan(self)
         # (re-checked: the switch may be set later, a pickled Problem may meet a Python without Numba)
-        if plan is None or _compiled.disabled() or _compiled.kernel() is None:
+        if plan is None or compiled.disabled() or compiled.kernel() is None:
             return None
         return plan
 
@@ -162,5 +162,5 @@ def _abs_max(x: np.ndarray) -> float:
 
 def _norm_bound(dz: np.ndarray) -> float:
     """‖dz‖_F ≥ max |dz_i| (one BLAS dot); max |dz_i| itself where ‖dz‖² overflows. NaN stays NaN."""
-    norm = math.sqrt(_blas.dot(dz.ravel(), dz.ravel()))
+    norm = math.sqrt(blas.dot(dz.ravel(), dz.ravel()))
     return norm if norm < math.inf else _abs_max(dz)
