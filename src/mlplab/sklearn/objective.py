@@ -43,7 +43,7 @@ class SklearnObjective(Problem):
 
     def value_and_grad(self, w, idx=None, out=None):
         """(E_B, ∇E_B) on the block idx (None: all samples)."""
-        E, g = self.evaluate(w, idx, out)
+        E, g = self.evaluate(w, idx, out, fold=True)
         if self.sums is not None and (idx is not None or self.sums.whole):
             self.sums.add(E, self.size(idx), g)
         return E, g
@@ -56,38 +56,39 @@ class SklearnObjective(Problem):
             return 1
         return len(range(self.S)[idx]) if isinstance(idx, slice) else len(idx)
 
-    def evaluate(self, w, idx=None, out=None, scaled=True):
-        """(E_B, ∇E_B), or with ``scaled=False`` (E_B, G, s) where ∇E_B = s G (the caller folds s in)."""
+    def evaluate(self, w, idx=None, out=None, fold=False):
+        """(E_B, ∇E_B) on the block idx (None: all samples), scikit-learn's divisions included.
+
+        ``fold`` (the training loop's steps): a classifier's factor fg/Σc multiplies the output error
+        (|B| × N_L numbers) instead of dividing all of ∇E_B afterwards — one pass over w less per
+        step, equal to rounding; L-BFGS-B and the epoch's exact values keep scikit-learn's division."""
         out = np.empty_like(w) if out is None else out
         sw = self.sw
         total = float(self.size(idx)) if sw is None else float(np.sum(sw if idx is None else sw[idx]))
+        alpha, fg = self.alpha, self.fg
+        scaled = fold and self.log_loss is not None
         if self.log_loss is None:
             E, g = Problem.value_and_grad(self, w, idx, out=out)  # Σ_B c_s e^s and its gradient
-        else:
-            L, g = self.log_loss_term(w, idx, out)  # (scikit-learn's mean log-loss, ∇ Σ_B c_s e^s)
-        alpha, fg = self.alpha, self.fg
+        else:  # scikit-learn's mean log-loss and ∇ Σ_B c_s e^s (times fg/Σc when folded)
+            L, g = self.log_loss_term(w, idx, out, fg / total if scaled else 1.0)
         sq = 0.0
         if alpha:  # ∇ = (fg/Σc) (∇Σ c e + (alpha/fg) W^ℓ)
             for s in self.slices_W:
                 W = w[s]
                 sq += blas.dot(W, W)
-                if scaled:  # scikit-learn's coef_grads += alpha * coefs, two roundings (no fused axpy)
-                    g[s] += (alpha / fg) * W
-                else:
-                    blas.axpy(g[s], alpha / fg, W)
+                blas.axpy(g[s], alpha / total if scaled else alpha / fg, W)  # one pass
         if self.log_loss is None:
             E = (self.f * E + 0.5 * alpha * sq) / total
         else:  # scikit-learn's loss += (0.5 * alpha) * values / sw_sum
             E = float(L / total if self.S > CHUNK and idx is None else L) + (0.5 * alpha) * sq / total
         if not scaled:
-            return E, g, fg / total
-        if fg != 1.0:
-            g *= g.dtype.type(fg)  # (½ or 1: exact)
-        g /= g.dtype.type(total)  # scikit-learn's division by sw_sum, for its rounding
+            if fg != 1.0:
+                g *= g.dtype.type(fg)  # (½ or 1: exact)
+            g /= g.dtype.type(total)  # scikit-learn's division by sw_sum
         return E, g
 
     @blas.with_thread_policy
-    def log_loss_term(self, w, idx, out):
+    def log_loss_term(self, w, idx, out, scale=1.0):
         """(scikit-learn's log-loss of the block, ∇ Σ_B c_s e^s) from one forward pass: the gradient
         is the engine's (ŷ − y at the logits, scikit-learn's too), the value scikit-learn's, from the
         probabilities clipped to [eps, 1 − eps] — the value L-BFGS-B's line search and the stopping
@@ -106,6 +107,8 @@ class SklearnObjective(Problem):
             dz = A - Y_B  # ∂e/∂z^L of the cross-entropy on its canonical output (softmax, sigmoid)
             if c_B is not None:
                 dz *= c_B[:, None]
+            if scale != 1.0:  # the gradient's factor fg/Σc, on the (|B|, N_L) error rather than on all of w
+                dz *= dz.dtype.type(scale)
             g = net.backward(cache, dz, w, out=g, ws=ws, accumulate=i > 0)
         return value, g
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.utils import shuffle as sk_shuffle
 
+from mlplab.fast import blas
 from mlplab.optim import MiniBatchSGD, Optimizer, OptState, StepInfo
 from mlplab.optim.optimizers import Draw
 
@@ -101,16 +102,14 @@ class SklearnSGD(_InPlace):
         f = grad.dtype.type
         lr = float(f(self.rate.base(state)))
         mu = f(self.momentum)
-        lr_g, step = self._buffers(grad)
-        np.multiply(grad, f(lr), out=lr_g)  # γ g^k
         v = state.slots["v"]
         v *= mu
-        v -= lr_g  # v = μ v − γ g^k
-        if self.nesterov:  # μ v − γ g^k with the new v
-            np.multiply(v, mu, out=step)
-            step -= lr_g
-        else:
-            step[...] = v
+        blas.axpy(v, -lr, grad)  # v = μ v − γ g^k, one pass (BLAS axpy)
+        if not self.nesterov:  # the step is v itself (the loop only adds it to w)
+            return v, replace(state, k=state.k + 1, alpha=lr), StepInfo(step_size=lr)
+        step = self._buffers(grad)[1]
+        np.multiply(v, mu, out=step)  # μ v − γ g^k with the new v
+        blas.axpy(step, -lr, grad)
         return step, replace(state, k=state.k + 1, alpha=lr), StepInfo(step_size=lr)
 
 
