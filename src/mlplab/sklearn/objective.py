@@ -40,10 +40,11 @@ class SklearnObjective(Problem):
         self.sw = sample_weight
         self.slices_W = [s.W for s in net.slices]
         self.sums = None
+        self.fold = False  # the loop's steps fold 1/Σc into the output error (solver "sgd": see evaluate)
 
     def value_and_grad(self, w, idx=None, out=None):
         """(E_B, ∇E_B) on the block idx (None: all samples)."""
-        E, g = self.evaluate(w, idx, out, fold=True)
+        E, g = self.evaluate(w, idx, out, fold=self.fold)
         if self.sums is not None and (idx is not None or self.sums.whole):
             self.sums.add(E, self.size(idx), g)
         return E, g
@@ -59,7 +60,7 @@ class SklearnObjective(Problem):
     def evaluate(self, w, idx=None, out=None, fold=False):
         """(E_B, ∇E_B) on the block idx (None: all samples), scikit-learn's divisions included.
 
-        ``fold`` (the training loop's steps): a classifier's factor fg/Σc multiplies the output error
+        ``fold`` (the training loop's steps of solver "sgd"): a classifier's factor fg/Σc multiplies the output error
         (|B| × N_L numbers) instead of dividing all of ∇E_B afterwards — one pass over w less per
         step, equal to rounding; L-BFGS-B and the epoch's exact values keep scikit-learn's division."""
         out = np.empty_like(w) if out is None else out
@@ -76,7 +77,10 @@ class SklearnObjective(Problem):
             for s in self.slices_W:
                 W = w[s]
                 sq += blas.dot(W, W)
-                blas.axpy(g[s], alpha / total if scaled else alpha / fg, W)  # one pass
+                if scaled:  # one pass (BLAS axpy)
+                    blas.axpy(g[s], alpha / total, W)
+                else:  # scikit-learn's coef_grads += alpha * coefs: two roundings, no fused axpy
+                    g[s] += np.multiply(W, alpha / fg, out=self._scratch(w)[s])
         if self.log_loss is None:
             E = (self.f * E + 0.5 * alpha * sq) / total
         else:  # scikit-learn's loss += (0.5 * alpha) * values / sw_sum
@@ -86,6 +90,13 @@ class SklearnObjective(Problem):
                 g *= g.dtype.type(fg)  # (½ or 1: exact)
             g /= g.dtype.type(total)  # scikit-learn's division by sw_sum
         return E, g
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        """A buffer like w for (alpha/fg) W^ℓ, reused from block to block (no large temporary per step)."""
+        buf = self.__dict__.get("_buf")
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._buf = np.empty_like(like)
+        return buf
 
     @blas.with_thread_policy
     def log_loss_term(self, w, idx, out, scale=1.0):

@@ -60,6 +60,7 @@ def fit_stochastic(est, fd: FitData) -> None:
         warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
     w = est.net_.params
     problem = objective(est, fd)
+    problem.fold = est.solver == "sgd"  # (adam keeps scikit-learn's division: its bits as before)
     opt = optimizer(est, b)
     state = est._sgd_state if fd.incremental else None
     state = state if _continues(state, opt.init(w)) else None
