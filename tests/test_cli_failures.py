@@ -352,7 +352,7 @@ def test_config_in_an_undetectable_encoding_is_a_clean_error(tmp_path, capsys):
 
 
 LONG_RUN = ["train", "digits", "--optimizer", "sgd", "--lr", "0.01", "--schedule", "constant", "--eval-every",
-            "50", "--epochs", "100000"]
+            "50", "--epochs", "5000"]  # 9 M steps: the first progress line (10 %) within seconds
 
 
 def _signalled(argv, sig, ready, cwd=None, after=0.0):

@@ -237,7 +237,7 @@ def _fallback_matches_scalar():
 
 def test_without_numba_everything_runs_as_before(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
-    monkeypatch.setattr(_compiled, "_state", {})
+    monkeypatch.setattr(compiled, "_state", {})
     assert compiled.kernel() is None
     _fallback_matches_scalar()
 

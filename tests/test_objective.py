@@ -106,7 +106,7 @@ def test_a_problem_for_one_gradient_does_not_ask_for_the_scalar_kernel(monkeypat
     """Whether the one-sample scalar kernel applies is decided when sgd_steps first asks."""
     asked = []
     real = scalar.supports
-    monkeypatch.setattr(_scalar, "supports", lambda p: asked.append(p) or real(p))
+    monkeypatch.setattr(scalar, "supports", lambda p: asked.append(p) or real(p))
     net = mlplab.MLP([2, 2, 1], seed=0)
     X, y = np.array([[0.1, 0.2], [0.3, -0.1]]), np.array([0.5, -0.5])
     net.loss_and_grad(X, y)
