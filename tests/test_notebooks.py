@@ -196,7 +196,7 @@ def test_progress_off_adds_nothing_to_the_loop(monkeypatch):
     """progress=False (the default) hands the loop the user's callback unchanged: no per-step work."""
     import sys
 
-    train_module = sys.modules["mlplab.train"]  # (the attribute mlplab.train is the function)
+    train_module = sys.modules["mlplab.training.run"]  # (where start() builds the loop's Run)
     seen = []
     real_run = train_module.Run
 
