@@ -91,6 +91,7 @@ class _Kernel:
         # objective's reduction gives it; "summed": the block sum |B_k| ∇E_B of a "mean" objective
         self.average = block == "mean" and run.problem.reduction == "sum"
         self.summed = block == "summed" and run.problem.reduction == "mean"
+        self.rescales = self.average or self.summed
         self.taken = Taken()
 
     def block_gradient(self, w, idx, n_B) -> float:
@@ -100,7 +101,7 @@ class _Kernel:
         if not math.isfinite(E_B):
             raise StepNotFinite(f"the loss on the sampled block is {E_B}", keep_current=False)
         self.monitor.add(E_B, n_B, g)
-        return self.scaled(E_B, n_B)
+        return self.scaled(E_B, n_B) if self.rescales else E_B
 
     def scaled(self, E_B, n_B) -> float:
         """The block mean or the block sum of g (in place) and E_B, as the method asks."""

@@ -125,16 +125,15 @@ class Run:
     def take_step(self, E_k) -> None:
         """The kernel's step(s) from w^k; the counters k, cost, seen and forward passes advance here."""
         kernel = self.kernel
-        room = self.room() if kernel.takes_runs else 1
         try:
-            t = kernel.step(self.w, self.state, E_k, room)
+            t = kernel.step(self.w, self.state, E_k, self.room() if kernel.takes_runs else 1)
         except StepNotFinite as exc:
             self.diverged(exc.what, keep_current=exc.keep_current)
-        self.state = t.state
-        self.cost += t.samples
-        self.seen += t.samples
+        self.state, n = t.state, t.samples
+        self.cost += n
+        self.seen += n
         self.fwd += t.forward
-        self.monitor.step_work += t.samples
+        self.monitor.step_work += n
         info = t.info
         if info is None:
             self.note_step(t.first, 0, False, False)
