@@ -1,10 +1,11 @@
 """The training objective E(w) = Σ_s e^s(w) (+ regulariser) on fixed data.
 
-:class:`Problem` binds a network, data (X, Y), a loss, an optional L2
-regulariser and a reduction, and evaluates at any flat parameter vector w:
+:class:`Problem` binds a network, data (X, Y), a loss, optional L2 and L1
+regularisers and a reduction, and evaluates at any flat parameter vector w:
 
-    E(w)   = R( Σ_{s∈B} c_s e(y^s, MLP(x^s; w)) ) + ρ_B (λ/2) Σ_ℓ ‖W^ℓ‖²_F
-    ∇E(w)  by backpropagation, in the ``params`` layout
+    E(w)   = R( Σ_{s∈B} c_s e(y^s, MLP(x^s; w)) ) + ρ_B ( (λ/2) Σ_ℓ ‖W^ℓ‖²_F + λ₁ Σ_ℓ Σ_ij |W^ℓ_ij| )
+    ∇E(w)  by backpropagation, in the ``params`` layout (the L1 term by its subgradient
+           λ₁ sign(W^ℓ), 0 where W^ℓ_ij = 0)
 
 over all samples (B = {1..S}, the lecture's E) or over a block B of them (the
 stochastic methods' e^{j_k} and Σ_{j∈B_k} e^j). R is the identity for
@@ -40,11 +41,15 @@ class Problem(FusedSteps):
         Y: targets, as accepted by the loss (see :mod:`mlplab.losses`).
         loss: loss name.
         l2: λ ≥ 0 of the regulariser (λ/2) Σ_ℓ ‖W^ℓ‖²_F (weights only).
+        l1: λ₁ ≥ 0 of the regulariser λ₁ Σ_ℓ Σ_ij |W^ℓ_ij| (weights only), whose minimisers
+            tend to hold weights exactly 0 (sparse W^ℓ; plain (sub)gradient steps only bring
+            them near 0); its gradient is the subgradient λ₁ sign(W^ℓ), 0 at W^ℓ_ij = 0.
+            The fused one-sample SGD paths (:mod:`mlplab.fast.sgd_steps`) decline it.
         reduction: "sum" (default, the lecture) or "mean".
         sample_weight: optional (S,) non-negative weights c_s.
     """
 
-    def __init__(self, net, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weight=None):
+    def __init__(self, net, X, Y, loss="squared", *, l2=0.0, l1=0.0, reduction="sum", sample_weight=None):
         self.net = net
         self.loss = get_loss(loss)
         self.loss.check_output_activation(net.activations[-1].name)
@@ -57,9 +62,11 @@ class Problem(FusedSteps):
                 f"X has {self.X.shape[0]} samples but Y has {self.Y.shape[0]}; give one target per row of X"
             )
         l2 = check_real("l2", l2, low=0.0)
+        l1 = check_real("l1", l1, low=0.0)
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
         self.l2 = float(l2)
+        self.l1 = float(l1)
         self.reduction = reduction
         self.S = self.X.shape[0]
         self.sample_weight = None
@@ -113,6 +120,28 @@ class Problem(FusedSteps):
         for s in self.net.slices:
             g[s.W] += coef * w[s.W]  # ∇ (λ/2)‖W‖² = λ W
 
+    def _l1_value(self, w, n) -> float:
+        if self.l1 == 0.0:
+            return 0.0
+        total = sum(float(np.abs(w[s.W]).sum()) for s in self.net.slices)
+        return self._reg_weight(n) * self.l1 * total  # ρ_B λ₁ Σ|W^ℓ_ij|
+
+    def _l1_grad(self, w, g, n) -> None:
+        if self.l1 == 0.0:
+            return
+        coef = self._reg_weight(n) * self.l1
+        for s in self.net.slices:
+            g[s.W] += coef * np.sign(w[s.W])  # ∂ λ₁|W_ij| ∋ λ₁ sign(W_ij) (0 at W_ij = 0)
+
+    def _reg_value(self, w, n) -> float:
+        """ρ_B ((λ/2) Σ‖W^ℓ‖² + λ₁ Σ|W^ℓ_ij|); 0.0 without regulariser."""
+        return self._l2_value(w, n) + self._l1_value(w, n)
+
+    def _reg_grad(self, w, g, n) -> None:
+        """g += ρ_B (λ W^ℓ + λ₁ sign(W^ℓ)) on the weights, in place."""
+        self._l2_grad(w, g, n)
+        self._l1_grad(w, g, n)
+
     # --- the objective ---------------------------------------------------------
 
     @blas.with_thread_policy  # small products on one BLAS thread (see mlplab.fast.blas)
@@ -131,7 +160,7 @@ class Problem(FusedSteps):
                 if outputs is not None:
                     outputs[rows] = cache[1][-1]
                 total += self._data_value(cache, Y, c, self.S)
-            return total + self._l2_value(w, self.S)
+            return total + self._reg_value(w, self.S)
         X, Y, c, n = self._block(idx)
         self._check_outputs(outputs, n)
         # the net's Z/δ buffers for n rows (consumed here, never handed out)
@@ -169,9 +198,11 @@ class Problem(FusedSteps):
         The slope comes from a forward-mode (tangent) pass along d, no backward pass:
         with Ẇ^ℓ = D^ℓ, ḃ^ℓ = d_b^ℓ and ȧ^0 = 0,
             ż^ℓ = W^ℓ ȧ^{ℓ−1} + Ẇ^ℓ a^{ℓ−1} + ḃ^ℓ,   ȧ^ℓ = Diag(φ′(z^ℓ)) ż^ℓ  (softmax: J ż),
-            φ′(α) = R(Σ_s c_s ⟨∂e^s/∂z^L, ż^{L,s}⟩) + ρ λ Σ_ℓ ⟨W^ℓ + α D^ℓ, D^ℓ⟩,
+            φ′(α) = R(Σ_s c_s ⟨∂e^s/∂z^L, ż^{L,s}⟩) + ρ Σ_ℓ ⟨λ (W^ℓ + α D^ℓ) + λ₁ sign(W^ℓ + α D^ℓ), D^ℓ⟩,
         where ż^1 = X (D^1)ᵀ + d_b^1 is the second of the GEMMs above and ∂e/∂z^L is the
-        output error of the backward pass (the pair's closed logit form where declared).
+        output error of the backward pass (the pair's closed logit form where declared). The L1
+        term's slope is its derivative where no W^ℓ_ij + α D^ℓ_ij is 0; where one is, it takes
+        sign(0) = 0 as ∇E does (a subgradient's slope, not a one-sided derivative).
         It costs about one forward pass more than φ alone.
 
         Returns:
@@ -207,7 +238,7 @@ class Problem(FusedSteps):
         def phi(alpha: float) -> float:
             with np.errstate(over="ignore"):  # overflow far out along d (e.g. e^z summed) reads as φ = inf
                 total = sum(self._data_value(cache, Y, c, n) for (_, Y, c), _, cache in forward(alpha))
-            return total + self._l2_value(trial, n)
+            return total + self._reg_value(trial, n)
 
         def value_and_slope(alpha: float) -> tuple[float, float]:
             E = slope = 0.0
@@ -218,7 +249,7 @@ class Problem(FusedSteps):
                     E_rows, dz = self._weighted_output(Y, cache, c, n)  # R(Σ c e), ∂(·)/∂z^L
                     E += E_rows
                     slope += blas.dot(dz.ravel(), self._tangent(cache, Z_d, weights, Ds, dbs).ravel())
-            return E + self._l2_value(trial, n), slope + self._l2_slope(trial, d, n)
+            return E + self._reg_value(trial, n), slope + self._reg_slope(trial, d, n)
 
         phi.value_and_slope = value_and_slope
         return phi
@@ -243,8 +274,18 @@ class Problem(FusedSteps):
             return 0.0
         return self._reg_weight(n) * self.l2 * sum(blas.dot(w[s.W], d[s.W]) for s in self.net.slices)
 
+    def _l1_slope(self, w, d, n) -> float:
+        """d/dα of ρ_B λ₁ Σ|W^ℓ + α D^ℓ| = ρ_B λ₁ Σ ⟨sign(W^ℓ + α D^ℓ), D^ℓ⟩ (w = w + α d given)."""
+        if self.l1 == 0.0:
+            return 0.0
+        total = sum(float(np.sign(w[s.W]) @ d[s.W]) for s in self.net.slices)
+        return self._reg_weight(n) * self.l1 * total
+
+    def _reg_slope(self, w, d, n) -> float:
+        return self._l2_slope(w, d, n) + self._l1_slope(w, d, n)
+
     def _value_from(self, cache, Y, c, n, w) -> float:
-        return self._data_value(cache, Y, c, n) + self._l2_value(w, n)
+        return self._data_value(cache, Y, c, n) + self._reg_value(w, n)
 
     def _data_value(self, cache, Y, c, n) -> float:
         """R(Σ_s c_s e^s) over the cached rows, R dividing by n for "mean"."""
@@ -270,8 +311,8 @@ class Problem(FusedSteps):
                 E_rows, dz = self._weighted_output(Y, cache, c, self.S)
                 self.net.backward(cache, dz, w, out=g, ws=ws, accumulate=i > 0)
                 E += E_rows
-            self._l2_grad(w, g, self.S)
-            return E + self._l2_value(w, self.S), g
+            self._reg_grad(w, g, self.S)
+            return E + self._reg_value(w, self.S), g
         X, Y, c, n = self._block(idx)
         # every pass reuses the net's Z/δ buffers for n rows (the stochastic methods' blocks, the
         # calls of MLP.loss_and_grad): consumed here, never handed out; g is new unless ``out``
@@ -279,8 +320,8 @@ class Problem(FusedSteps):
         cache = self.net.forward_cache(X, w, ws=ws)
         E, dz = self._weighted_output(Y, cache, c, n)
         g = self.net.backward(cache, dz, w, out=out, ws=ws)
-        self._l2_grad(w, g, n)
-        return E + self._l2_value(w, n), g
+        self._reg_grad(w, g, n)
+        return E + self._reg_value(w, n), g
 
     def _weighted_output(self, Y, cache, c, n):
         """(R(Σ_s c_s e^s), its ∂/∂z^L rows): the data term and the backward pass's seed."""
@@ -316,12 +357,14 @@ class Problem(FusedSteps):
 # --- the network's front doors to its objective ------------------------------------------
 
 
-def loss_and_grad(net: MLP, X, Y, loss="squared", *, l2=0.0, reduction="sum", sample_weight=None, out=None):
+def loss_and_grad(net: MLP, X, Y, loss="squared", *, l2=0.0, l1=0.0, reduction="sum", sample_weight=None,
+                  out=None):
     """E(w) and ∇_w E(w) at the current parameters (``net.loss_and_grad``).
 
-    E(w) = R(Σ_s c_s e(y^s, ŷ^s)) + (λ/2) Σ_ℓ ‖W^ℓ‖²_F, with R the identity for
-    ``reduction="sum"`` (the lecture) or division by S for ``"mean"``, c_s the
-    optional sample weights and λ = ``l2`` (biases are not regularised).
+    E(w) = R(Σ_s c_s e(y^s, ŷ^s)) + (λ/2) Σ_ℓ ‖W^ℓ‖²_F + λ₁ Σ_ℓ Σ_ij |W^ℓ_ij|, with R the
+    identity for ``reduction="sum"`` (the lecture) or division by S for ``"mean"``, c_s the
+    optional sample weights, λ = ``l2`` and λ₁ = ``l1`` (biases are not regularised; the
+    L1 term's gradient is the subgradient λ₁ sign(W^ℓ)).
     See :mod:`mlplab.losses` for the targets each loss accepts.
 
     The pass's temporaries (Z^ℓ, δ^ℓ) live in buffers the network keeps per batch size,
@@ -339,14 +382,14 @@ def loss_and_grad(net: MLP, X, Y, loss="squared", *, l2=0.0, reduction="sum", sa
                                 and out.flags.writeable):
         raise ValueError(f"out must be a writable C-contiguous array of shape ({net.n_params},) and dtype "
                          f"{net.dtype.name}, got {describe(out)}; pass np.empty_like(net.params)")
-    problem = Problem(net, X, Y, loss, l2=l2, reduction=reduction, sample_weight=sample_weight)
+    problem = Problem(net, X, Y, loss, l2=l2, l1=l1, reduction=reduction, sample_weight=sample_weight)
     return problem.value_and_grad(net.params, out=out)
 
 
 def per_sample_grads(net: MLP, X, Y, loss="squared") -> np.ndarray:
     """Array (S, d) whose row s is ∇_w e^s (no regulariser, no reduction; ``net.per_sample_grads``).
 
-    The rows sum to the gradient of ``loss_and_grad`` with ``reduction="sum"``, l2 = 0.
+    The rows sum to the gradient of ``loss_and_grad`` with ``reduction="sum"``, l2 = l1 = 0.
     """
     return Problem(net, X, Y, loss).per_sample_grads(net.params)
 

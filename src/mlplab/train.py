@@ -49,7 +49,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
           max_iter: int | None = None, epochs: int | None = None, max_cost: int | None = None,
           tol: float | None = 1e-6, rtol: float | None = None,
           time_limit: float | None = None, eval_every: int | None = None, callback=None,
-          seed=None, l2: float = 0.0, reduction: str = "sum", sample_weight=None,
+          seed=None, l2: float = 0.0, l1: float = 0.0, reduction: str = "sum", sample_weight=None,
           opt_state: OptState | None = None, monitor: str = "auto",
           checkpoint_every: int | None = None, on_checkpoint=None,
           resume: Checkpoint | None = None, diverge_factor: float | None = 1e6,
@@ -89,7 +89,10 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             training. The final record is passed too (its return value is then ignored).
         seed: seed of the sampling RNG (j_k, B_k), or a ``np.random.Generator``
             (continues its stream). Same seed → bit-identical run.
-        l2, reduction, sample_weight: the objective (see :class:`~mlplab.objective.Problem`).
+        l2, l1, reduction, sample_weight: the objective (see :class:`~mlplab.objective.Problem`):
+            λ of (λ/2) Σ_ℓ ‖W^ℓ‖²_F, λ₁ of λ₁ Σ_ℓ Σ_ij |W^ℓ_ij| (its subgradient λ₁ sign(W^ℓ)
+            in ∇E; one-sample SGD then steps by the array kernels, not the compiled loop),
+            the sum or the mean over samples, the samples' weights c_s.
         opt_state: optimizer state from an earlier ``TrainResult.opt_state`` to
             continue from (its k keeps counting, so schedules go on); the
             budgets and ``history`` count this call's steps only.
@@ -134,7 +137,7 @@ def train(net, X, Y, loss="squared", optimizer: Optimizer | None = None, *,
             left in the network) are the last weights whose E was finite and
             below that bound.
     """
-    problem = Problem(net, X, Y, loss, l2=l2, reduction=reduction, sample_weight=sample_weight)
+    problem = Problem(net, X, Y, loss, l2=l2, l1=l1, reduction=reduction, sample_weight=sample_weight)
     return fit(problem, optimizer, max_iter=max_iter, epochs=epochs, max_cost=max_cost, tol=tol, rtol=rtol,
                time_limit=time_limit, eval_every=eval_every, callback=callback, seed=seed, opt_state=opt_state,
                monitor=monitor, checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint, resume=resume,

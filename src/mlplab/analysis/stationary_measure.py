@@ -116,6 +116,8 @@ def gradient_scale(problem: Problem, w: np.ndarray, stiff: float, given: float |
     per_sample = float(np.sum(per_sample_grad_norms(problem, w)))
     if problem.l2:
         per_sample += problem.l2 * float(np.sqrt(sum(np.sum(w[s.W] ** 2) for s in problem.net.slices)))
+    if getattr(problem, "l1", 0.0):  # the L1 term's (sub)gradient λ₁ sign(W): its norm
+        per_sample += problem.l1 * float(np.sqrt(sum(np.count_nonzero(w[s.W]) for s in problem.net.slices)))
     scale = max(per_sample, stiff)
     return scale, "Σ_s ‖∇e^s(w)‖" if per_sample >= stiff else "ρ(∇²E)·max(1, ‖w‖)"
 

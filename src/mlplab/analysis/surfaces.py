@@ -59,6 +59,8 @@ def batched_loss(problem: Problem, Ws: np.ndarray, max_elements: int = 1 << 18) 
         E = (e @ c if c is not None else e.sum(axis=1)) * scale
         if problem.l2:
             E = E + 0.5 * problem.l2 * sum((Wc[:, s.W] ** 2).sum(axis=1) for s in net.slices)
+        if getattr(problem, "l1", 0.0):  # λ₁ Σ|W^ℓ_ij|
+            E = E + problem.l1 * sum(np.abs(Wc[:, s.W]).sum(axis=1) for s in net.slices)
         out[start:start + G] = E
     return out
 

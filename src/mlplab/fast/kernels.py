@@ -71,7 +71,7 @@ def choose(run):
         plan = run.problem.compiled_plan()
         if plan is not None:
             return CompiledSGD(run, plan)
-        if run.problem.d > ONE_SAMPLE_BLAS_MIN:
+        if run.problem.d > ONE_SAMPLE_BLAS_MIN and not getattr(run.problem, "l1", 0.0):  # (ger has no L1 term)
             return OneSampleBLAS(run)
     return FusedStep(run)
 

@@ -4,7 +4,9 @@ The lecture's step w ← w − γ ∇E_B(w) needs ∇E_B as a (d,) vector; these
 without forming that vector (the GEMM or rank-1 update that computes ∇_{W^ℓ} E_B adds it
 to W^ℓ at once), or run whole sequences of one-sample steps in compiled or scalar code
 (:mod:`mlplab.fast.compiled`, :mod:`mlplab.fast.scalar`). Each is tested equal to the plain
-``value_and_grad`` step (tests/test_fast_paths.py, tests/test_compiled.py).
+``value_and_grad`` step (tests/test_fast_paths.py, tests/test_compiled.py). None of them
+knows the L1 term λ₁ Σ|W^ℓ_ij|: with l1 > 0 each declines, and the training loop's array
+kernels take the step from ``value_and_grad``.
 """
 
 from __future__ import annotations
@@ -48,13 +50,16 @@ class FusedSteps:
             untouched — when E_B is not finite, when |B| γ Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|)
             (a bound on every entry of the step) comes near the dtype's overflow, or when
             the regulariser's factor |1 − γρλ| exceeds 1: the caller then takes the general
-            path, which reports a divergence exactly.
+            path, which reports a divergence exactly. With an L1 term (l1 > 0) it declines at
+            once and returns (nan, False): E_B is left to the general path too.
         """
+        if self.l1 > 0.0:
+            return math.nan, False
         X, Y, c, n = self._block(idx)
         ws = None if n == 1 else self.net.workspace(n)
         cache = self.net.forward_cache(X, w, ws=ws)
         E, dz = self._weighted_output(Y, cache, c, n)
-        E += self._l2_value(w, n)
+        E += self._l2_value(w, n)  # (no L1 term here: declined above)
         factors = list(self.net.backprop(cache, dz, w, ws))  # (ℓ, dZ^ℓ, A^{ℓ−1}), ℓ = L … 1
         # |B| Σ_ℓ ‖dZ^ℓ‖_F max(1, max|A^{ℓ−1}|) bounds every |Σ_s dz_si a_sj| and |Σ_s dz_si|, the
         # entries of the step / γ (a sum over layers, so that a NaN anywhere fails the test)
@@ -114,7 +119,11 @@ class FusedSteps:
 
         ``acc`` (compiled kernel only; see :func:`mlplab.fast.compiled.sgd_steps`): float64
         sums [Σ E_j, Σ ∇E_j] of the steps taken are added to it.
+
+        With an L1 term (l1 > 0) it declines: 0 steps, w and acc untouched.
         """
+        if self.l1 > 0.0:
+            return 0
         plan = self.compiled_plan()
         if (plan is not None and w.dtype == self.net.dtype and w.shape == (self.d,)
                 and w.flags.c_contiguous and w.flags.writeable):
@@ -130,7 +139,10 @@ class FusedSteps:
 
     def compiled_plan(self):
         """The compiled one-sample SGD kernel's plan for this problem (:func:`mlplab.fast.compiled.plan`),
-        or None where it does not apply (a sparse X included) or Numba is absent or switched off."""
+        or None where it does not apply (a sparse X or an L1 term included) or Numba is absent or
+        switched off."""
+        if self.l1 > 0.0:
+            return None
         plan = self.__dict__.get("_compiled_plan", False)
         if plan is False:  # decided on the first call
             plan = self._compiled_plan = None if getattr(self, "sparse", False) else compiled.plan(self)

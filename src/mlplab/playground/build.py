@@ -104,6 +104,19 @@ def schedule_text(cfg: Config) -> str:
             "exponential": f"γ_k = {c}·exp(−{cfg.rate:g} k)"}.get(cfg.schedule, cfg.schedule)
 
 
+def describe_regulariser(cfg: Config) -> str:
+    """E with its regularisers and their numbers in plain text (the page shows it as text), e.g.
+    "E = Σₛ eˢ + λ₁ Σ|Wᵢⱼ| (λ₁ = 0.01)"; "" without any. Weights only, the biases are not regularised."""
+    terms, values = [], []
+    if cfg.l2:
+        terms.append("(λ/2) Σ‖W‖²")
+        values.append(f"λ = {cfg.l2:g}")
+    if cfg.l1:
+        terms.append("λ₁ Σ|Wᵢⱼ|")
+        values.append(f"λ₁ = {cfg.l1:g}")
+    return f"E = Σₛ eˢ + {' + '.join(terms)} ({', '.join(values)})" if terms else ""
+
+
 def describe_method(cfg: Config) -> str:
     """The method and its step sizes in words and numbers (never a Python repr)."""
     o = cfg.optimizer

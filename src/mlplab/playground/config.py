@@ -85,6 +85,7 @@ class Config:
     bias: bool = True
     test_fraction: float = 0.0  # share of the samples held out as a test set (0: train on all)
     l2: float = 0.0  # λ of the engine's regulariser (λ/2) Σ_ℓ ‖W^ℓ‖²_F (weights only, not biases)
+    l1: float = 0.0  # λ₁ of the engine's regulariser λ₁ Σ_ℓ Σ_ij |W^ℓ_ij| (weights only, not biases)
     loss: str = "squared"
     init: str = "glorot"
     seed: int = 0
@@ -236,6 +237,7 @@ def parse(form: dict, base: Config | None = None) -> Config:
     for name, kw in (("alpha", dict(low=0.0, low_open=True, high=1e6)),
                      ("alpha_max", dict(low=0.0, low_open=True, high=1e12)),
                      ("l2", dict(low=0.0, high=1e3)),
+                     ("l1", dict(low=0.0, high=1e3)),
                      ("test_fraction", dict(low=0.0, high=0.9)),
                      ("c", dict(low=0.0, low_open=True, high=1e6)),
                      ("p", dict(low=0.0, high=10.0)),

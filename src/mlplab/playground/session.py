@@ -31,7 +31,8 @@ import numpy as np
 
 from mlplab.objective import Problem
 from mlplab.playground import downloads
-from mlplab.playground.build import describe_method, make_network, make_optimizer, robbins_monro_text, split_data
+from mlplab.playground.build import (describe_method, describe_regulariser, make_network, make_optimizer,
+                                     robbins_monro_text, split_data)
 from mlplab.playground.config import OPTIMIZERS, Config, FormError, load_data, n_classes
 from mlplab.playground.frames import build_frame
 from mlplab.playground.history import MAX_RECORDS, RECENT, Thinned
@@ -75,7 +76,7 @@ class Session:
             X, y, X_test, y_test = split_data(X, y, cfg)
             net, loss = make_network(cfg, task, X.shape[1], K)
             try:
-                problem = Problem(net, X, y, loss, l2=cfg.l2, reduction="sum")
+                problem = Problem(net, X, y, loss, l2=cfg.l2, l1=cfg.l1, reduction="sum")
                 # the held-out samples' loss, the data term only, scaled to the training set's S
                 test = None if X_test is None else Problem(net, X_test, y_test, loss, reduction="sum")
             except ValueError as exc:
@@ -255,7 +256,7 @@ class Session:
                     "stopped": self.stopped, "robbins_monro": rm, "d": self.problem.d, "S": self.problem.S,
                     "task": self.task, "classes": self.K, "config": cfg.to_dict(),
                     "network": "-".join(str(n) for n in self.net.layer_sizes),
-                    "optimizer": describe_method(cfg),
+                    "optimizer": describe_method(cfg), "regulariser": describe_regulariser(cfg),
                     "compare": [{"method": o.cfg.optimizer, "k": o.k, "loss": float(o.E), "stopped": o.stopped,
                                  "steps": describe_method(o.cfg)} for o in self.others]}
 

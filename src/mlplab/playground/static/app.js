@@ -276,7 +276,7 @@ function draw() {
   $("#compare-readout").textContent = (fr.compare || []).map((c) => `${c.steps || names[c.method]}: E = ${fmt(c.loss)}` +
     (c.stopped ? " (stopped)" : "")).join(" · ");
   $("#netinfo").textContent = `network ${fr.network}, d = ${fr.d} weights, S = ${fr.S} samples` +
-    (fr.S_test ? ` (+ ${fr.S_test} held out)` : "") + `; ${fr.optimizer}`;
+    (fr.S_test ? ` (+ ${fr.S_test} held out)` : "") + `; ${fr.optimizer}` + (fr.regulariser ? `; ${fr.regulariser}` : "");
   state.snapshots = fr.snapshots;
   const sc = $("#scrubber");
   sc.max = String(fr.snapshots.length - 1);
