@@ -3,8 +3,8 @@
 The page's defaults are read from the page itself (index.html's field values, then app.js's PRESETS for the
 data set, OPT_PRESETS for the method and STEP_PRESETS for the pair, applied in that order as the page does),
 and each pair is run for 500 steps in a playground session: E must fall below half of E(w^0) without
-divergence. Spirals is the exception the table documents: in 500 steps only Adam halves E there; the others
-must still fall and not diverge. SGD on circles (500 single samples, 2.5 epochs) likewise.
+divergence. Spirals is the exception the table documents: in 500 steps only
+Adam halves E there; the others must still fall and not diverge.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow  # 500 steps per preset: left out of the quick sub
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "mlplab" / "playground" / "static"
 METHODS = ["gd-exact", "gd-armijo", "gd-constant", "sgd", "minibatch", "momentum", "adam"]
-SLOW = {("spirals", m) for m in METHODS if m != "adam"} | {("circles", "sgd")}
+SLOW = {("spirals", m) for m in METHODS if m != "adam"}
 
 
 def js_object(js: str, name: str) -> dict:
