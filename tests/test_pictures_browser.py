@@ -69,7 +69,7 @@ def test_1_2_playground_draws_every_unit_of_spirals_on_one_fixed_scale(browser, 
 
 
 def test_1_playground_tanh_units_share_the_range_minus_one_to_one(browser, server):
-    page, errors, _ = open_playground(browser, server, "circles")
+    page, errors, _ = open_playground(browser, server, "moons")  # (8, 8) tanh units
     try:
         maps = page.evaluate(MAPS)
     finally:
