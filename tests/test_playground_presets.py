@@ -3,8 +3,10 @@
 The page's defaults are read from the page itself (index.html's field values, then app.js's PRESETS for the
 data set, OPT_PRESETS for the method and STEP_PRESETS for the pair, applied in that order as the page does),
 and each pair is run for 500 steps in a playground session: E must fall below half of E(w^0) without
-divergence. Spirals is the exception the table documents: in 500 steps only
-Adam halves E there; the others must still fall and not diverge.
+divergence, from the page's seed 0 and from the seeds 1 and 2 as well (other w^0 and other samples drawn),
+so that no default holds by the luck of one w^0. Spirals is the exception the table documents: from (x1, x2)
+alone only Adam halves E there in 500 steps (from its default seed); the others must still fall and not
+diverge. (A normal(1) w^0 would "halve" E there only by starting from confident random guesses, E(w^0) ≈ 3.7·S·ln 2.)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.slow  # 500 steps per preset: left out of the quick sub
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "mlplab" / "playground" / "static"
 METHODS = ["gd-exact", "gd-armijo", "gd-constant", "sgd", "minibatch", "momentum", "adam"]
+SEEDS = [0, 1, 2]  # the page's seed field: 0 is its default
 SLOW = {("spirals", m) for m in METHODS if m != "adam"}
 
 
@@ -71,16 +74,21 @@ def the_pairs():
 PAIRS = list(the_pairs())
 
 
-@pytest.mark.parametrize("ds,method,form", PAIRS, ids=[f"{d}-{m}" for d, m, _ in PAIRS])
-def test_every_default_makes_progress(ds, method, form):
-    s = Session(parse(form))
+def test_the_page_starts_from_seed_0():
+    assert page_defaults()["seed"] == "0"
+
+
+RUNS = [(ds, m, f, seed) for ds, m, f in PAIRS for seed in SEEDS if ds != "spirals" or seed == 0]
+
+
+@pytest.mark.parametrize("ds,method,form,seed", RUNS, ids=[f"{d}-{m}-seed{s}" for d, m, _, s in RUNS])
+def test_every_default_makes_progress(ds, method, form, seed):
+    s = Session(parse(dict(form, seed=str(seed))))
     E0 = s.E
     s.step(500)
-    assert not s.stopped.startswith("diverged") and math.isfinite(s.E), s.stopped
-    if (ds, method) in SLOW:
-        assert s.E < 0.97 * E0, (E0, s.E)
-    else:
-        assert s.E < 0.5 * E0, (E0, s.E, form)
+    # (a line search that finds no decrease may stop the run early at a stationary w^k: that is not a failure)
+    assert not s.stopped.startswith(("diverged", "the step failed")) and math.isfinite(s.E), s.stopped
+    assert s.E < (0.97 if (ds, method) in SLOW else 0.5) * E0, (E0, s.E, form)
 
 
 def test_every_pair_has_step_defaults():
